@@ -1,0 +1,74 @@
+# loranet: one-command setup, test and demo.
+#
+#   make demo    set up what is missing, then run the local loop on anvil
+#   make test    set up what is missing, then run every test   (make test ARGS=tests/trainer)
+#   make lint    ruff over the Python code
+#   make setup   only the set-up: .venv, Python packages, npm packages, the solc shim
+#
+# Set-up is idempotent: each step leaves a stamp and reruns only when its inputs change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT    := $(CURDIR)
+VENV    := $(ROOT)/.venv
+BIN     := $(VENV)/bin
+STAMPS  := $(ROOT)/.cache/stamps
+PYTHON  ?= $(shell command -v python3.11 || command -v python3)
+NETWORK ?= ethereum:local:foundry
+ARGS    ?= tests
+
+# Everything below runs with the venv's tools, node_modules/.bin (anvil, solcjs) and the solc
+# shim that py-solc-x (ape-solidity) finds through SOLCX_BINARY_PATH.
+export PATH := $(ROOT)/node_modules/.bin:$(BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(ROOT)/.cache/solcx
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup test demo lint compile clean distclean
+
+help:
+	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
+
+setup: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/solc
+	@echo "setup: ready (python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), node $$(node --version), solc shim $$(ls $(SOLCX_BINARY_PATH)))"
+
+$(STAMPS)/python: pyproject.toml constraints.txt
+	@mkdir -p $(STAMPS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "loranet needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	@test -x $(BIN)/python || { echo "setup: creating .venv with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "setup: installing Python packages (pinned by constraints.txt)"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || { echo "setup: npm not found; install Node.js 20+" >&2; exit 1; }
+	@echo "setup: installing npm packages (solc-js, anvil, OpenZeppelin)"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/solc: tools/solc/install.sh tools/solc/solc-shim.sh tools/solc/solc-shim.js $(STAMPS)/npm
+	@bash tools/solc/install.sh
+	@touch $@
+
+compile: setup
+	ape compile
+
+test: setup
+	ape test $(ARGS) --network $(NETWORK)
+
+demo: setup
+	ape run deploy --network $(NETWORK)
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+clean:
+	rm -rf .build contracts/.cache .pytest_cache .ruff_cache demo-output
+
+distclean: clean
+	rm -rf .venv node_modules .cache

@@ -1,0 +1,1 @@
+"""The ``loranet`` command line. Commands are thin; heavy modules are imported lazily."""
