@@ -48,6 +48,10 @@ $(STAMPS)/npm: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "setup: npm not found; install Node.js 20+" >&2; exit 1; }
 	@echo "setup: installing npm packages (solc-js, anvil, OpenZeppelin)"
 	npm ci --no-audit --no-fund --loglevel=error
+	@# OpenZeppelin's npm package ships ~260 build/*.json artifacts we never use. Ape copies the
+	@# package into contracts/.cache and lists at most 500 files of the contracts folder, so
+	@# those JSON files would crowd our own sources out of the list: drop them.
+	rm -rf node_modules/@openzeppelin/contracts/build
 	@touch $@
 
 $(STAMPS)/solc: tools/solc/install.sh tools/solc/solc-shim.sh tools/solc/solc-shim.js $(STAMPS)/npm
