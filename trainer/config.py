@@ -1,0 +1,126 @@
+"""Settings of the trainer: the model, the data, the collaborative run and the replay check.
+
+All settings are frozen pydantic models so that a config can be hashed, sent to a subprocess
+as JSON and compared across machines.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from trainer.errors import TrainerConfigError
+
+logger = logging.getLogger(__name__)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelConfig(_Frozen):
+    """The base causal LM and its LoRA adapter.
+
+    ``source="tiny"`` builds a small LLaMA-shaped model from the dims below, its weights drawn
+    from ``seed`` so that every node builds identical weights. ``source="pretrained"`` loads
+    ``path`` with ``from_pretrained(local_files_only=True)`` (never a hub download).
+    """
+
+    source: Literal["tiny", "pretrained"] = "tiny"
+    path: Path | None = None
+    seed: int = 0
+
+    # tiny LLaMA-shaped dims (ignored for source="pretrained")
+    hidden_size: int = Field(64, ge=8)
+    num_hidden_layers: int = Field(2, ge=1)
+    num_attention_heads: int = Field(4, ge=1)
+    num_key_value_heads: int = Field(4, ge=1)
+    intermediate_size: int = Field(128, ge=8)
+    max_position_embeddings: int = Field(256, ge=16)
+    init_std: float = Field(0.02, gt=0)
+
+    lora_r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+
+    quantization: Literal["none", "8bit", "4bit"] = "none"
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelConfig:
+        if self.source == "pretrained" and self.path is None:
+            raise TrainerConfigError("ModelConfig: source='pretrained' needs a local model path.")
+        if self.hidden_size % self.num_attention_heads:
+            raise TrainerConfigError(
+                f"ModelConfig: hidden_size {self.hidden_size} is not a multiple of "
+                f"num_attention_heads {self.num_attention_heads}."
+            )
+        if self.num_attention_heads % self.num_key_value_heads:
+            raise TrainerConfigError(
+                "ModelConfig: num_attention_heads must be a multiple of num_key_value_heads."
+            )
+        if not self.lora_target_modules:
+            raise TrainerConfigError("ModelConfig: lora_target_modules must name at least one.")
+        return self
+
+
+class DataConfig(_Frozen):
+    """The training data.
+
+    ``source="arithmetic"`` generates ``num_examples`` additions ``a+b=c`` deterministically
+    from ``seed`` (a task a tiny model visibly learns). ``source="text"`` reads one example
+    per non-empty line of ``path`` (UTF-8).
+    """
+
+    source: Literal["arithmetic", "text"] = "arithmetic"
+    path: Path | None = None
+    seed: int = 0
+    num_examples: int = Field(4096, ge=8)
+    max_operand: int = Field(99, ge=1)
+    heldout_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+    max_length: int = Field(64, ge=4)
+
+    @model_validator(mode="after")
+    def _check(self) -> DataConfig:
+        if self.source == "text" and self.path is None:
+            raise TrainerConfigError("DataConfig: source='text' needs a path to a text file.")
+        return self
+
+
+class ReplayConfig(_Frozen):
+    """The per-step replay records and the thresholds of the replay check."""
+
+    projection_dim: int = Field(64, ge=4)
+    projection_seed: int = 1234
+    max_loss_rel_diff: float = Field(1e-3, gt=0.0)
+    min_cosine: float = Field(0.99, gt=-1.0, le=1.0)
+
+
+class HivemindConfig(_Frozen):
+    """How peers find each other and average."""
+
+    host_maddrs: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/0",)
+    target_batch_size: int = Field(64, ge=1)
+    matchmaking_time: float = Field(2.0, gt=0.0)
+    averaging_timeout: float = Field(15.0, gt=0.0)
+    barrier_timeout: float = Field(120.0, gt=0.0)
+    average_state_every: int = Field(1, ge=1)
+    run_prefix: str = "loranet"
+
+
+class TrainConfig(_Frozen):
+    """One node's settings for one training round."""
+
+    model: ModelConfig = ModelConfig()
+    data: DataConfig = DataConfig()
+    hivemind: HivemindConfig = HivemindConfig()
+    replay: ReplayConfig = ReplayConfig()
+    batch_size: int = Field(8, ge=1)
+    learning_rate: float = Field(3e-3, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    max_local_steps: int = Field(64, ge=1)
+    max_epochs: int | None = Field(None, ge=1)
+    torch_threads: int | None = Field(None, ge=1)
