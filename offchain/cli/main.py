@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
+from pathlib import Path
 
 import typer
 
 from offchain import __version__
+from offchain.cli import account, devnet, doctor, node
+from offchain.cli.context import JSON_HELP, CliState
+from offchain.cli.errors import LoranetGroup
 
 app = typer.Typer(
     name="loranet",
@@ -16,12 +21,31 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=LoranetGroup,
 )
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="YAML settings file (keys as in LORANET_* without prefix)."
+    ),
+    network: str | None = typer.Option(
+        None, "--network", "-n", help="Network name: 'local' (anvil) or e.g. 'sepolia'."
+    ),
+    rpc_url: str | None = typer.Option(None, "--rpc-url", help="JSON-RPC URL of the network."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens on stderr."),
+) -> None:
     """loranet: decentralized, verifiable LoRA fine-tuning."""
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = CliState(
+        config_file=config,
+        overrides={"network": network, "rpc_url": rpc_url},
+        json_output=as_json,
+    )
 
 
 @app.command()
@@ -34,6 +58,12 @@ def version(
         typer.echo(json.dumps(info))
     else:
         typer.echo(f"loranet {info['loranet']} (python {info['python']})")
+
+
+app.add_typer(account.app, name="account")
+app.add_typer(node.app, name="node")
+app.add_typer(devnet.app, name="devnet")
+app.command("doctor")(doctor.doctor)
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -1,0 +1,125 @@
+"""``loranet devnet up|down|status|fund``: a local anvil with loranet deployed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import typer
+from rich.console import Console
+
+from offchain.cli.context import JSON_HELP, state
+
+app = typer.Typer(
+    help="A local dev chain (anvil) with loranet deployed and dev accounts funded.",
+    no_args_is_help=True,
+)
+
+
+@app.command("up")
+def up(
+    ctx: typer.Context,
+    port: int | None = typer.Option(None, "--port", help="RPC port (default 8545)."),
+    deploy: bool = typer.Option(True, "--deploy/--no-deploy", help="Deploy loranet."),
+    accounts: int = typer.Option(5, "--fund-accounts", help="Dev accounts to fund with LORA."),
+    lora: str = typer.Option("100000", "--lora", help="LORA per funded dev account."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Start anvil from node_modules, deploy loranet and fund the first dev accounts."""
+    from offchain import devnet
+    from offchain.chain.units import format_lora, parse_amount
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    settings = cli.settings
+    amount = parse_amount(lora)
+    info, deployment = devnet.up(
+        settings,
+        port=port or settings.devnet_port,
+        deploy=deploy,
+        fund_accounts=accounts if deploy else 0,
+        fund_lora=amount,
+        spinner=cli.spinner,
+    )
+    funded = [devnet.dev_account(i).address for i in range(accounts)] if deploy else []
+    payload = {
+        **asdict(info),
+        "chain_id": devnet.DEV_CHAIN_ID,
+        "contracts": deployment.contracts if deployment else {},
+        "funded": funded,
+        "lora_each": str(amount),
+    }
+
+    def render(console: Console) -> None:
+        console.print(f"devnet running at [bold]{info.rpc_url}[/] (pid {info.pid})")
+        if deployment is not None:
+            console.print(f"deployment written to {info.deployments_file}")
+            for name, address in sorted(deployment.contracts.items()):
+                console.print(f"  {name:<16} {address}")
+        if funded:
+            console.print(f"funded {len(funded)} dev accounts with {format_lora(amount)} each")
+        if info.port != 8545:
+            console.print(f"use it with: --rpc-url {info.rpc_url}  (or LORANET_RPC_URL)")
+        console.print(f"log: {info.log_file}; stop it with `loranet devnet down`")
+
+    cli.emit(payload, render)
+
+
+@app.command("down")
+def down(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Stop the devnet started by `loranet devnet up`."""
+    from offchain import devnet
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    info = devnet.down(cli.settings)
+    if info is None:
+        cli.emit({"stopped": None}, "no devnet is running")
+    else:
+        cli.emit({"stopped": asdict(info)}, f"devnet at {info.rpc_url} (pid {info.pid}) stopped")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Say whether a devnet is running, and where."""
+    from offchain import devnet
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    info = devnet.running(cli.settings)
+    if info is None:
+        cli.emit({"running": None}, "no devnet is running")
+    else:
+        cli.emit({"running": asdict(info)}, f"devnet at {info.rpc_url} (pid {info.pid})")
+
+
+@app.command("fund")
+def fund(
+    ctx: typer.Context,
+    address: str = typer.Argument(..., help="Address (or local account alias) to fund."),
+    lora: str = typer.Option("10000", "--lora", help="LORA to mint to it."),
+    eth: str = typer.Option("100", "--eth", help="ETH balance to set (anvil only)."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Give an account dev ETH and LORA on the devnet (dev chains only)."""
+    from offchain import devnet
+    from offchain.chain.units import format_eth, format_lora, parse_amount
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    settings = cli.settings
+    if not settings.is_local:
+        raise devnet.DevnetError("`devnet fund` only works on the local network.")
+    target = address if address.startswith("0x") else cli.keystore().get(address).address
+    lora_wei, eth_wei = parse_amount(lora), parse_amount(eth, symbol="ETH")
+    with cli.spinner(f"funding {target}"):
+        devnet.fund(settings, [target], lora=lora_wei, eth=eth_wei)
+    cli.emit(
+        {"address": target, "lora": str(lora_wei), "eth": str(eth_wei)},
+        f"funded {target} with {format_lora(lora_wei)} and {format_eth(eth_wei)}",
+    )

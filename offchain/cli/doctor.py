@@ -1,0 +1,139 @@
+"""``loranet doctor``: preflight checks, each reported ok / warn / fail with one sentence."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offchain.cli.context import JSON_HELP, CliState, state
+from offchain.errors import LoranetError
+
+logger = logging.getLogger(__name__)
+
+OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
+STYLES = {OK: "green", WARN: "yellow", FAIL: "bold red", SKIP: "dim"}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+class Doctor:
+    """Runs the checks in order; a failed prerequisite skips the checks that need it."""
+
+    def __init__(self, cli: CliState, *, account: str | None, unlock: bool) -> None:
+        self.cli = cli
+        self.account = account
+        self.unlock = unlock
+        self.checks: list[Check] = []
+
+    def run(self) -> list[Check]:
+        steps: list[tuple[str, Callable[[], tuple[str, str]]]] = [
+            ("settings", self.settings),
+            ("chain", self.chain),
+            ("contracts", self.contracts),
+            ("account", self.account_key),
+            ("gas balance", self.gas_balance),
+            ("hivemind port", self.hivemind_port),
+        ]
+        for name, step in steps:
+            try:
+                status, detail = step()
+            except LoranetError as err:
+                status, detail = FAIL, str(err)
+            self.checks.append(Check(name, status, detail))
+        return self.checks
+
+    def _failed(self, *names: str) -> bool:
+        return any(c.name in names and c.status in (FAIL, SKIP) for c in self.checks)
+
+    def settings(self) -> tuple[str, str]:
+        settings = self.cli.settings
+        return OK, (
+            f"network {settings.network}, RPC {settings.resolved_rpc_url}, "
+            f"deployment {settings.resolved_deployments_file}"
+        )
+
+    def chain(self) -> tuple[str, str]:
+        if self._failed("settings"):
+            return SKIP, "needs valid settings."
+        client = self.cli.client()
+        block = client.w3.eth.block_number
+        return (
+            OK,
+            f"RPC reachable, chain id {client.chain_id} matches the deployment, block {block}",
+        )
+
+    def contracts(self) -> tuple[str, str]:
+        if self._failed("chain"):
+            return SKIP, "needs the chain."
+        client = self.cli.client()
+        client.require_code()
+        names = ", ".join(sorted(client.deployment.contracts))
+        return OK, f"code found for {names}"
+
+    def account_key(self) -> tuple[str, str]:
+        if self._failed("settings"):
+            return SKIP, "needs valid settings."
+        keystore = self.cli.keystore()
+        info = keystore.get(self.cli.account_name(self.account))
+        if not self.unlock:
+            return OK, f"{info.alias} ({info.address}) found; not unlocked (--no-unlock)"
+        self.cli.unlock(info.alias)
+        return OK, f"{info.alias} ({info.address}) unlocks"
+
+    def gas_balance(self) -> tuple[str, str]:
+        from offchain.chain.units import format_eth
+
+        if self._failed("chain", "account"):
+            return SKIP, "needs the chain and an account."
+        client = self.cli.client()
+        address = self.cli.keystore().get(self.cli.account_name(self.account)).address
+        balance = int(client.w3.eth.get_balance(address))
+        if balance == 0:
+            return FAIL, f"{address} holds no ETH to pay for gas"
+        return OK, f"{address} holds {format_eth(balance)}"
+
+    def hivemind_port(self) -> tuple[str, str]:
+        from offchain.devnet import port_free
+
+        port = self.cli.settings.hivemind_port
+        if port_free(port, host="0.0.0.0"):
+            return OK, f"port {port} is free for hivemind"
+        return FAIL, f"port {port} is in use: free it or set LORANET_HIVEMIND_PORT"
+
+
+def doctor(
+    ctx: typer.Context,
+    account: str | None = typer.Option(None, "--account", "-a", help="Account alias to check."),
+    unlock: bool = typer.Option(True, "--unlock/--no-unlock", help="Try the account password."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Preflight: settings, RPC and chain id, contract code, keys, gas, hivemind port."""
+    cli = state(ctx)
+    cli.use_json(as_json)
+    checks = Doctor(cli, account=account, unlock=unlock).run()
+    failed = [c for c in checks if c.status == FAIL]
+
+    def render(console: Console) -> None:
+        table = Table("check", "status", "detail", title="loranet doctor")
+        for check in checks:
+            style = STYLES[check.status]
+            table.add_row(check.name, f"[{style}]{check.status}[/]", check.detail)
+        console.print(table)
+        if failed:
+            console.print(f"[bold red]{len(failed)} check(s) failed[/]")
+        else:
+            console.print("[green]ready[/]")
+
+    cli.emit({"ok": not failed, "checks": [asdict(c) for c in checks]}, render)
+    if failed:
+        raise typer.Exit(code=1)
