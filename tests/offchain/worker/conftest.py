@@ -7,6 +7,12 @@ isolates each test with a chain snapshot.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +22,7 @@ import pytest
 from web3 import Web3
 
 from offchain.watcher import ChainEvent, EventWatcher, WatchedContract, WatcherStore
+from offchain.worker.settings import WorkerSettings
 
 
 @dataclass
@@ -118,3 +125,71 @@ def make_watcher(
     yield _make
     for store in stores:
         store.close()
+
+
+# -- Celery -------------------------------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    """Wait for a condition (polled), failing with ``message`` after ``timeout`` seconds."""
+
+    def _wait(predicate: Callable[[], bool], *, timeout: float = 30.0, message: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout} s: {message}")
+            time.sleep(0.05)
+
+    return _wait
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def worker_settings(request: pytest.FixtureRequest, data_dir: Path) -> WorkerSettings:
+    """Settings of one node on each broker: the embedded SQLite one and Redis."""
+    queue = f"loranet-test-{uuid.uuid4().hex[:10]}"  # no cross-talk on a shared Redis
+    if request.param == "redis":
+        if not _redis_answers(REDIS_URL):
+            print(f"no Redis server answers at {REDIS_URL}: skipping the Redis broker run")
+            pytest.skip(f"no Redis server answers at {REDIS_URL}")
+        return WorkerSettings(data_dir=data_dir, broker_url=REDIS_URL, queue=queue)
+    return WorkerSettings(data_dir=data_dir, queue=queue)
+
+
+@pytest.fixture
+def celery_worker(worker_settings: WorkerSettings) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process (``-P solo``) on the test's broker; stopped on teardown."""
+    env = {
+        **os.environ,
+        "LORANET_DATA_DIR": str(worker_settings.data_dir),
+        "LORANET_QUEUE": worker_settings.queue,
+    }
+    env.pop("LORANET_BROKER_URL", None)
+    if worker_settings.broker_url:
+        env["LORANET_BROKER_URL"] = worker_settings.broker_url
+    log = (worker_settings.data_dir / "worker.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "offchain.worker.celery_app"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()

@@ -1,0 +1,12 @@
+"""The worker service a provider leaves running (``loranet worker run``).
+
+- :mod:`offchain.worker.settings` — :class:`WorkerSettings` (``LORANET_*``): data dir, broker,
+  watcher, outbox, heartbeat and metrics knobs.
+- :mod:`offchain.worker.celery_app` — :func:`create_app`, the Celery app factory (embedded
+  SQLite broker by default, Redis with ``LORANET_BROKER_URL``) and :class:`CeleryDispatcher`.
+- :mod:`offchain.worker.handlers` — plain functions behind the (thin) tasks.
+- :mod:`offchain.worker.idempotency` — :class:`ProcessedStore`, task dedupe by dispatch key.
+- :mod:`offchain.worker.heartbeat` — psutil/NVML snapshots, published in a hivemind DHT.
+- :mod:`offchain.worker.metrics` — Prometheus metrics on a per-service registry.
+- :mod:`offchain.worker.shutdown` — SIGINT/SIGTERM to a stop flag.
+"""

@@ -1,0 +1,169 @@
+"""Celery app factory, tasks and the dispatcher that feeds them.
+
+Broker: embedded by default (kombu's SQLAlchemy transport on ``<data dir>/broker.db``, results
+in ``<data dir>/results.db``): one machine needs no server. ``LORANET_BROKER_URL=redis://...``
+switches both to Redis for many machines.
+
+Tasks are thin and keyword-only: ``loranet.<kind>(key=..., event=...)`` validates the event and
+calls :func:`offchain.worker.handlers.process`, which dedupes by the dispatch key.
+
+Nothing is created at import time. ``celery -A offchain.worker.celery_app worker`` works
+through the module ``__getattr__`` below, which builds an app from the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Celery
+
+from offchain.logging import kv
+from offchain.watcher.events import ChainEvent
+from offchain.worker import handlers
+from offchain.worker.handlers import HandlerContext, kind_of
+from offchain.worker.idempotency import ProcessedStore
+from offchain.worker.metrics import WorkerMetrics
+from offchain.worker.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+TASK_PREFIX = "loranet."
+
+
+class LoranetCelery(Celery):
+    """A Celery app that carries its settings and builds its handler context on first use."""
+
+    settings: WorkerSettings
+    metrics: WorkerMetrics | None
+    _context: HandlerContext | None
+
+    def handler_context(self) -> HandlerContext:
+        if self._context is None:
+            self._context = HandlerContext(
+                processed=ProcessedStore(self.settings.tasks_db), metrics=self.metrics
+            )
+        return self._context
+
+    def set_handler_context(self, context: HandlerContext) -> None:
+        self._context = context
+
+
+def create_app(
+    settings: WorkerSettings,
+    *,
+    metrics: WorkerMetrics | None = None,
+    context: HandlerContext | None = None,
+) -> LoranetCelery:
+    """Build the Celery app of one node from its settings."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = LoranetCelery(
+        "loranet",
+        broker=settings.resolved_broker_url,
+        backend=settings.resolved_result_backend,
+        set_as_current=False,
+    )
+    app.settings = settings
+    app.metrics = metrics
+    app._context = context
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        task_default_queue=settings.queue,
+        task_acks_late=True,  # a task is acked after it ran: a killed worker's task comes back
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        result_expires=24 * 3600,
+        enable_utc=True,
+    )
+    for kind in handlers.HANDLERS:
+        _register(app, kind)
+    return app
+
+
+def _register(app: LoranetCelery, kind: str) -> None:
+    def run(*, key: str, event: dict[str, Any]) -> dict[str, Any]:
+        parsed = ChainEvent.model_validate(event)
+        outcome = handlers.process(app.handler_context(), kind, parsed)
+        if outcome.key != key:
+            logger.warning("task key mismatch", extra=kv(given=key, computed=outcome.key))
+        return {"key": outcome.key, "ran": outcome.ran}
+
+    run.__name__ = run.__qualname__ = f"task_{kind}"
+    app.task(name=TASK_PREFIX + kind, acks_late=True)(run)
+
+
+class CeleryDispatcher:
+    """The watcher's dispatcher in the service: one task per event, routed by event name."""
+
+    def __init__(self, app: Celery, metrics: WorkerMetrics | None = None) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    def _send(self, kind: str, event: ChainEvent) -> None:
+        key = handlers.task_key(kind, event)
+        self.app.send_task(
+            TASK_PREFIX + kind,
+            kwargs={"key": key, "event": event.model_dump(mode="json")},
+            task_id=f"{key}/{uuid.uuid4().hex[:8]}",
+        )
+        if self.metrics is not None:
+            self.metrics.events_dispatched.inc()
+
+    def dispatch(self, event: ChainEvent) -> None:
+        self._send(kind_of(event.event), event)
+
+    def orphaned(self, event: ChainEvent) -> None:
+        self._send("orphaned", event)
+
+
+def worker_argv(
+    settings: WorkerSettings, *, pool: str = "solo", loglevel: str = "INFO"
+) -> list[str]:
+    """Arguments of ``celery worker`` for one node: one queue, no broadcast chatter."""
+    return [
+        "worker",
+        "--pool",
+        pool,
+        "--concurrency",
+        "1",
+        "--queues",
+        settings.queue,
+        "--loglevel",
+        loglevel,
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+        "--hostname",
+        f"loranet-{uuid.uuid4().hex[:6]}@%h",
+    ]
+
+
+def run_worker(app: Celery, argv: Sequence[str]) -> None:
+    """Run a Celery worker in this process until it is told to stop (SIGTERM/SIGINT)."""
+    app.worker_main(list(argv))
+
+
+def __getattr__(name: str) -> Any:
+    # ``celery -A offchain.worker.celery_app ...`` looks up ``app``: build it from the environment.
+    if name in ("app", "celery"):
+        return create_app(WorkerSettings())
+    raise AttributeError(name)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m offchain.worker.celery_app``: run a worker from the environment's settings."""
+    settings = WorkerSettings()
+    app = create_app(settings)
+    run_worker(app, list(argv) if argv else worker_argv(settings))
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])

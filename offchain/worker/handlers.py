@@ -1,0 +1,157 @@
+"""The work behind the Celery tasks, as plain functions that tests call directly.
+
+Every task goes through :func:`process`: dedupe by dispatch key, run the handler of its kind,
+count it, mark the key done. Handlers must be idempotent (a worker killed mid-task runs the
+handler again on redelivery); anything that sends a transaction goes through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from offchain.logging import kv
+from offchain.watcher.events import ChainEvent
+from offchain.worker.idempotency import ProcessedStore
+from offchain.worker.metrics import WorkerMetrics
+
+logger = logging.getLogger(__name__)
+
+TaskKind = Literal[
+    "pool_joined",
+    "round_started",
+    "round_finalized",
+    "node_invalidated",
+    "slashed",
+    "event",
+    "orphaned",
+]
+
+#: Contract event name -> task kind. Events not listed go to the generic ``event`` task.
+EVENT_KINDS: Mapping[str, TaskKind] = {
+    "NodeJoined": "pool_joined",
+    "PoolStarted": "round_started",
+    "RoundStarted": "round_started",
+    "RoundFinalized": "round_finalized",
+    "QuorumReached": "round_finalized",
+    "NodeEjected": "node_invalidated",
+    "NodeValidationSet": "node_invalidated",
+    "NodeBlacklistSet": "node_invalidated",
+    "PoolBlacklistSet": "node_invalidated",
+    "Slashed": "slashed",
+    "ReportRejected": "slashed",
+}
+
+
+def kind_of(event_name: str) -> TaskKind:
+    return EVENT_KINDS.get(event_name, "event")
+
+
+Handler = Callable[["HandlerContext", ChainEvent], Any]
+
+
+@dataclass
+class HandlerContext:
+    """What handlers may use. ``hooks`` add behaviour per kind (round work in the service)."""
+
+    processed: ProcessedStore
+    metrics: WorkerMetrics | None = None
+    hooks: dict[str, Handler] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: str
+    kind: str
+    ran: bool
+    result: Any = None
+
+
+def _log_only(ctx: HandlerContext, event: ChainEvent) -> dict[str, Any]:
+    return {"event": event.event, "block": event.block_number}
+
+
+def on_pool_joined(ctx: HandlerContext, event: ChainEvent) -> Any:
+    """A node joined a pool: the node starts following that pool's rounds."""
+    return _log_only(ctx, event)
+
+
+def on_round_started(ctx: HandlerContext, event: ChainEvent) -> Any:
+    """A round started: the service's round-work hook trains and reports (outbox)."""
+    return _log_only(ctx, event)
+
+
+def on_round_finalized(ctx: HandlerContext, event: ChainEvent) -> Any:
+    """A round was finalized: rewards accrued, the next base adapter is known."""
+    return _log_only(ctx, event)
+
+
+def on_node_invalidated(ctx: HandlerContext, event: ChainEvent) -> Any:
+    """A node was ejected, invalidated or blacklisted: stop its work."""
+    return _log_only(ctx, event)
+
+
+def on_slashed(ctx: HandlerContext, event: ChainEvent) -> Any:
+    """Stake was slashed or a report rejected: record it for the operator."""
+    return _log_only(ctx, event)
+
+
+def on_event(ctx: HandlerContext, event: ChainEvent) -> Any:
+    """Any other watched event: logged and counted."""
+    return _log_only(ctx, event)
+
+
+def on_orphaned(ctx: HandlerContext, event: ChainEvent) -> Any:
+    """A delivered event left the canonical chain (reorg): compensate.
+
+    Work started for it is abandoned; outbox entries not yet sent are dropped by the hook.
+    """
+    logger.warning(
+        "event orphaned by a reorg",
+        extra=kv(event=event.event, tx=event.tx_hash, log_index=event.log_index),
+    )
+    return _log_only(ctx, event)
+
+
+HANDLERS: Mapping[str, Handler] = {
+    "pool_joined": on_pool_joined,
+    "round_started": on_round_started,
+    "round_finalized": on_round_finalized,
+    "node_invalidated": on_node_invalidated,
+    "slashed": on_slashed,
+    "event": on_event,
+    "orphaned": on_orphaned,
+}
+
+
+def task_key(kind: str, event: ChainEvent) -> str:
+    """Dedupe key of one task: the orphan report of an event is a task of its own."""
+    prefix = "orphaned:" if kind == "orphaned" else ""
+    return prefix + event.key.id
+
+
+def process(ctx: HandlerContext, kind: str, event: ChainEvent) -> Outcome:
+    """Run the handler of ``kind`` for ``event`` unless its key is already done."""
+    key = task_key(kind, event)
+    if not ctx.processed.claim(key, kind):
+        logger.info("duplicate task skipped", extra=kv(kind=kind, key=key))
+        if ctx.metrics is not None:
+            ctx.metrics.tasks.labels(kind=kind, status="duplicate").inc()
+        return Outcome(key=key, kind=kind, ran=False)
+    try:
+        result = HANDLERS[kind](ctx, event)
+        hook = ctx.hooks.get(kind)
+        if hook is not None:
+            result = hook(ctx, event)
+    except Exception:
+        if ctx.metrics is not None:
+            ctx.metrics.tasks.labels(kind=kind, status="failed").inc()
+        raise
+    ctx.processed.complete(key, result)
+    if ctx.metrics is not None:
+        ctx.metrics.tasks.labels(kind=kind, status="done").inc()
+        ctx.metrics.events_processed.labels(event=event.event).inc()
+    logger.info("task done", extra=kv(kind=kind, key=key, event=event.event))
+    return Outcome(key=key, kind=kind, ran=True, result=result)

@@ -1,0 +1,74 @@
+"""Settings of the worker service (``LORANET_*`` environment variables, ``.env``).
+
+Kept apart from :mod:`offchain.settings` (chain, keys) so the service knobs stay in one place;
+both read the same ``LORANET_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    """Knobs of the watcher, the Celery worker, the outbox, heartbeats and metrics."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LORANET_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".loranet",
+        description="Service state: watcher.db, broker.db, results.db, outbox.db, tasks.db.",
+    )
+    broker_url: str | None = Field(
+        None, description="Celery broker; default: embedded SQLite in the data dir. redis://..."
+    )
+    result_backend: str | None = Field(
+        None, description="Celery results; default: SQLite in the data dir (Redis with Redis)."
+    )
+    queue: str = Field("loranet", description="Celery queue of this node's tasks.")
+    watch_confirmations: int = Field(0, ge=0, description="Blocks below head the watcher reads.")
+    watch_page_size: int = Field(2_000, ge=1, description="Initial blocks per eth_getLogs.")
+    watch_max_page_size: int = Field(10_000, ge=1, description="Largest blocks per eth_getLogs.")
+    watch_poll_interval_s: float = Field(2.0, gt=0, description="Pause between watcher polls.")
+    watch_start_block: int | None = Field(
+        None, ge=0, description="First block to read; default: the deployment block."
+    )
+    reorg_window: int = Field(128, ge=1, description="Blocks whose hashes are kept for reorgs.")
+    outbox_stuck_after_s: float = Field(
+        60.0, gt=0, description="Replace a sent transaction unmined after this long."
+    )
+    outbox_fee_bump_bps: int = Field(
+        1_250, ge=1_250, description="Fee increase of a replacement, basis points (>= 12.5%)."
+    )
+    heartbeat_interval_s: float = Field(30.0, gt=0, description="Seconds between heartbeats.")
+    heartbeat_ttl_s: float = Field(90.0, gt=0, description="DHT expiry of a heartbeat.")
+    metrics_host: str = Field("127.0.0.1", description="Prometheus endpoint address.")
+    metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus port (0: off).")
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir.resolve() / 'broker.db'}"
+
+    @property
+    def resolved_result_backend(self) -> str:
+        if self.result_backend:
+            return self.result_backend
+        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return f"db+sqlite:///{self.data_dir.resolve() / 'results.db'}"
+
+    @property
+    def watcher_db(self) -> Path:
+        return self.data_dir / "watcher.db"
+
+    @property
+    def tasks_db(self) -> Path:
+        return self.data_dir / "tasks.db"
+
+    @property
+    def outbox_db(self) -> Path:
+        return self.data_dir / "outbox.db"
