@@ -21,4 +21,8 @@ interface ILoraToken {
     /// @dev Used by the stake manager to burn slashed stake it holds. Requirements: caller has
     /// `BURNER_ROLE`; `from` holds at least `amount`. Emits {IERC20-Transfer} to the zero address.
     function burnFrom(address from, uint256 amount) external;
+
+    /// @notice Burns `amount` of the caller's own tokens (the stake manager burns slashed stake
+    /// this way). Emits {IERC20-Transfer} to the zero address.
+    function burn(uint256 amount) external;
 }

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IComputePool} from "../interfaces/IComputePool.sol";
+import {IComputeRegistry} from "../interfaces/IComputeRegistry.sol";
+import {IDomainRegistry} from "../interfaces/IDomainRegistry.sol";
+import {IHubModule} from "../interfaces/IHubModule.sol";
+import {INetworkHub} from "../interfaces/INetworkHub.sol";
+import {IStakeManager} from "../interfaces/IStakeManager.sol";
+
+/// @title NetworkHub
+/// @notice The entry point of loranet: providers register, stake, unbond, withdraw, add and
+/// remove nodes, join and leave pools here; admins, validators and pool creators manage the
+/// network here. The hub holds the roles and enforces the minimum-stake rule; the modules it
+/// wires accept state changes only from it (and the work ledger).
+contract NetworkHub is INetworkHub, AccessControl {
+    using SafeCast for uint256;
+
+    /// @inheritdoc INetworkHub
+    bytes32 public constant VALIDATOR_ROLE = keccak256("VALIDATOR_ROLE");
+    /// @inheritdoc INetworkHub
+    bytes32 public constant POOL_CREATOR_ROLE = keccak256("POOL_CREATOR_ROLE");
+    bytes32 private constant _BLACKLISTED = "BLACKLISTED";
+    bytes32 private constant _INVALIDATED = "INVALIDATED";
+
+    /// @inheritdoc INetworkHub
+    address public immutable token;
+
+    /// @inheritdoc INetworkHub
+    uint96 public baseStake;
+    /// @inheritdoc INetworkHub
+    uint96 public perUnitStake;
+
+    /// @inheritdoc INetworkHub
+    address public stakeManager;
+    /// @inheritdoc INetworkHub
+    address public computeRegistry;
+    /// @inheritdoc INetworkHub
+    address public domainRegistry;
+    /// @inheritdoc INetworkHub
+    address public computePool;
+    /// @inheritdoc INetworkHub
+    address public workLedger;
+
+    /// @param admin Receives `DEFAULT_ADMIN_ROLE`.
+    /// @param token_ The LORA token.
+    /// @param baseStake_ Initial base stake.
+    /// @param perUnitStake_ Initial stake per compute unit.
+    constructor(address admin, address token_, uint256 baseStake_, uint256 perUnitStake_) {
+        if (admin == address(0) || token_ == address(0)) revert IHubModule.HubModuleZeroAddress();
+        token = token_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setStakeParams(baseStake_, perUnitStake_);
+    }
+
+    // ------------------------------------------------------------------ admin
+
+    /// @inheritdoc INetworkHub
+    function wire(Modules calldata modules) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (workLedger != address(0)) revert NetworkHubAlreadyWired();
+        _checkModule(modules.stakeManager);
+        _checkModule(modules.computeRegistry);
+        _checkModule(modules.domainRegistry);
+        _checkModule(modules.computePool);
+        _checkModule(modules.workLedger);
+        stakeManager = modules.stakeManager;
+        computeRegistry = modules.computeRegistry;
+        domainRegistry = modules.domainRegistry;
+        computePool = modules.computePool;
+        workLedger = modules.workLedger;
+        emit ModulesWired(modules);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setStakeParams(uint256 baseStake_, uint256 perUnitStake_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setStakeParams(baseStake_, perUnitStake_);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setUnbondingPeriod(uint256 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        IStakeManager(stakeManager).setUnbondingPeriod(period);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setSlashSplit(uint256 burnBps, address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        IStakeManager(stakeManager).setSlashSplit(burnBps, treasury);
+    }
+
+    /// @inheritdoc INetworkHub
+    function slash(address provider, uint256 amount, bytes32 reason)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        returns (uint256)
+    {
+        return IStakeManager(stakeManager).slash(provider, amount, 0, reason);
+    }
+
+    /// @inheritdoc INetworkHub
+    function createDomain(string calldata name, IDomainRegistry.Policy calldata policy)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        returns (uint256)
+    {
+        return IDomainRegistry(domainRegistry).createDomain(name, policy);
+    }
+
+    /// @inheritdoc INetworkHub
+    function updateDomain(uint256 domainId, IDomainRegistry.Policy calldata policy)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        IDomainRegistry(domainRegistry).updateDomain(domainId, policy);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setProviderBlacklisted(address provider, bool blacklisted) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        IComputeRegistry(computeRegistry).setProviderBlacklisted(provider, blacklisted);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setNodeBlacklisted(address node, bool blacklisted) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        IComputeRegistry(computeRegistry).setNodeBlacklisted(node, blacklisted);
+        if (blacklisted) IComputePool(computePool).eject(0, node, _BLACKLISTED);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setNodeValidated(address node, bool validated) external onlyRole(VALIDATOR_ROLE) {
+        IComputeRegistry(computeRegistry).setNodeValidated(node, validated);
+        if (!validated) IComputePool(computePool).eject(0, node, _INVALIDATED);
+    }
+
+    // ------------------------------------------------------------------ pool creators
+
+    /// @inheritdoc INetworkHub
+    function createPool(IComputePool.PoolParams calldata params)
+        external
+        onlyRole(POOL_CREATOR_ROLE)
+        returns (uint256 poolId)
+    {
+        return IComputePool(computePool).createPool(params, msg.sender);
+    }
+
+    /// @inheritdoc INetworkHub
+    function startPool(uint256 poolId) external {
+        _checkPoolCreator(poolId);
+        IComputePool(computePool).startPool(poolId);
+    }
+
+    /// @inheritdoc INetworkHub
+    function endPool(uint256 poolId) external {
+        _checkPoolCreator(poolId);
+        IComputePool(computePool).endPool(poolId);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setPoolMetadataUri(uint256 poolId, string calldata metadataUri) external {
+        _checkPoolCreator(poolId);
+        IComputePool(computePool).setMetadataUri(poolId, metadataUri);
+    }
+
+    /// @inheritdoc INetworkHub
+    function setPoolBlacklisted(uint256 poolId, address node, bool blacklisted) external {
+        _checkPoolCreator(poolId);
+        IComputePool(computePool).setPoolBlacklisted(poolId, node, blacklisted);
+    }
+
+    // ------------------------------------------------------------------ providers
+
+    /// @inheritdoc INetworkHub
+    function registerProvider(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        address sm = stakeManager;
+        if (deadline != 0) {
+            // a front-run permit must not block registration: fall back to the allowance
+            try IERC20Permit(token).permit(msg.sender, sm, amount, deadline, v, r, s) {} catch {}
+        }
+        IComputeRegistry(computeRegistry).registerProvider(msg.sender);
+        IStakeManager(sm).stakeFor(msg.sender, amount);
+        uint256 staked = IStakeManager(sm).stakedOf(msg.sender);
+        if (staked < baseStake) revert NetworkHubInsufficientStake(msg.sender, staked, baseStake);
+    }
+
+    /// @inheritdoc INetworkHub
+    function stake(uint256 amount) external {
+        IStakeManager(stakeManager).stakeFor(msg.sender, amount);
+    }
+
+    /// @inheritdoc INetworkHub
+    function unbond(uint256 amount) external returns (uint256 requestId) {
+        address sm = stakeManager;
+        uint256 staked = IStakeManager(sm).stakedOf(msg.sender);
+        uint256 required = minStakeOf(msg.sender);
+        if (amount > staked || staked - amount < required) {
+            revert NetworkHubInsufficientStake(msg.sender, amount > staked ? 0 : staked - amount, required);
+        }
+        return IStakeManager(sm).requestUnbond(msg.sender, amount);
+    }
+
+    /// @inheritdoc INetworkHub
+    function withdraw() external returns (uint256) {
+        return IStakeManager(stakeManager).withdraw(msg.sender);
+    }
+
+    /// @inheritdoc INetworkHub
+    function addNode(address node, uint32 computeUnits, bytes32 specsHash, uint256 deadline, bytes calldata signature)
+        external
+    {
+        uint256 totalUnits = IComputeRegistry(computeRegistry).addNode(
+            msg.sender, node, computeUnits, specsHash, deadline, signature
+        );
+        uint256 required = baseStake + perUnitStake * totalUnits;
+        uint256 staked = IStakeManager(stakeManager).stakedOf(msg.sender);
+        if (staked < required) revert NetworkHubInsufficientStake(msg.sender, staked, required);
+    }
+
+    /// @inheritdoc INetworkHub
+    function removeNode(address node) external {
+        if (IComputePool(computePool).inActivePool(node)) revert NetworkHubNodeInActivePool(node);
+        IComputeRegistry(computeRegistry).removeNode(msg.sender, node);
+    }
+
+    /// @inheritdoc INetworkHub
+    function joinPool(uint256 poolId, address node, uint256 deadline, bytes calldata signature) external {
+        IComputeRegistry registry = IComputeRegistry(computeRegistry);
+        IComputeRegistry.Node memory n = registry.nodeOf(node);
+        if (n.provider != msg.sender) revert NetworkHubNotNodeOwner(node, msg.sender);
+        if (!n.validated || n.blacklisted) revert NetworkHubNodeNotEligible(node);
+        IComputeRegistry.Provider memory p = registry.providerOf(msg.sender);
+        if (p.blacklisted) revert NetworkHubNodeNotEligible(node);
+        uint256 required = baseStake + perUnitStake * p.totalComputeUnits;
+        uint256 staked = IStakeManager(stakeManager).stakedOf(msg.sender);
+        if (staked < required) revert NetworkHubInsufficientStake(msg.sender, staked, required);
+        IComputePool(computePool).join(poolId, node, msg.sender, n.computeUnits, deadline, signature);
+    }
+
+    /// @inheritdoc INetworkHub
+    function leavePool(address node) external {
+        if (IComputeRegistry(computeRegistry).nodeOf(node).provider != msg.sender) {
+            revert NetworkHubNotNodeOwner(node, msg.sender);
+        }
+        IComputePool(computePool).leave(node);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc INetworkHub
+    function minStakeOf(address provider) public view returns (uint256) {
+        IComputeRegistry.Provider memory p = IComputeRegistry(computeRegistry).providerOf(provider);
+        if (p.nodeCount == 0) return 0;
+        return baseStake + perUnitStake * p.totalComputeUnits;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _setStakeParams(uint256 baseStake_, uint256 perUnitStake_) private {
+        baseStake = baseStake_.toUint96();
+        perUnitStake = perUnitStake_.toUint96();
+        emit StakeParamsSet(baseStake_, perUnitStake_);
+    }
+
+    /// @dev Every module, the ledger included, exposes `hub()`: it must be this hub.
+    function _checkModule(address module) private view {
+        if (module.code.length == 0 || IHubModule(module).hub() != address(this)) {
+            revert NetworkHubInvalidModule(module);
+        }
+    }
+
+    function _checkPoolCreator(uint256 poolId) private view {
+        if (
+            IComputePool(computePool).poolOf(poolId).creator != msg.sender
+                && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)
+        ) revert NetworkHubNotPoolCreator(poolId, msg.sender);
+    }
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title IWorkLedger
+/// @notice Work reports, validator attestations, round finalization, rewards and slashing.
+///
+/// A node signs its report with EIP-712 in the domain `("loranet WorkLedger", "1", chainId,
+/// this)` over `WorkReport(uint256 poolId,uint256 round,address node,bytes32 adapterHash,
+/// uint256 samples,uint256 loss,string artifactUri,uint8 executionMode,bytes32 replayRoot)`;
+/// anyone may send it. One report per node and round, only during the round's submission window.
+/// After the window, each validator attests once per round: a bitmap of accepted report indexes
+/// and the next round's base adapter hash. `quorum` identical attestations decide the round;
+/// otherwise the round expires at the end of the challenge window. Finalizing a decided round
+/// shares `rewardPerRound` among accepted reports by `samples * multiplier(mode)`, slashes the
+/// providers of rejected reports and ejects those nodes, and records the next base adapter.
+interface IWorkLedger {
+    /// @notice A work report as the node signs it.
+    /// @param loss Training loss, fixed point with 1e6 = 1.0.
+    /// @param executionMode 0 LOCAL_GPU, 1 CUSTOM, 2 REMOTE_API.
+    /// @param replayRoot Merkle root of the node's per-step replay records.
+    struct WorkReport {
+        uint256 poolId;
+        uint256 round;
+        address node;
+        bytes32 adapterHash;
+        uint256 samples;
+        uint256 loss;
+        string artifactUri;
+        uint8 executionMode;
+        bytes32 replayRoot;
+    }
+
+    /// @notice A stored report (what finalization needs; the rest is in {ReportSubmitted}).
+    struct StoredReport {
+        address node;
+        uint8 executionMode;
+        address provider;
+        uint64 samples;
+    }
+
+    /// @notice Per-round bookkeeping (one slot).
+    struct RoundState {
+        uint32 reportCount;
+        uint32 accepted;
+        uint32 rejected;
+        bool decided;
+        bool finalized;
+        uint96 awarded;
+    }
+
+    /// @notice The attestation that reached the quorum.
+    struct Outcome {
+        uint256 acceptBitmap;
+        bytes32 nextAdapterHash;
+    }
+
+    /// @notice The report's signature is not the node key's.
+    error WorkLedgerInvalidSignature(address node);
+    /// @notice The execution mode is not 0, 1 or 2.
+    error WorkLedgerInvalidMode(uint256 mode);
+    /// @notice `samples` is 0 or above 2^64 - 1.
+    error WorkLedgerInvalidSamples(uint256 samples);
+    /// @notice The node is not a member of the pool, or joined after the round ended.
+    error WorkLedgerNotPoolMember(uint256 poolId, address node);
+    /// @notice The node already reported this round (or a later one).
+    error WorkLedgerDuplicateReport(uint256 poolId, uint256 round, address node);
+    /// @notice Now is outside `[opensAt, closesAt)`, the window the call needs.
+    error WorkLedgerWindowClosed(uint256 poolId, uint256 round, uint256 opensAt, uint256 closesAt);
+    /// @notice The round already has {MAX_REPORTS} reports.
+    error WorkLedgerTooManyReports(uint256 poolId, uint256 round);
+    /// @notice The caller lacks the hub's `VALIDATOR_ROLE`.
+    error WorkLedgerNotValidator(address account);
+    /// @notice The validator already attested this round.
+    error WorkLedgerAlreadyAttested(uint256 poolId, uint256 round, address validator);
+    /// @notice The bitmap names a report index that does not exist.
+    error WorkLedgerInvalidBitmap(uint256 bitmap, uint256 reportCount);
+    /// @notice The round is already finalized.
+    error WorkLedgerAlreadyFinalized(uint256 poolId, uint256 round);
+    /// @notice The round has no quorum and its challenge window ends at `challengeEnd`.
+    error WorkLedgerNotFinalizable(uint256 poolId, uint256 round, uint256 challengeEnd);
+    /// @notice The caller has nothing to claim.
+    error WorkLedgerNothingToClaim(address provider);
+    /// @notice The token's cap leaves no room to mint.
+    error WorkLedgerCapReached(uint256 owed);
+
+    /// @notice `node` (of `provider`) reported round `round` of `poolId` as report `index`.
+    event ReportSubmitted(
+        uint256 indexed poolId,
+        uint256 indexed round,
+        address indexed node,
+        address provider,
+        uint256 index,
+        bytes32 adapterHash,
+        uint256 samples,
+        uint256 loss,
+        uint8 executionMode,
+        bytes32 replayRoot,
+        string artifactUri
+    );
+    /// @notice `validator` attested round `round`: the reports whose bit is set in `acceptBitmap`
+    /// are accepted, the others rejected; `nextAdapterHash` is the next base adapter. `votes` is
+    /// the count of identical attestations so far.
+    event Attested(
+        uint256 indexed poolId,
+        uint256 indexed round,
+        address indexed validator,
+        uint256 acceptBitmap,
+        bytes32 nextAdapterHash,
+        uint256 votes
+    );
+    /// @notice The round reached its quorum with this outcome.
+    event QuorumReached(uint256 indexed poolId, uint256 indexed round, uint256 acceptBitmap, bytes32 nextAdapterHash);
+    /// @notice Report `index` (`node`) was accepted and `provider` accrued `reward`.
+    event RewardAccrued(
+        uint256 indexed poolId, uint256 indexed round, address indexed provider, address node, uint256 index, uint256 reward
+    );
+    /// @notice Report `index` (`node`) was rejected: `provider` was slashed `slashed` and the node ejected.
+    event ReportRejected(
+        uint256 indexed poolId, uint256 indexed round, address indexed provider, address node, uint256 index, uint256 slashed
+    );
+    /// @notice Round finalized. `decided` false means it expired without a quorum: nothing was
+    /// paid or slashed and the base adapter did not change.
+    event RoundFinalized(
+        uint256 indexed poolId,
+        uint256 indexed round,
+        bool decided,
+        uint256 accepted,
+        uint256 rejected,
+        uint256 awarded,
+        bytes32 baseAdapterHash
+    );
+    /// @notice `provider` claimed `amount` (minted); `remaining` stays owed (cap reached).
+    event RewardsClaimed(address indexed provider, uint256 amount, uint256 remaining);
+
+    /// @notice Most reports per round.
+    function MAX_REPORTS() external view returns (uint256);
+    /// @notice EIP-712 type hash of `WorkReport`.
+    function WORK_REPORT_TYPEHASH() external view returns (bytes32);
+
+    /// @notice Records a node-signed work report. Anyone may send it.
+    /// @dev Requirements: valid node signature; `executionMode <= 2`; `0 < samples < 2^64`;
+    /// the node is a member of the pool since before the round's end; now within the round's
+    /// submission window; first report of the node for this round. Emits {ReportSubmitted}.
+    /// @return index The report's index in the round (its bit in attestations).
+    function submitReport(WorkReport calldata report, bytes calldata signature) external returns (uint256 index);
+
+    /// @notice Attests a round. Requirements: caller has `VALIDATOR_ROLE` on the hub; now in
+    /// `[submissionEnd, submissionEnd + challengeWindow)`; not finalized; first attestation of
+    /// the caller; no bit at or above the report count. Emits {Attested} (and {QuorumReached}).
+    function attest(uint256 poolId, uint256 round, uint256 acceptBitmap, bytes32 nextAdapterHash) external;
+
+    /// @notice Finalizes a round once decided by the quorum, or once its challenge window ended.
+    /// Anyone may call. Emits {RewardAccrued}/{ReportRejected} per report and {RoundFinalized}.
+    function finalize(uint256 poolId, uint256 round) external;
+
+    /// @notice Mints the caller's accrued rewards, as much as the token's cap allows.
+    /// Emits {RewardsClaimed}.
+    /// @return amount The tokens minted.
+    function claim() external returns (uint256 amount);
+
+    /// @notice Rewards `provider` can claim.
+    function pendingRewards(address provider) external view returns (uint256);
+    /// @notice Bookkeeping of a round.
+    function roundState(uint256 poolId, uint256 round) external view returns (RoundState memory);
+    /// @notice The quorum's outcome of a round (zero while undecided).
+    function outcomeOf(uint256 poolId, uint256 round) external view returns (Outcome memory);
+    /// @notice Report `index` of a round.
+    function reportOf(uint256 poolId, uint256 round, uint256 index) external view returns (StoredReport memory);
+    /// @notice Whether `validator` attested the round.
+    function hasAttested(uint256 poolId, uint256 round, address validator) external view returns (bool);
+    /// @notice The pool's current base adapter hash (set by the latest decided round; 0 = empty adapter).
+    function baseAdapterOf(uint256 poolId) external view returns (bytes32);
+    /// @notice Total rewards accrued by finalized rounds.
+    function totalAwarded() external view returns (uint256);
+    /// @notice Total rewards minted by claims.
+    function totalMinted() external view returns (uint256);
+}
