@@ -1,27 +1,107 @@
-"""Deploy loranet's contracts to any Ape network and write ``deployments/<network>.json``.
+"""Deploy and wire loranet's contracts on any Ape network; write ``deployments/<network>.json``.
 
     ape run deploy --network ethereum:local:foundry
-    ape run deploy --network ethereum:sepolia:node --account deployer
+    ape run deploy --network ethereum:testnet:node --account deployer --yes
 
-On a local network the first test account deploys unless ``--account`` names another; on any
+On a local network the first test account deploys unless ``--account`` names another, the
+deployer also gets ``VALIDATOR_ROLE`` and ``POOL_CREATOR_ROLE``, and test accounts 1..9 are
+funded with LORA (the deployer grants itself ``MINTER_ROLE``, mints, and renounces it). On any
 other network ``--account`` (or ``LORANET_DEPLOYER``) names an Ape account alias and a
-confirmation is asked before anything is sent.
+confirmation is asked before anything is sent. Parameters come from options or ``LORANET_*``
+environment variables (``docs/deploy.md``).
+
+Re-running is safe. Progress is kept in ``deployments/<network>.partial.json`` until every
+wiring step is done; only then is ``<network>.json`` written (atomically) and the partial file
+removed. A second run on the same chain reuses every contract of a partial file that has code
+and redoes only the wiring steps that the chain shows as missing. A complete deployment whose
+contracts still have code is left alone unless ``--force`` (which deploys everything anew).
+
+The logic lives in :func:`deploy_all`, which tests call directly.
 """
 
-from __future__ import annotations
 
+
+import hashlib
 import json
+import logging
 import os
 import time
+from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
+from pydantic import BaseModel, ConfigDict, Field
+
+logger = logging.getLogger(__name__)
 
 DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
 LOCAL_NETWORKS = {"local"}
+TOKEN = 10**18
+DAY = 24 * 3600
+
+#: Deployment order; each constructor only needs contracts earlier in the list.
+CONTRACTS = (
+    "LoraToken",
+    "NetworkHub",
+    "StakeManager",
+    "ComputeRegistry",
+    "DomainRegistry",
+    "ComputePool",
+    "WorkLedger",
+)
+
+
+class DeploymentExistsError(click.ClickException):
+    """A complete deployment with live contracts is already there (use ``--force``)."""
+
+
+class DomainSpec(BaseModel):
+    """A domain created at deployment (``DomainRegistry.Policy`` plus its name)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = "lora-finetune"
+    quorum: int = Field(1, ge=1, le=255)
+    challenge_window: int = Field(3600, gt=0)
+    eval_tolerance: int = 50_000  # 1e6 = 1.0
+    local_gpu_multiplier_bps: int = 15_000
+    custom_multiplier_bps: int = 10_000
+    remote_api_multiplier_bps: int = 5_000
+    slash_bps: int = Field(1_000, ge=0, le=10_000)
+    slash_amount: int = 0
+
+    def policy(self) -> tuple[int, ...]:
+        """The ``Policy`` tuple in the contract's field order."""
+        return (
+            self.quorum,
+            self.challenge_window,
+            self.eval_tolerance,
+            self.local_gpu_multiplier_bps,
+            self.custom_multiplier_bps,
+            self.remote_api_multiplier_bps,
+            self.slash_bps,
+            self.slash_amount,
+        )
+
+
+class DeployParams(BaseModel):
+    """Protocol parameters of a deployment (amounts in wei of LORA)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unbonding_period: int = Field(7 * DAY, ge=0, le=365 * DAY)
+    base_stake: int = Field(1_000 * TOKEN, ge=0)
+    per_unit_stake: int = Field(10 * TOKEN, ge=0)
+    burn_bps: int = Field(5_000, ge=0, le=10_000)
+    treasury: str | None = None  # default: the deployer
+    validators: tuple[str, ...] = ()
+    pool_creators: tuple[str, ...] = ()
+    domains: tuple[DomainSpec, ...] = (DomainSpec(), DomainSpec(name="inference"))
+    fund_amount: int = Field(100_000 * TOKEN, ge=0)  # per funded account, local networks only
 
 
 def deployment_name(ecosystem_name: str, network_name: str) -> str:
@@ -46,6 +126,173 @@ def write_deployment(path: Path, data: dict[str, Any]) -> None:
     tmp.replace(path)  # atomic: a crash never leaves a half-written file
 
 
+def abi_digest(name: str) -> str:
+    """sha256 of a contract's ABI as ``scripts/export_abi.py`` writes it to ``offchain/abi/``."""
+    abi = [item.model_dump(mode="json", by_alias=True) for item in project[name].contract_type.abi]
+    text = json.dumps(abi, indent=2, sort_keys=True) + "\n"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _has_code(address: str | None) -> bool:
+    return bool(address) and len(chain.provider.get_code(address)) > 0
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data
+
+
+def live_deployment(path: Path) -> dict[str, Any] | None:
+    """The complete deployment at ``path`` if it is for this chain and every contract has code."""
+    data = _read(path)
+    if not data or data.get("chain_id") != chain.chain_id:
+        return None
+    addresses = data.get("contracts", {})
+    if set(addresses) != set(CONTRACTS) or not all(_has_code(a) for a in addresses.values()):
+        return None
+    return data
+
+
+def deploy_all(
+    deployer: Any,
+    params: DeployParams | None = None,
+    *,
+    network: str = "local",
+    out_dir: Path = DEPLOYMENTS_DIR,
+    force: bool = False,
+    fund: Sequence[Any] = (),
+) -> dict[str, Any]:
+    """Deploy, wire and (optionally) fund loranet; return what is written to the deployment file.
+
+    Args:
+        deployer: An Ape account; it keeps ``DEFAULT_ADMIN_ROLE`` on the token and the hub.
+        params: Protocol parameters (defaults: ``DeployParams()``).
+        network: Deployment file stem (``<out_dir>/<network>.json``).
+        out_dir: Folder of deployment files.
+        force: Deploy anew even if a complete live deployment exists.
+        fund: Accounts (or addresses) to give ``params.fund_amount`` LORA each (local use).
+
+    Raises:
+        DeploymentExistsError: a complete deployment with live contracts exists and not ``force``.
+    """
+    params = params or DeployParams()
+    final_path = out_dir / f"{network}.json"
+    partial_path = out_dir / f"{network}.partial.json"
+    if not force and live_deployment(final_path) is not None:
+        raise DeploymentExistsError(
+            f"{final_path} already holds a complete deployment on chain {chain.chain_id}; "
+            "use --force to deploy anew"
+        )
+
+    progress = None if force else _read(partial_path)
+    if not progress or progress.get("chain_id") != chain.chain_id:
+        progress = {
+            "chain_id": chain.chain_id,
+            "block": chain.blocks.head.number,
+            "deployer": deployer.address,
+            "contracts": {},
+        }
+    addresses: dict[str, str] = progress["contracts"]
+    treasury = params.treasury or deployer.address
+
+    def save() -> None:
+        write_deployment(partial_path, progress)
+
+    def contract(name: str, *args: Any) -> Any:
+        known = addresses.get(name)
+        if known and _has_code(known):
+            logger.info("reusing %s at %s", name, known)
+            return project[name].at(known)
+        instance = deployer.deploy(project[name], *args)
+        addresses[name] = instance.address
+        save()
+        logger.info("deployed %s at %s", name, instance.address)
+        return instance
+
+    token = contract("LoraToken", deployer)
+    hub = contract("NetworkHub", deployer, token, params.base_stake, params.per_unit_stake)
+    stake = contract(
+        "StakeManager", hub, token, params.unbonding_period, params.burn_bps, treasury
+    )
+    registry = contract("ComputeRegistry", hub)
+    domains = contract("DomainRegistry", hub)
+    pools = contract("ComputePool", hub, domains)
+    ledger = contract("WorkLedger", hub, token, stake, domains, pools)
+
+    # Wiring: every step checks the chain first, so a re-run resumes where a crash stopped.
+    if hub.workLedger() != ledger.address:
+        hub.wire((stake, registry, domains, pools, ledger), sender=deployer)
+    minter = token.MINTER_ROLE()
+    if not token.hasRole(minter, ledger):
+        token.grantRole(minter, ledger, sender=deployer)
+    domain_ids = {}
+    for spec in params.domains:
+        domain_id = domains.domainIdOf(spec.name)
+        if domain_id == 0:
+            hub.createDomain(spec.name, spec.policy(), sender=deployer)
+            domain_id = domains.domainIdOf(spec.name)
+        domain_ids[spec.name] = domain_id
+    for role_name, members in (
+        ("VALIDATOR_ROLE", params.validators),
+        ("POOL_CREATOR_ROLE", params.pool_creators),
+    ):
+        role = getattr(hub, role_name)()
+        for member in members:
+            if not hub.hasRole(role, member):
+                hub.grantRole(role, member, sender=deployer)
+    funded = _fund(token, deployer, fund, params.fund_amount)
+
+    data = {
+        **progress,
+        "network": network,
+        "start_block": progress["block"],
+        "deployed_at": int(time.time()),
+        "contracts": dict(addresses),
+        "abi_digests": {name: abi_digest(name) for name in CONTRACTS},
+        "domains": domain_ids,
+        "params": {
+            "unbonding_period": params.unbonding_period,
+            "base_stake": str(params.base_stake),
+            "per_unit_stake": str(params.per_unit_stake),
+            "burn_bps": params.burn_bps,
+            "treasury": treasury,
+        },
+        "roles": {
+            "admin": deployer.address,
+            "validators": list(params.validators),
+            "pool_creators": list(params.pool_creators),
+        },
+        "funded": funded,
+    }
+    write_deployment(final_path, data)
+    partial_path.unlink(missing_ok=True)
+    return data
+
+
+def _fund(token: Any, deployer: Any, targets: Sequence[Any], amount: int) -> list[str]:
+    """Top up each target to ``amount`` LORA; the deployer holds ``MINTER_ROLE`` only meanwhile."""
+    addresses = [getattr(t, "address", t) for t in targets]
+    if not addresses or amount == 0:
+        return []
+    minter = token.MINTER_ROLE()
+    if not token.hasRole(minter, deployer):
+        token.grantRole(minter, deployer, sender=deployer)
+    for address in addresses:
+        balance = token.balanceOf(address)
+        if balance < amount:
+            token.mint(address, amount - balance, sender=deployer)
+    token.renounceRole(minter, deployer, sender=deployer)
+    return addresses
+
+
+def _lora(value: str) -> int:
+    """Whole LORA (decimals allowed) to wei."""
+    return int(Decimal(value) * TOKEN)
+
+
 @click.command(cls=ConnectedProviderCommand)
 @click.option(
     "--account",
@@ -55,29 +302,102 @@ def write_deployment(path: Path, data: dict[str, Any]) -> None:
     help="Ape account alias of the deployer (TEST::N for a test account).",
 )
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation on a live network.")
-def cli(ecosystem, network, alias: str | None, yes: bool) -> None:
-    """Deploy loranet and write deployments/<network>.json."""
+@click.option("--force", is_flag=True, help="Deploy anew even if a live deployment exists.")
+@click.option(
+    "--unbonding-period",
+    envvar="LORANET_UNBONDING_PERIOD",
+    type=int,
+    default=7 * DAY,
+    show_default=True,
+    help="Seconds an unbond stays locked.",
+)
+@click.option(
+    "--base-stake", envvar="LORANET_BASE_STAKE", default="1000", show_default=True,
+    help="Base minimum stake in LORA.",
+)
+@click.option(
+    "--per-unit-stake", envvar="LORANET_PER_UNIT_STAKE", default="10", show_default=True,
+    help="Minimum stake per compute unit in LORA.",
+)
+@click.option(
+    "--burn-bps", envvar="LORANET_BURN_BPS", type=int, default=5000, show_default=True,
+    help="Part of each slash that is burned (basis points); the rest goes to the treasury.",
+)
+@click.option(
+    "--treasury", envvar="LORANET_TREASURY", default=None,
+    help="Treasury address (default: the deployer).",
+)
+@click.option(
+    "--validator", "validators", multiple=True, envvar="LORANET_VALIDATORS",
+    help="Address given VALIDATOR_ROLE (repeatable; env: space-separated).",
+)
+@click.option(
+    "--pool-creator", "pool_creators", multiple=True, envvar="LORANET_POOL_CREATORS",
+    help="Address given POOL_CREATOR_ROLE (repeatable; env: space-separated).",
+)
+@click.option(
+    "--challenge-window", envvar="LORANET_CHALLENGE_WINDOW", type=int, default=3600,
+    show_default=True, help="Challenge window (seconds) of the default domains.",
+)
+@click.option(
+    "--quorum", envvar="LORANET_QUORUM", type=int, default=1, show_default=True,
+    help="Validator quorum of the default domains.",
+)
+@click.option(
+    "--fund-amount", envvar="LORANET_FUND_AMOUNT", default="100000", show_default=True,
+    help="LORA given to test accounts 1..9 on local networks.",
+)
+def cli(
+    ecosystem: Any,
+    network: Any,
+    alias: str | None,
+    yes: bool,
+    force: bool,
+    unbonding_period: int,
+    base_stake: str,
+    per_unit_stake: str,
+    burn_bps: int,
+    treasury: str | None,
+    validators: tuple[str, ...],
+    pool_creators: tuple[str, ...],
+    challenge_window: int,
+    quorum: int,
+    fund_amount: str,
+) -> None:
+    """Deploy and wire loranet, then write deployments/<network>.json."""
     is_local = network.name in LOCAL_NETWORKS
     deployer = pick_deployer(alias, is_local)
     name = deployment_name(ecosystem.name, network.name)
-    if not is_local and not yes:
-        question = f"Deploy loranet to {name} (chain {chain.chain_id}) from {deployer}?"
-        click.confirm(question, abort=True)
-
-    start_block = chain.blocks.head.number
-    token = deployer.deploy(project.LoraToken, deployer)
-    click.echo(f"LoraToken deployed at {token.address}")
-
-    data = {
-        "network": name,
-        "chain_id": chain.chain_id,
-        "deployer": deployer.address,
-        "block": start_block,
-        "deployed_at": int(time.time()),
-        "contracts": {"LoraToken": token.address},
-    }
+    if is_local:
+        validators = validators or (deployer.address,)
+        pool_creators = pool_creators or (deployer.address,)
+    domain = {"quorum": quorum, "challenge_window": challenge_window}
+    params = DeployParams(
+        unbonding_period=unbonding_period,
+        base_stake=_lora(base_stake),
+        per_unit_stake=_lora(per_unit_stake),
+        burn_bps=burn_bps,
+        treasury=treasury,
+        validators=validators,
+        pool_creators=pool_creators,
+        domains=(DomainSpec(**domain), DomainSpec(name="inference", **domain)),
+        fund_amount=_lora(fund_amount),
+    )
     out = DEPLOYMENTS_DIR / f"{name}.json"
-    write_deployment(out, data)
-    click.echo(f"wrote {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    existing = None if force else live_deployment(out)
+    if existing is not None:
+        click.echo(f"{out} already holds a live deployment on chain {chain.chain_id}; "
+                   "nothing to do (--force deploys anew)")
+        data = existing
+    else:
+        if not is_local and not yes:
+            question = f"Deploy loranet to {name} (chain {chain.chain_id}) from {deployer}?"
+            click.confirm(question, abort=True)
+        fund = accounts.test_accounts[1:10] if is_local else ()
+        data = deploy_all(deployer, params, network=name, force=force, fund=fund)
+        for contract_name, address in data["contracts"].items():
+            click.echo(f"{contract_name:16} {address}")
+        shown = out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out
+        click.echo(f"wrote {shown}")
     if os.environ.get("LORANET_DEPLOY_PRINT_JSON"):
         click.echo(json.dumps(data))
