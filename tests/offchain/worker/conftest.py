@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from web3 import Web3
 
+from offchain.chain import ChainClient, Deployment, TxSender
+from offchain.settings import Settings
 from offchain.watcher import ChainEvent, EventWatcher, WatchedContract, WatcherStore
 from offchain.worker.settings import WorkerSettings
 
@@ -193,3 +197,66 @@ def celery_worker(worker_settings: WorkerSettings) -> Iterator[subprocess.Popen[
         proc.kill()
         proc.wait()
     log.close()
+
+
+# -- transactions -------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def manual_anvil() -> Iterator[str]:
+    """A second anvil that mines only when told (``evm_mine``): transactions can get stuck."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        ["anvil", "--no-mining", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    w3 = Web3(Web3.HTTPProvider(url))
+    deadline = time.monotonic() + 20
+    while not w3.is_connected():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("anvil --no-mining did not start")
+        time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def make_tx_sender(tmp_path: Path) -> Callable[[str, str], TxSender]:
+    """A ``TxSender`` (the chain client's transaction path) for an RPC URL and a private key."""
+
+    def _make(rpc_url: str, private_key: str) -> TxSender:
+        settings = Settings(network="local", rpc_url=rpc_url, data_dir=tmp_path / "chain")
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        deployment = Deployment(chain_id=int(w3.eth.chain_id), contracts={})
+        client = ChainClient(settings=settings, w3=w3, deployment=deployment)
+        return TxSender(client, Account.from_key(private_key))
+
+    return _make
+
+
+class FakeClock:
+    """Wall clock the test moves by hand (the outbox persists wall-clock times)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
