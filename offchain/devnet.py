@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -109,11 +110,11 @@ def up(
     *,
     port: int,
     deploy: bool = True,
-    fund_accounts: int = 5,
     fund_lora: int = 100_000 * ONE,
     spinner: Spinner = no_spinner,
 ) -> tuple[DevnetInfo, Deployment | None]:
-    """Start anvil on ``port``, deploy loranet and fund the first ``fund_accounts`` accounts."""
+    """Start anvil on ``port``, deploy loranet; the deploy script gives dev accounts 1..9
+    ``fund_lora`` each (account 0 deploys and holds the admin, validator and creator roles)."""
     current = running(settings)
     if current is not None:
         raise DevnetError(
@@ -153,11 +154,7 @@ def up(
             return info, None
         local = settings.model_copy(update={"rpc_url": rpc_url, "network": "local"})
         with spinner("deploying loranet (ape run deploy)"):
-            deployment = deploy_protocol(local)
-        if fund_accounts:
-            with spinner(f"funding {fund_accounts} dev accounts"):
-                addresses = [dev_account(i).address for i in range(fund_accounts)]
-                fund(local, addresses, lora=fund_lora)
+            deployment = deploy_protocol(local, fund_lora=fund_lora)
         return info, deployment
     except BaseException:
         _stop_process(process.pid)
@@ -176,12 +173,13 @@ def down(settings: Settings) -> DevnetInfo | None:
     return info
 
 
-def deploy_protocol(settings: Settings) -> Deployment:
+def deploy_protocol(settings: Settings, *, fund_lora: int = 100_000 * ONE) -> Deployment:
     """Run ``ape run deploy`` against the anvil at ``settings.rpc_url`` and copy its output
     to ``settings.resolved_deployments_file``."""
     root = project_root()
     env = {
         **os.environ,
+        "LORANET_FUND_AMOUNT": str(Decimal(fund_lora) / ONE),
         "APE_FOUNDRY_HOST": settings.resolved_rpc_url,
         "LORANET_DEPLOY_PRINT_JSON": "1",
         "PATH": os.pathsep.join(

@@ -24,6 +24,8 @@ class Deployment(BaseModel):
     deployer: str | None = None
     network: str | None = None
     contracts: dict[str, str]
+    funded: list[str] = []
+    abi_digests: dict[str, str] = {}
 
     @field_validator("contracts")
     @classmethod

@@ -25,12 +25,15 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from offchain.chain.client import ChainClient
+    from offchain.chain.protocol import Protocol
+    from offchain.chain.provider import ProviderActions
     from offchain.chain.tx import TxSender
     from offchain.keys import Keystore
 
 logger = logging.getLogger(__name__)
 
 JSON_HELP = "Print machine-readable JSON on stdout."
+ACCOUNT_HELP = "Provider account alias or address (default: LORANET_ACCOUNT or the only one)."
 
 
 class NoAccountChosenError(LoranetError):
@@ -158,6 +161,30 @@ class CliState:
         from offchain.chain.tx import TxSender
 
         return TxSender(self.client(), account, spinner=self.spinner)
+
+    def protocol(self) -> Protocol:
+        from offchain.chain.protocol import Protocol
+
+        return Protocol(self.client())
+
+    def actions(self, account_name: str | None) -> ProviderActions:
+        """The provider's actions, signed by the unlocked account."""
+        from offchain.chain.provider import ProviderActions
+
+        protocol = self.protocol()  # connect (and fail on chain problems) before the password
+        return ProviderActions(protocol, self.sender(self.unlock(account_name)))
+
+    def address_of(self, account_name: str | None) -> str:
+        """An address given as such, or the address of a stored account (no unlock)."""
+        if account_name and account_name.startswith("0x") and len(account_name) == 42:
+            return account_name
+        return self.keystore().get(self.account_name(account_name)).address
+
+    def node_address(self, name: str) -> str:
+        """A node given by address, or by the alias of a local node key."""
+        if name.startswith("0x") and len(name) == 42:
+            return name
+        return self.node_keystore().get(name).address
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -20,11 +20,10 @@ def up(
     ctx: typer.Context,
     port: int | None = typer.Option(None, "--port", help="RPC port (default 8545)."),
     deploy: bool = typer.Option(True, "--deploy/--no-deploy", help="Deploy loranet."),
-    accounts: int = typer.Option(5, "--fund-accounts", help="Dev accounts to fund with LORA."),
-    lora: str = typer.Option("100000", "--lora", help="LORA per funded dev account."),
+    lora: str = typer.Option("100000", "--lora", help="LORA for each of dev accounts 1..9."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Start anvil from node_modules, deploy loranet and fund the first dev accounts."""
+    """Start anvil from node_modules, deploy loranet and fund dev accounts 1..9 with LORA."""
     from offchain import devnet
     from offchain.chain.units import format_lora, parse_amount
 
@@ -36,11 +35,10 @@ def up(
         settings,
         port=port or settings.devnet_port,
         deploy=deploy,
-        fund_accounts=accounts if deploy else 0,
         fund_lora=amount,
         spinner=cli.spinner,
     )
-    funded = [devnet.dev_account(i).address for i in range(accounts)] if deploy else []
+    funded = list(deployment.funded) if deployment else []
     payload = {
         **asdict(info),
         "chain_id": devnet.DEV_CHAIN_ID,

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from offchain import __version__
-from offchain.cli import account, devnet, doctor, node
+from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
 from offchain.cli.context import JSON_HELP, CliState
 from offchain.cli.errors import LoranetGroup
 
@@ -61,9 +61,14 @@ def version(
 
 
 app.add_typer(account.app, name="account")
+app.add_typer(provider.app, name="provider")
+app.add_typer(stake.app, name="stake")
 app.add_typer(node.app, name="node")
-app.add_typer(devnet.app, name="devnet")
+app.add_typer(pool.app, name="pool")
+app.add_typer(rewards.app, name="rewards")
+app.command("status")(status.status)
 app.command("doctor")(doctor.doctor)
+app.add_typer(devnet.app, name="devnet")
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import JSON_HELP, state
+from offchain.cli import render
+from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
 from offchain.keys import KeyInfo
 
 app = typer.Typer(help="Compute nodes: node keys and their registration.", no_args_is_help=True)
@@ -51,3 +55,78 @@ def keys(
         console.print(table)
 
     cli.emit([_info(info) for info in infos], render)
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    node: str = typer.Option(..., "--node", help="Alias (or address) of the local node key."),
+    units: int = typer.Option(..., "--units", help="Compute units of the node."),
+    specs: Path = typer.Option(..., "--specs", help="Hardware specs file (JSON is canonicalized)."),
+    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Register a compute node: the node key signs (EIP-712), the provider sends."""
+    from offchain.chain.signing import specs_hash
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    digest = specs_hash(specs)
+    actions = cli.actions(account)
+    node_key = cli.unlock_node(node)
+    result = actions.add_node(node_key, units=units, specs_hash=digest)
+    cli.emit(
+        result.as_dict(),
+        lambda console: render.action(
+            console, f"added node {node_key.address} with {units} compute units", result
+        ),
+    )
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    node: str = typer.Argument(..., help="Node address or local node key alias."),
+    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Remove one of your nodes (it must not be in a pool that has not ended)."""
+    cli = state(ctx)
+    cli.use_json(as_json)
+    address = cli.node_address(node)
+    result = cli.actions(account).remove_node(address)
+    cli.emit(
+        result.as_dict(), lambda console: render.action(console, f"removed node {address}", result)
+    )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """List your registered nodes with their validation and pool."""
+    cli = state(ctx)
+    cli.use_json(as_json)
+    address = cli.address_of(account)
+    nodes = cli.protocol().nodes_of(address)
+
+    def show(console: Console) -> None:
+        if not nodes:
+            console.print(f"{address} has no nodes: add one with `loranet node add`")
+            return
+        table = Table(
+            "node", "units", "validated", "blacklisted", "pool", title=f"nodes of {address}"
+        )
+        for n in nodes:
+            table.add_row(
+                n.address,
+                str(n.compute_units),
+                render.yes_no(n.validated),
+                "[red]yes[/]" if n.blacklisted else "no",
+                str(n.pool_id or "-"),
+            )
+        console.print(table)
+
+    cli.emit([asdict(n) for n in nodes], show)

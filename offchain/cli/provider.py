@@ -1,0 +1,38 @@
+"""``loranet provider register``: stake and register in one flow."""
+
+from __future__ import annotations
+
+import typer
+
+from offchain.cli import render
+from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+
+app = typer.Typer(help="Provider registration.", no_args_is_help=True)
+
+
+@app.command("register")
+def register(
+    ctx: typer.Context,
+    stake: str = typer.Option(..., "--stake", help="LORA to stake (at least the base stake)."),
+    approve: bool = typer.Option(
+        False, "--approve", help="Approve in a separate transaction instead of an ERC-2612 permit."
+    ),
+    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Stake LORA and register as a provider (permit + register in one transaction)."""
+    from offchain.chain.units import format_lora, parse_amount
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    amount = parse_amount(stake)
+    actions = cli.actions(account)
+    result = actions.register(amount, use_permit=not approve)
+    cli.emit(
+        result.as_dict(),
+        lambda console: render.action(
+            console,
+            f"registered {actions.address} as a provider with {format_lora(amount)} staked",
+            result,
+        ),
+    )

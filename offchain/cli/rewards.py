@@ -1,0 +1,48 @@
+"""``loranet rewards show|claim``."""
+
+from __future__ import annotations
+
+import typer
+
+from offchain.cli import render
+from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+
+app = typer.Typer(help="Rewards for validated work: show and claim.", no_args_is_help=True)
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show the rewards you can claim."""
+    from offchain.chain.units import format_lora
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    address = cli.address_of(account)
+    pending = int(cli.protocol().ledger.functions.pendingRewards(address).call())
+    cli.emit(
+        {"provider": address, "pending_rewards": str(pending)},
+        f"{address} can claim {format_lora(pending)}",
+    )
+
+
+@app.command("claim")
+def claim(
+    ctx: typer.Context,
+    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Claim (mint) your pending rewards."""
+    from offchain.chain.units import format_lora
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    result = cli.actions(account).claim()
+    amount = int(result.summary["claimed"])
+    cli.emit(
+        result.as_dict(),
+        lambda console: render.action(console, f"claimed {format_lora(amount)}", result),
+    )

@@ -1,0 +1,89 @@
+"""The whole provider journey through the CLI, on the real contracts.
+
+new account → fund → register → add node → (validator validates) → status → join pool →
+unbond → withdraw refused before release → time travel → withdraw → leave pool → remove node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from click.testing import Result
+
+from offchain.chain.protocol import Protocol
+from offchain.chain.units import ONE as LORA
+
+Run = Callable[..., Result]
+WEEK = 7 * 24 * 3600
+
+
+def as_json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_provider_journey(
+    run_cli: Run,
+    loranet_env: Path,
+    specs_file: Path,
+    make_pool: Callable[..., int],
+    validate: Callable[[str], None],
+    protocol: Protocol,
+) -> None:
+    pool_id = make_pool()
+
+    alice = as_json(run_cli("account", "new", "alice", "--json"))["address"]
+    run_cli("devnet", "fund", "alice", "--lora", "5000", "--eth", "10", ok=True)
+
+    registered = as_json(run_cli("provider", "register", "--stake", "2000", "--json"))
+    assert len(registered["transactions"]) == 1  # permit + register in one transaction
+    assert protocol.provider(alice).staked == 2_000 * LORA
+
+    node = as_json(run_cli("node", "keygen", "gpu-0", "--json"))["address"]
+    added = as_json(
+        run_cli(
+            "node", "add", "--node", "gpu-0", "--units", "30", "--specs", str(specs_file), "--json"
+        )
+    )
+    assert added["node"] == node and added["compute_units"] == 30
+    validate(node)  # a validator checks the node out of band
+
+    status = as_json(run_cli("status", "--json"))
+    assert status["registered"] is True
+    assert int(status["staked"]) == 2_000 * LORA
+    assert int(status["min_stake"]) == 1_300 * LORA  # 1,000 base + 10 x 30 units
+    assert int(status["lora"]) == 3_000 * LORA
+    assert [(n["address"], n["validated"], n["compute_units"]) for n in status["nodes"]] == [
+        (node, True, 30)
+    ]
+    human = run_cli("status", ok=True).output
+    assert "minimum      1,300 LORA for 30 compute units" in human
+
+    as_json(run_cli("pool", "join", str(pool_id), "--node", "gpu-0", "--json"))
+    shown = as_json(run_cli("pool", "show", str(pool_id), "--json"))
+    assert shown["members"] == [node] and shown["status"] == "active"
+    listed = as_json(run_cli("pool", "list", "--json"))
+    assert [(p["id"], p["node_count"]) for p in listed] == [(pool_id, 1)]
+
+    unbond = as_json(run_cli("stake", "unbond", "500", "--json"))
+    assert unbond["release_at"] >= protocol.now() + WEEK - 5
+    early = run_cli("stake", "withdraw")
+    assert early.exit_code == 1
+    assert "nothing to withdraw yet: 500 LORA is unbonding" in early.output
+
+    protocol.w3.provider.make_request("evm_increaseTime", [WEEK + 1])  # type: ignore[arg-type]
+    protocol.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+    withdrawn = as_json(run_cli("stake", "withdraw", "--json"))
+    assert int(withdrawn["withdrawn"]) == 500 * LORA
+    final = protocol.provider(alice)
+    assert (final.staked, final.unbonding, final.lora) == (1_500 * LORA, 0, 3_500 * LORA)
+
+    as_json(run_cli("pool", "leave", "--node", "gpu-0", "--json"))
+    as_json(run_cli("node", "remove", "gpu-0", "--json"))
+    assert as_json(run_cli("node", "list", "--json")) == []
+    rewards = as_json(run_cli("rewards", "show", "--json"))
+    assert rewards == {"provider": alice, "pending_rewards": "0"}

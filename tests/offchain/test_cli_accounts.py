@@ -1,0 +1,87 @@
+"""``loranet account`` / ``node keygen`` through the CLI, and the root error handling."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from offchain.devnet import dev_account
+
+Run = Callable[..., Result]
+Refusal = Callable[[Result, str], None]
+
+
+def test_account_new_list_json(run_cli: Run, loranet_env: Path) -> None:
+    created = json.loads(run_cli("account", "new", "alice", "--json", ok=True).stdout)
+    listed = json.loads(run_cli("--json", "account", "list", ok=True).stdout)
+    assert listed == [created]
+    assert created["alias"] == "alice" and created["address"].startswith("0x")
+
+
+def test_account_new_prompts_for_password(
+    run_cli: Run, loranet_env: Path, monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    monkeypatch.delenv("LORANET_PASSWORD")
+    result = run_cli("account", "new", "bob", input=f"{password}\n{password}\n", ok=True)
+    assert "created account bob" in result.output
+    monkeypatch.setenv("LORANET_PASSWORD", password)
+    run_cli("doctor", "--account", "bob", "--json")  # unlocks with the same password
+    result = run_cli("--json", "doctor", "--account", "bob")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["account"]["status"] == "ok"
+
+
+def test_account_import_never_echoes_the_key(
+    run_cli: Run, loranet_env: Path, tmp_path: Path
+) -> None:
+    key = dev_account(6).key.hex()
+    result = run_cli("account", "import", "dev6", input=f"{key}\n", ok=True)
+    assert dev_account(6).address in result.output
+    assert key.removeprefix("0x") not in result.output
+    stored = (tmp_path / "keystore" / "dev6.json").read_text()
+    assert key.removeprefix("0x") not in stored
+
+
+def test_wrong_password_is_one_sentence(
+    run_cli: Run, loranet_env: Path, monkeypatch: pytest.MonkeyPatch, assert_refusal: Refusal
+) -> None:
+    run_cli("account", "new", "alice", ok=True)
+    monkeypatch.setenv("LORANET_PASSWORD", "not it")
+    result = run_cli("--json", "doctor", "--account", "alice")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["account"]["status"] == "fail"
+    assert checks["account"]["detail"].startswith("wrong password for account 'alice'")
+    assert result.exit_code == 1
+
+
+def test_unknown_account_is_one_sentence(
+    run_cli: Run, loranet_env: Path, assert_refusal: Refusal
+) -> None:
+    run_cli("account", "new", "alice", ok=True)
+    result = run_cli("devnet", "fund", "mallory")
+    assert_refusal(result, "unknown account 'mallory'")
+
+
+def test_duplicate_alias_is_one_sentence(
+    run_cli: Run, loranet_env: Path, assert_refusal: Refusal
+) -> None:
+    run_cli("account", "new", "alice", ok=True)
+    assert_refusal(run_cli("account", "new", "alice"), "account 'alice' already exists")
+
+
+def test_node_keys_live_apart(run_cli: Run, loranet_env: Path) -> None:
+    node = json.loads(run_cli("node", "keygen", "gpu-0", "--json", ok=True).stdout)
+    assert Path(node["path"]).parent == loranet_env / "node-keys"
+    assert json.loads(run_cli("account", "list", "--json", ok=True).stdout) == []
+    assert json.loads(run_cli("node", "keys", "--json", ok=True).stdout) == [node]
+
+
+def test_bad_config_file_is_one_sentence(
+    run_cli: Run, loranet_env: Path, assert_refusal: Refusal
+) -> None:
+    result = run_cli("--config", "missing.yaml", "account", "list")
+    assert_refusal(result, "config file missing.yaml does not exist.")
