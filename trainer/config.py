@@ -40,7 +40,7 @@ class ModelConfig(_Frozen):
     num_key_value_heads: int = Field(4, ge=1)
     intermediate_size: int = Field(128, ge=8)
     max_position_embeddings: int = Field(256, ge=16)
-    init_std: float = Field(0.02, gt=0)
+    init_std: float = Field(0.2, gt=0)  # large enough that LoRA on q/v can move the logits
 
     lora_r: int = Field(8, ge=1)
     lora_alpha: int = Field(16, ge=1)
@@ -107,7 +107,9 @@ class HivemindConfig(_Frozen):
     matchmaking_time: float = Field(2.0, gt=0.0)
     averaging_timeout: float = Field(15.0, gt=0.0)
     barrier_timeout: float = Field(120.0, gt=0.0)
+    start_delay: float = Field(2.0, ge=0.0)
     average_state_every: int = Field(1, ge=1)
+    progress_expiration: float = Field(10.0, gt=0.0)
     run_prefix: str = "loranet"
 
 
@@ -119,7 +121,7 @@ class TrainConfig(_Frozen):
     hivemind: HivemindConfig = HivemindConfig()
     replay: ReplayConfig = ReplayConfig()
     batch_size: int = Field(8, ge=1)
-    learning_rate: float = Field(3e-3, gt=0.0)
+    learning_rate: float = Field(3e-2, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
     max_local_steps: int = Field(64, ge=1)
     max_epochs: int | None = Field(None, ge=1)
