@@ -13,6 +13,7 @@ from offchain import __version__
 from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
 from offchain.cli.context import JSON_HELP, CliState
 from offchain.cli.errors import LoranetGroup
+from offchain.gateway import cli as gateway_cli
 
 app = typer.Typer(
     name="loranet",
@@ -69,6 +70,8 @@ app.add_typer(rewards.app, name="rewards")
 app.command("status")(status.status)
 app.command("doctor")(doctor.doctor)
 app.add_typer(devnet.app, name="devnet")
+app.command("serve")(gateway_cli.serve)
+app.add_typer(gateway_cli.keys_app, name="keys")
 
 
 def main() -> None:  # pragma: no cover - console script

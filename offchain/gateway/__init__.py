@@ -1,0 +1,15 @@
+"""OpenAI-compatible inference gateway (``loranet serve``).
+
+Map of the package (nothing heavy is imported here, so ``loranet --help`` stays fast):
+
+- :mod:`~offchain.gateway.config`: the YAML config (models, adapters, generators, limits).
+- :mod:`~offchain.gateway.openai_schema`: request/response models and OpenAI-style errors.
+- :mod:`~offchain.gateway.generators`: one :class:`~offchain.gateway.generators.base.Generator`
+  interface, the ``local`` / ``api`` / ``custom`` implementations and the fallback chain.
+- :mod:`~offchain.gateway.prompt`: the chat template that turns messages into a prompt.
+- :mod:`~offchain.gateway.auth`: API keys (``lnk_...``) hashed at rest.
+- :mod:`~offchain.gateway.ratelimit`: a token bucket per key.
+- :mod:`~offchain.gateway.metrics`: Prometheus metrics on the gateway's own registry.
+- :mod:`~offchain.gateway.app`: the FastAPI factory :func:`~offchain.gateway.app.create_app`.
+- :mod:`~offchain.gateway.cli`: ``loranet serve`` and ``loranet keys create|list|revoke``.
+"""

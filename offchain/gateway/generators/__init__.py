@@ -1,0 +1,33 @@
+"""Generators: one interface (:class:`base.Generator`), three kinds, one fallback chain.
+
+- :mod:`.base`: :class:`~.base.GenerationRequest`, :class:`~.base.GenerationResult`,
+  :class:`~.base.Generator`.
+- :mod:`.local`: the base model + LoRA adapter in this process (trainer inference API).
+- :mod:`.api`: any OpenAI-compatible remote endpoint over httpx.
+- :mod:`.custom`: a user's ``module:function`` or an executable speaking JSON on stdin/stdout.
+- :mod:`.chain`: the fallback chain with health checks and retry-later.
+- :func:`build_generator`: a generator from its config entry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from offchain.gateway.config import GatewayConfig, GeneratorConfig
+    from offchain.gateway.generators.base import Generator
+
+
+def build_generator(entry: GeneratorConfig, config: GatewayConfig) -> Generator:
+    """The generator described by ``entry`` (imports only the kind it needs)."""
+    if entry.kind == "local":
+        from offchain.gateway.generators.local import LocalGenerator
+
+        return LocalGenerator(entry, config)
+    if entry.kind == "api":
+        from offchain.gateway.generators.api import ApiGenerator
+
+        return ApiGenerator(entry)
+    from offchain.gateway.generators.custom import CustomGenerator
+
+    return CustomGenerator(entry)
