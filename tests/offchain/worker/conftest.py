@@ -24,6 +24,7 @@ from eth_account import Account
 from web3 import Web3
 
 from offchain.chain import ChainClient, Deployment, TxSender
+from offchain.outbox import Outbox
 from offchain.settings import Settings
 from offchain.watcher import ChainEvent, EventWatcher, WatchedContract, WatcherStore
 from offchain.worker.settings import WorkerSettings
@@ -260,3 +261,27 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+class SimulatedCrash(BaseException):
+    """The process dies here (a BaseException: nothing in the code under test swallows it)."""
+
+
+class CrashingOutbox(Outbox):
+    """An outbox whose process dies right before, or right after, bytes reach the node."""
+
+    def __init__(self, *args: Any, crash: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.crash = crash
+
+    def send_raw(self, raw: str) -> None:
+        if self.crash == "before-send":
+            raise SimulatedCrash
+        super().send_raw(raw)
+        raise SimulatedCrash
+
+
+@pytest.fixture
+def crash_kit() -> tuple[type[SimulatedCrash], type[CrashingOutbox]]:
+    """``(SimulatedCrash, CrashingOutbox)`` for crash-and-restart tests."""
+    return SimulatedCrash, CrashingOutbox

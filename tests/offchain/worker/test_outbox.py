@@ -20,24 +20,6 @@ pytestmark = pytest.mark.usefixtures("owner", "alice", "bob", "token", "node_acc
 KEY = OutboxKey(pool=1, round=3, node="0x00000000000000000000000000000000000000aa", kind="report")
 
 
-class SimulatedCrash(BaseException):
-    """The process dies here (BaseException: nothing in the outbox may swallow it)."""
-
-
-class CrashingOutbox(Outbox):
-    """Dies right before or right after the bytes reach the node."""
-
-    def __init__(self, *args: Any, crash: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.crash = crash
-
-    def send_raw(self, raw: str) -> None:
-        if self.crash == "before-send":
-            raise SimulatedCrash
-        super().send_raw(raw)
-        raise SimulatedCrash
-
-
 @pytest.fixture(scope="session")
 def node_account(accounts: Any) -> Any:
     return accounts[5]
@@ -95,6 +77,7 @@ def test_sends_once_and_ignores_a_second_enqueue(
 @pytest.mark.parametrize("crash", ["before-send", "after-send"])
 def test_restart_after_a_crash_submits_exactly_once(
     crash: str,
+    crash_kit: Any,
     outbox_path: Path,
     sender: TxSender,
     make_tx_sender: MakeSender,
@@ -104,10 +87,11 @@ def test_restart_after_a_crash_submits_exactly_once(
     node_account: Any,
     w3: Web3,
 ) -> None:
+    simulated_crash, crashing_outbox = crash_kit
     before, nonce = token.balanceOf(alice), _nonce(w3, node_account)
-    dying = CrashingOutbox(outbox_path, sender=sender, crash=crash)
+    dying = crashing_outbox(outbox_path, sender=sender, crash=crash)
     dying.enqueue(KEY, _mint_request(token, alice, 7))
-    with pytest.raises(SimulatedCrash):
+    with pytest.raises(simulated_crash):
         dying.process_once()
     dying.close()
 

@@ -1,0 +1,228 @@
+"""Round work: train this node's share of a round, store the adapter, submit the signed work
+report through the outbox — exactly once per (pool, round, node), across crashes and restarts.
+
+Restart safety, step by step:
+
+1. If the outbox already holds the report's key, the report was built before: only drive
+   the outbox (it never sends a logical transaction twice; see :mod:`offchain.outbox`).
+2. Training writes ``<rounds dir>/<pool>/<round>/trained.json`` when it is done; a restart
+   after that point reuses the adapter instead of training again (a restart during training
+   trains again: nothing of it left the machine).
+3. The report (adapter hash, samples, loss, artifact URI, replay root) is signed with the node
+   key (EIP-712, domain ``("loranet WorkLedger", "1", chainId, ledger)``) and enqueued under
+   ``(pool, round, node, "report")``; the outbox submits ``WorkLedger.submitReport``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel
+from web3 import Web3
+
+from offchain.abi import load_abi
+from offchain.chain.tx import TxRequest
+from offchain.logging import kv
+from offchain.outbox import Outbox, OutboxEntry, OutboxKey
+
+logger = logging.getLogger(__name__)
+
+REPORT_KIND = "report"
+LOSS_SCALE = 1_000_000  # WorkReport.loss is fixed point, 1e6 = 1.0
+WORK_REPORT_TYPES = [
+    {"name": "poolId", "type": "uint256"},
+    {"name": "round", "type": "uint256"},
+    {"name": "node", "type": "address"},
+    {"name": "adapterHash", "type": "bytes32"},
+    {"name": "samples", "type": "uint256"},
+    {"name": "loss", "type": "uint256"},
+    {"name": "artifactUri", "type": "string"},
+    {"name": "executionMode", "type": "uint8"},
+    {"name": "replayRoot", "type": "bytes32"},
+]
+LEDGER_DOMAIN = ("loranet WorkLedger", "1")
+
+
+class TrainedRound(BaseModel):
+    """What training leaves for the report (the trainer's ``RoundResult`` has more)."""
+
+    adapter_path: Path
+    adapter_hash: str  # 0x + 64 hex
+    samples: int
+    loss: float
+    replay_root: str  # 0x + 64 hex
+
+
+#: ``train(pool_id, round, out_dir) -> TrainedRound``
+TrainFn = Callable[[int, int, Path], TrainedRound]
+#: ``store(adapter_path) -> artifact URI``
+StoreFn = Callable[[Path], str]
+
+
+def report_message(
+    *, pool_id: int, round: int, node: str, trained: TrainedRound, uri: str, mode: int
+) -> dict[str, Any]:
+    return {
+        "poolId": pool_id,
+        "round": round,
+        "node": Web3.to_checksum_address(node),
+        "adapterHash": bytes.fromhex(trained.adapter_hash.removeprefix("0x")),
+        "samples": trained.samples,
+        "loss": max(0, round_half(trained.loss * LOSS_SCALE)),
+        "artifactUri": uri,
+        "executionMode": mode,
+        "replayRoot": bytes.fromhex(trained.replay_root.removeprefix("0x")),
+    }
+
+
+def round_half(value: float) -> int:
+    return int(value + 0.5)
+
+
+def sign_work_report(
+    node_key: LocalAccount, message: dict[str, Any], *, chain_id: int, ledger: str
+) -> bytes:
+    """EIP-712 signature of a ``WorkReport`` by the node key."""
+    name, version = LEDGER_DOMAIN
+    signed = Account.sign_typed_data(
+        node_key.key,
+        domain_data={
+            "name": name,
+            "version": version,
+            "chainId": chain_id,
+            "verifyingContract": Web3.to_checksum_address(ledger),
+        },
+        message_types={"WorkReport": WORK_REPORT_TYPES},
+        message_data=message,
+    )
+    return bytes(signed.signature)
+
+
+class RoundWorker:
+    """Does one node's work for rounds of its pools."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        node_key: LocalAccount,
+        ledger: str,
+        chain_id: int,
+        train: TrainFn,
+        store: StoreFn,
+        rounds_dir: Path,
+        execution_mode: int = 1,
+    ) -> None:
+        self.outbox = outbox
+        self.node_key = node_key
+        self.ledger = Web3.to_checksum_address(ledger)
+        self.chain_id = chain_id
+        self.train = train
+        self.store = store
+        self.rounds_dir = Path(rounds_dir)
+        self.execution_mode = execution_mode
+        self._ledger = Web3().eth.contract(address=self.ledger, abi=load_abi("WorkLedger"))
+
+    def key(self, pool_id: int, round: int) -> OutboxKey:
+        return OutboxKey(pool_id, round, self.node_key.address, REPORT_KIND)
+
+    def prepare(self, pool_id: int, round: int) -> OutboxEntry:
+        """Train (or reuse the finished training), then enqueue the signed report once."""
+        key = self.key(pool_id, round)
+        entry = self.outbox.get(key.id)
+        if entry is not None:
+            logger.info("report already in the outbox", extra=kv(key=key.id, status=entry.status))
+            return entry
+        trained = self._trained(pool_id, round)
+        uri = self.store(trained.adapter_path)
+        message = report_message(
+            pool_id=pool_id,
+            round=round,
+            node=self.node_key.address,
+            trained=trained,
+            uri=uri,
+            mode=self.execution_mode,
+        )
+        signature = sign_work_report(
+            self.node_key, message, chain_id=self.chain_id, ledger=self.ledger
+        )
+        report = tuple(message[field["name"]] for field in WORK_REPORT_TYPES)
+        data = self._ledger.encode_abi("submitReport", args=[report, signature])
+        request = TxRequest(
+            to=self.ledger,
+            data=data,
+            description=f"work report of pool {pool_id} round {round}",
+            context={"pool": pool_id, "round": round},
+        )
+        entry = self.outbox.enqueue(key, request)
+        logger.info("report enqueued", extra=kv(key=key.id, adapter=trained.adapter_hash))
+        return entry
+
+    def run(self, pool_id: int, round: int, *, timeout: float = 120.0) -> OutboxEntry:
+        """Prepare the report and drive the outbox until it is mined (or failed)."""
+        self.prepare(pool_id, round)
+        return self.outbox.wait(self.key(pool_id, round).id, timeout=timeout)
+
+    def _trained(self, pool_id: int, round: int) -> TrainedRound:
+        out_dir = self.rounds_dir / str(pool_id) / str(round)
+        marker = out_dir / "trained.json"
+        if marker.is_file():
+            trained = TrainedRound.model_validate_json(marker.read_text())
+            if trained.adapter_path.is_file():
+                logger.info("reusing finished training", extra=kv(pool=pool_id, round=round))
+                return trained
+        out_dir.mkdir(parents=True, exist_ok=True)
+        trained = self.train(pool_id, round, out_dir)
+        tmp = marker.with_suffix(".tmp")
+        tmp.write_text(trained.model_dump_json())
+        os.replace(tmp, marker)
+        return trained
+
+
+def trainer_train_fn(
+    cfg: Any, *, node_index: int, node_count: int, initial_peers: Sequence[str], dht: Any = None
+) -> TrainFn:
+    """A :data:`TrainFn` over ``trainer.collab.train_round`` (hivemind peers of the pool)."""
+
+    def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        from trainer.collab import train_round
+
+        result = train_round(
+            cfg,
+            pool_id=pool_id,
+            round=round,
+            node_index=node_index,
+            node_count=node_count,
+            initial_peers=initial_peers,
+            base_adapter=None,
+            out_dir=out_dir,
+            dht=dht,
+        )
+        return TrainedRound(
+            adapter_path=result.adapter_path,
+            adapter_hash=result.adapter_hash,
+            samples=result.samples,
+            loss=result.final_loss,
+            replay_root=result.records_root,
+        )
+
+    return _train
+
+
+def artifact_store_fn(root: Path) -> StoreFn:
+    """A :data:`StoreFn` over the trainer's content-addressed ``ArtifactStore`` (file:// URIs)."""
+
+    def _store(adapter_path: Path) -> str:
+        from trainer.artifacts import ArtifactStore
+
+        artifacts = ArtifactStore(root)
+        digest = artifacts.put(adapter_path)
+        return artifacts.path_for(digest).resolve().as_uri()
+
+    return _store
