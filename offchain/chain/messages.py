@@ -87,6 +87,38 @@ TEMPLATES: dict[str, Template] = {
     "NetworkHubNotPoolCreator": lambda a, c: (
         f"{_addr(a['caller'])} is neither the creator of pool {a['poolId']} nor an admin"
     ),
+    "NetworkHubAlreadyWired": lambda a, c: "the hub is already wired",
+    "NetworkHubInvalidModule": lambda a, c: (
+        f"{_addr(a['module'])} is not a module of this hub (no code, or it obeys another hub)"
+    ),
+    "HubModuleUnauthorized": lambda a, c: (
+        f"{_addr(a['caller'])} may not call this module directly: go through the hub"
+    ),
+    "HubModuleZeroAddress": lambda a, c: "an address given to the contract is zero",
+    "StakeManagerAmountTooLarge": lambda a, c: (
+        f"{format_lora(a['amount'])} is more than a stake account can hold"
+    ),
+    "StakeManagerInvalidBps": lambda a, c: f"{a['bps']} basis points is above 10,000",
+    "StakeManagerInvalidUnbondingPeriod": lambda a, c: (
+        f"an unbonding period of {a['period']} s is longer than the contract allows"
+    ),
+    "StakeManagerZeroTreasury": lambda a, c: "the treasury address must not be zero",
+    "ComputePoolInvalidParams": lambda a, c: (
+        "the pool parameters are out of range (round length, submission window, node limit)"
+    ),
+    "DomainRegistryInvalidPolicy": lambda a, c: "the domain policy is out of range",
+    "DomainRegistryNameTaken": lambda a, c: f"a domain named '{a['name']}' already exists",
+    "DomainRegistryUnknownDomain": lambda a, c: f"domain {a['domainId']} does not exist",
+    "WorkLedgerInvalidBitmap": lambda a, c: (
+        f"the accept bitmap {a['bitmap']:#x} names reports beyond the {a['reportCount']} submitted"
+    ),
+    "WorkLedgerInvalidMode": lambda a, c: f"execution mode {a['mode']} is not 0, 1 or 2",
+    "WorkLedgerInvalidSamples": lambda a, c: (
+        f"{a['samples']} samples is not a valid count (1 to 2^64 - 1)"
+    ),
+    "WorkLedgerTooManyReports": lambda a, c: (
+        f"round {a['round']} of pool {a['poolId']} already has the most reports allowed"
+    ),
     "StakeManagerZeroAmount": lambda a, c: "the amount must be above 0 LORA",
     "StakeManagerInsufficientStake": lambda a, c: (
         f"cannot unbond {format_lora(a['requested'])}: the free stake is only "

@@ -65,7 +65,6 @@ class ProviderActions:
         self._require_balance(me, amount)
         hub = self.protocol.hub
         sent: list[TxResult] = []
-        context = {"units": 0}
         if use_permit:
             permit = self._permit(amount)
             call = (amount, permit.deadline, permit.v, permit.r, permit.s)
@@ -79,7 +78,6 @@ class ProviderActions:
                     "registerProvider",
                     *call,
                     description="register as a provider",
-                    context=context,
                 )
             )
         )

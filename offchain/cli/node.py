@@ -130,3 +130,18 @@ def list_(
         console.print(table)
 
     cli.emit([asdict(n) for n in nodes], show)
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    alias: str = typer.Argument(..., help="Name to store the node key under."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Import an existing node key (hidden prompt or stdin), e.g. moved from another machine."""
+    cli = state(ctx)
+    cli.use_json(as_json)
+    key: str = typer.prompt("Node private key (hex)", hide_input=True)
+    password = cli.password(f"Password for node key '{alias}'", confirm=True, node=True)
+    info = cli.node_keystore().import_key(alias, key, password)
+    cli.emit(_info(info), f"imported node key [bold]{info.alias}[/] {info.address}")

@@ -35,11 +35,12 @@ def devnet_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, loranet_env: Pat
 
 
 def test_up_fund_down(run_cli: Run, devnet_env: str, tmp_path: Path) -> None:
-    up = json.loads(run_cli("devnet", "up", "--fund-accounts", "2", "--json", ok=True).stdout)
+    up = json.loads(run_cli("devnet", "up", "--lora", "2500", "--json", ok=True).stdout)
     assert up["rpc_url"] == devnet_env
     deployment = json.loads((tmp_path / "devnet.json").read_text())
     assert deployment["chain_id"] == 31337
-    assert set(up["contracts"]) == set(deployment["contracts"]) >= {"LoraToken"}
+    assert set(up["contracts"]) == set(deployment["contracts"]) >= {"LoraToken", "NetworkHub"}
+    assert up["funded"] == [devnet.dev_account(i).address for i in range(1, 10)]
     w3 = Web3(Web3.HTTPProvider(devnet_env))
     token = w3.eth.contract(
         address=deployment["contracts"]["LoraToken"],
@@ -54,7 +55,7 @@ def test_up_fund_down(run_cli: Run, devnet_env: str, tmp_path: Path) -> None:
         ],
     )
     for address in up["funded"]:
-        assert token.functions.balanceOf(address).call() == 100_000 * LORA
+        assert token.functions.balanceOf(address).call() == 2_500 * LORA
 
     status = json.loads(run_cli("devnet", "status", "--json", ok=True).stdout)
     assert status["running"]["pid"] == up["pid"]

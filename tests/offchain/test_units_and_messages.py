@@ -67,27 +67,43 @@ def test_decoder_builtin_and_unknown() -> None:
 
 
 def test_custom_error_sentence_with_context() -> None:
-    abi = [
-        {
-            "type": "error",
-            "name": "ComputeRegistryStakeTooLow",
-            "inputs": [
-                {"name": "required", "type": "uint256"},
-                {"name": "have", "type": "uint256"},
-            ],
-        }
-    ]
-    decoder = ErrorDecoder({"ComputeRegistry": abi})
+    """The hub's minimum-stake error, from the exported ABIs, with the units of the call."""
     data = encoded(
-        "ComputeRegistryStakeTooLow(uint256,uint256)",
-        ["uint256", "uint256"],
-        [2500 * LORA, 1000 * LORA],
+        "NetworkHubInsufficientStake(address,uint256,uint256)",
+        ["address", "uint256", "uint256"],
+        [ALICE, 1000 * LORA, 2500 * LORA],
     )
-    error = decoder.decode(data)
+    error = ErrorDecoder.from_exported().decode(data)
     assert error is not None
+    assert error.name == "NetworkHubInsufficientStake"
     assert describe(error, {"units": 30}) == (
         "stake 1,000 LORA is below the minimum 2,500 LORA for 30 compute units."
     )
+    assert describe(error) == "stake 1,000 LORA is below the minimum 2,500 LORA."
+
+
+def test_every_protocol_error_has_a_template() -> None:
+    from offchain.abi import all_abis
+    from offchain.chain.messages import TEMPLATES
+    from offchain.chain.revert import error_specs
+
+    ours = (
+        "LoraToken",
+        "NetworkHub",
+        "HubModule",
+        "StakeManager",
+        "ComputeRegistry",
+        "DomainRegistry",
+        "ComputePool",
+        "WorkLedger",
+    )
+    missing = sorted(
+        spec.name
+        for abi in all_abis().values()
+        for spec in error_specs(abi)
+        if spec.name.startswith(ours) and spec.name not in TEMPLATES
+    )
+    assert not missing, missing
 
 
 def test_unknown_template_falls_back_to_name_and_args() -> None:
