@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -40,8 +41,10 @@ class Doctor:
             ("settings", self.settings),
             ("chain", self.chain),
             ("contracts", self.contracts),
+            ("abi", self.abi),
             ("account", self.account_key),
             ("gas balance", self.gas_balance),
+            ("stake", self.stake),
             ("hivemind port", self.hivemind_port),
         ]
         for name, step in steps:
@@ -80,6 +83,62 @@ class Doctor:
         names = ", ".join(sorted(client.deployment.contracts))
         return OK, f"code found for {names}"
 
+    def abi(self) -> tuple[str, str]:
+        """The ABIs shipped in offchain/abi are those the deployment was made with."""
+        import hashlib
+
+        from offchain import abi as abi_files
+
+        if self._failed("contracts"):
+            return SKIP, "needs the contracts."
+        digests = self.cli.client().deployment.abi_digests
+        if not digests:
+            return WARN, "the deployment file records no ABI digests; cannot compare"
+        differ = []
+        for name, digest in sorted(digests.items()):
+            if name not in abi_files.names():
+                continue
+            text = json.dumps(abi_files.load_abi(name), indent=2, sort_keys=True) + "\n"
+            if hashlib.sha256(text.encode()).hexdigest() != digest:
+                differ.append(name)
+        if differ:
+            return FAIL, (
+                f"the local ABIs of {', '.join(differ)} differ from the deployed ones: "
+                "update loranet or redeploy"
+            )
+        return OK, f"local ABIs match the deployment ({len(digests)} contracts)"
+
+    def stake(self) -> tuple[str, str]:
+        from offchain.chain.protocol import PROTOCOL_CONTRACTS, Protocol
+        from offchain.chain.units import format_lora
+
+        if self._failed("contracts", "account"):
+            return SKIP, "needs the contracts and an account."
+        client = self.cli.client()
+        if not all(client.has(name) for name in PROTOCOL_CONTRACTS):
+            return SKIP, "the deployment has no loranet protocol (token only)"
+        address = self.cli.keystore().get(self.cli.account_name(self.account)).address
+        me = Protocol(client).provider(address)
+        if not me.registered:
+            if me.lora < me.base_stake:
+                return FAIL, (
+                    f"not registered, and {format_lora(me.lora)} is below the base stake "
+                    f"{format_lora(me.base_stake)} needed to register"
+                )
+            return WARN, (
+                f"not registered yet; {format_lora(me.lora)} available, base stake "
+                f"{format_lora(me.base_stake)} (`loranet provider register --stake N`)"
+            )
+        if me.staked < me.min_stake:
+            return FAIL, (
+                f"stake {format_lora(me.staked)} is below the minimum "
+                f"{format_lora(me.min_stake)} for {me.total_units} compute units"
+            )
+        return OK, (
+            f"registered, stake {format_lora(me.staked)} (minimum {format_lora(me.min_stake)} "
+            f"for {me.total_units} compute units), {format_lora(me.lora)} free"
+        )
+
     def account_key(self) -> tuple[str, str]:
         if self._failed("settings"):
             return SKIP, "needs valid settings."
@@ -117,7 +176,7 @@ def doctor(
     unlock: bool = typer.Option(True, "--unlock/--no-unlock", help="Try the account password."),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Preflight: settings, RPC and chain id, contract code, keys, gas, hivemind port."""
+    """Preflight: settings, RPC and chain id, contract code and ABIs, keys, gas, stake, port."""
     cli = state(ctx)
     cli.use_json(as_json)
     checks = Doctor(cli, account=account, unlock=unlock).run()

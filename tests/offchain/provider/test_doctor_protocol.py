@@ -1,0 +1,61 @@
+"""``loranet doctor`` on the whole protocol: ABIs, stake and registration checks."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from eth_account.signers.local import LocalAccount
+
+Run = Callable[..., Result]
+
+
+def checks_of(result: Result) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+
+
+@pytest.fixture(autouse=True)
+def free_hivemind_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("LORANET_HIVEMIND_PORT", str(port))
+
+
+def test_all_green_once_registered(run_cli: Run, provider: LocalAccount) -> None:
+    before = checks_of(run_cli("doctor", "--json"))
+    assert before["stake"]["status"] == "warn"
+    assert before["stake"]["detail"].startswith("not registered yet; 100,000 LORA available")
+    run_cli("provider", "register", "--stake", "2000", ok=True)
+    result = run_cli("doctor", "--json")
+    checks = checks_of(result)
+    assert result.exit_code == 0, checks
+    assert {c["status"] for c in checks.values()} == {"ok"}
+    assert checks["abi"]["detail"] == "local ABIs match the deployment (7 contracts)"
+    assert checks["stake"]["detail"].startswith("registered, stake 2,000 LORA (minimum 0 LORA")
+
+
+def test_stale_abi_is_reported(run_cli: Run, provider: LocalAccount, deployment_file: Path) -> None:
+    data = json.loads(deployment_file.read_text())
+    data["abi_digests"]["NetworkHub"] = "00" * 32
+    deployment_file.write_text(json.dumps(data))
+    checks = checks_of(run_cli("doctor", "--json"))
+    assert checks["abi"]["status"] == "fail"
+    assert checks["abi"]["detail"].startswith("the local ABIs of ")
+    assert "NetworkHub" in checks["abi"]["detail"]
+
+
+def test_poor_account_cannot_register(run_cli: Run, loranet_env: Path) -> None:
+    run_cli("account", "new", "poor", ok=True)
+    result = run_cli("doctor", "--json")
+    assert result.exit_code == 1
+    stake = checks_of(result)["stake"]
+    assert stake["status"] == "fail"
+    assert stake["detail"] == (
+        "not registered, and 0 LORA is below the base stake 1,000 LORA needed to register"
+    )
