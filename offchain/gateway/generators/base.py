@@ -73,11 +73,11 @@ class Generator(abc.ABC):
     def __init__(self, name: str, mode: ExecutionMode, models: list[str] | None) -> None:
         self.name = name
         self.mode = mode
-        self._models = set(models) if models is not None else None
+        self._served = set(models) if models is not None else None
 
     def serves(self, model: str) -> bool:
         """Whether this generator is configured for ``model``."""
-        return self._models is None or model in self._models
+        return self._served is None or model in self._served
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Load what is needed (called once at app start-up; may raise GeneratorError)."""

@@ -127,7 +127,8 @@ class LocalGenerator(Generator):
                     yield delta
             finally:
                 deltas.close()  # releases the model's lock if the client went away
-        state.completion_tokens = model.count_tokens(state.text)
+        # Re-tokenising the text can overcount (a cut UTF-8 byte decodes to U+FFFD): clamp.
+        state.completion_tokens = min(model.count_tokens(state.text), request.max_tokens)
         state.finish_reason = "length" if state.completion_tokens >= request.max_tokens else "stop"
 
 
