@@ -26,6 +26,7 @@ class Deployment(BaseModel):
     contracts: dict[str, str]
     funded: list[str] = []
     abi_digests: dict[str, str] = {}
+    domains: dict[str, int] = {}
 
     @field_validator("contracts")
     @classmethod

@@ -21,6 +21,9 @@ def up(
     port: int | None = typer.Option(None, "--port", help="RPC port (default 8545)."),
     deploy: bool = typer.Option(True, "--deploy/--no-deploy", help="Deploy loranet."),
     lora: str = typer.Option("100000", "--lora", help="LORA for each of dev accounts 1..9."),
+    demo_pool: bool = typer.Option(
+        True, "--demo-pool/--no-demo-pool", help="Create and start a demo pool."
+    ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Start anvil from node_modules, deploy loranet and fund dev accounts 1..9 with LORA."""
@@ -39,12 +42,20 @@ def up(
         spinner=cli.spinner,
     )
     funded = list(deployment.funded) if deployment else []
+    pool_id = None
+    if deployment is not None and demo_pool:
+        from offchain import devnet_tools
+
+        local = settings.model_copy(update={"rpc_url": info.rpc_url, "network": "local"})
+        with cli.spinner("creating a demo pool"):
+            pool_id = devnet_tools.create_demo_pool(local)
     payload = {
         **asdict(info),
         "chain_id": devnet.DEV_CHAIN_ID,
         "contracts": deployment.contracts if deployment else {},
         "funded": funded,
         "lora_each": str(amount),
+        "pool_id": pool_id,
     }
 
     def render(console: Console) -> None:
@@ -55,6 +66,8 @@ def up(
                 console.print(f"  {name:<16} {address}")
         if funded:
             console.print(f"funded {len(funded)} dev accounts with {format_lora(amount)} each")
+        if pool_id is not None:
+            console.print(f"demo pool {pool_id} is active")
         if info.port != 8545:
             console.print(f"use it with: --rpc-url {info.rpc_url}  (or LORANET_RPC_URL)")
         console.print(f"log: {info.log_file}; stop it with `loranet devnet down`")
@@ -121,3 +134,77 @@ def fund(
         {"address": target, "lora": str(lora_wei), "eth": str(eth_wei)},
         f"funded {target} with {format_lora(lora_wei)} and {format_eth(eth_wei)}",
     )
+
+
+@app.command("validate")
+def validate(
+    ctx: typer.Context,
+    node: str = typer.Argument(..., help="Node address or local node key alias."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Validate a node as the devnet's validator (dev account 0), standing in for validators."""
+    from offchain import devnet_tools
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    address = cli.node_address(node)
+    with cli.spinner(f"validating {address}"):
+        tx_hash = devnet_tools.validate_node(cli.settings, address)
+    cli.emit({"node": address, "tx_hash": tx_hash}, f"node {address} is validated")
+
+
+@app.command("pool")
+def pool(
+    ctx: typer.Context,
+    max_nodes: int = typer.Option(8, "--max-nodes", help="Node limit of the pool."),
+    round_length: int = typer.Option(600, "--round-length", help="Seconds per round."),
+    reward: str = typer.Option("100", "--reward", help="LORA per round."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Create and start a demo pool as the devnet's pool creator (dev account 0)."""
+    from offchain import devnet_tools
+    from offchain.chain.units import parse_amount
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    with cli.spinner("creating a demo pool"):
+        pool_id = devnet_tools.create_demo_pool(
+            cli.settings,
+            max_nodes=max_nodes,
+            round_length=round_length,
+            reward=parse_amount(reward),
+        )
+    cli.emit({"pool_id": pool_id}, f"pool {pool_id} created and started")
+
+
+@app.command("advance")
+def advance(
+    ctx: typer.Context,
+    duration: str = typer.Argument(..., help="How far: seconds, or with a unit: 90m, 8h, 7d."),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Move the devnet's clock forward (e.g. past an unbonding period) and mine a block."""
+    from offchain import devnet_tools
+    from offchain.chain.protocol import utc
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    seconds = _seconds(duration)
+    now = devnet_tools.advance_time(cli.settings, seconds)
+    cli.emit({"timestamp": now}, f"chain time is now {utc(now)}")
+
+
+def _seconds(text: str) -> int:
+    from offchain import devnet
+
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+    raw = text.strip().lower()
+    factor = units.get(raw[-1:], 0)
+    number = raw[:-1] if factor else raw
+    try:
+        value = int(number) * (factor or 1)
+    except ValueError:
+        raise devnet.DevnetError(f"'{text}' is not a duration (e.g. 3600, 90m, 8h, 7d).") from None
+    if value <= 0:
+        raise devnet.DevnetError("the duration must be positive.")
+    return value

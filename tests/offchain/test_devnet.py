@@ -57,6 +57,10 @@ def test_up_fund_down(run_cli: Run, devnet_env: str, tmp_path: Path) -> None:
     for address in up["funded"]:
         assert token.functions.balanceOf(address).call() == 2_500 * LORA
 
+    assert up["pool_id"] == 1
+    pools = json.loads(run_cli("pool", "list", "--json", ok=True).stdout)
+    assert [(p["id"], p["status"]) for p in pools] == [(1, "active")]
+
     status = json.loads(run_cli("devnet", "status", "--json", ok=True).stdout)
     assert status["running"]["pid"] == up["pid"]
     again = run_cli("devnet", "up")
@@ -68,6 +72,10 @@ def test_up_fund_down(run_cli: Run, devnet_env: str, tmp_path: Path) -> None:
     alice = json.loads(run_cli("account", "list", "--json").stdout)[0]["address"]
     assert token.functions.balanceOf(alice).call() == 1234 * LORA
     assert w3.eth.get_balance(alice) == 5 * LORA
+
+    before = w3.eth.get_block("latest")["timestamp"]
+    moved = json.loads(run_cli("devnet", "advance", "2d", "--json", ok=True).stdout)
+    assert moved["timestamp"] >= before + 2 * 86_400
 
     down = json.loads(run_cli("devnet", "down", "--json", ok=True).stdout)
     assert down["stopped"]["pid"] == up["pid"]

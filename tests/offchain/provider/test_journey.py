@@ -2,6 +2,8 @@
 
 new account → fund → register → add node → (validator validates) → status → join pool →
 unbond → withdraw refused before release → time travel → withdraw → leave pool → remove node.
+The validator and the clock are played by ``loranet devnet validate|advance`` (dev account 0 is
+the deployment's validator), as in docs/provider.md.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ def test_provider_journey(
     loranet_env: Path,
     specs_file: Path,
     make_pool: Callable[..., int],
-    validate: Callable[[str], None],
     protocol: Protocol,
 ) -> None:
     pool_id = make_pool()
@@ -49,7 +50,7 @@ def test_provider_journey(
         )
     )
     assert added["node"] == node and added["compute_units"] == 30
-    validate(node)  # a validator checks the node out of band
+    run_cli("devnet", "validate", "gpu-0", ok=True)  # the devnet's validator stands in
 
     status = as_json(run_cli("status", "--json"))
     assert status["registered"] is True
@@ -74,8 +75,7 @@ def test_provider_journey(
     assert early.exit_code == 1
     assert "nothing to withdraw yet: 500 LORA is unbonding" in early.output
 
-    protocol.w3.provider.make_request("evm_increaseTime", [WEEK + 1])  # type: ignore[arg-type]
-    protocol.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    run_cli("devnet", "advance", str(WEEK + 1), ok=True)  # evm_increaseTime + evm_mine
 
     withdrawn = as_json(run_cli("stake", "withdraw", "--json"))
     assert int(withdrawn["withdrawn"]) == 500 * LORA
