@@ -10,6 +10,7 @@ import {IDomainRegistry} from "../interfaces/IDomainRegistry.sol";
 import {IHubModule} from "../interfaces/IHubModule.sol";
 import {INetworkHub} from "../interfaces/INetworkHub.sol";
 import {IStakeManager} from "../interfaces/IStakeManager.sol";
+import {IWorkLedger} from "../interfaces/IWorkLedger.sol";
 
 /// @title NetworkHub
 /// @notice The entry point of loranet: providers register, stake, unbond, withdraw, add and
@@ -233,6 +234,7 @@ contract NetworkHub is INetworkHub, AccessControl {
         uint256 staked = IStakeManager(stakeManager).stakedOf(msg.sender);
         if (staked < required) revert NetworkHubInsufficientStake(msg.sender, staked, required);
         IComputePool(computePool).join(poolId, node, msg.sender, n.computeUnits, deadline, signature);
+        IWorkLedger(workLedger).onNodeJoined(poolId, node, msg.sender);
     }
 
     /// @inheritdoc INetworkHub

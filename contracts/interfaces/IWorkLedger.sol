@@ -30,12 +30,20 @@ interface IWorkLedger {
         bytes32 replayRoot;
     }
 
-    /// @notice A stored report (what finalization needs; the rest is in {ReportSubmitted}).
+    /// @notice A stored report: one slot with what finalization needs (the rest is in
+    /// {ReportSubmitted}).
     struct StoredReport {
         address node;
-        uint8 executionMode;
-        address provider;
         uint64 samples;
+        uint8 executionMode;
+    }
+
+    /// @notice Per pool and node (one slot): the provider credited (or slashed) for the node's
+    /// reports and one past the last round it reported. Created when the node joins the pool,
+    /// so that reports only update it.
+    struct Reporter {
+        uint64 lastRoundPlusOne;
+        address provider;
     }
 
     /// @notice Per-round bookkeeping (one slot).
@@ -64,6 +72,10 @@ interface IWorkLedger {
     error WorkLedgerNotPoolMember(uint256 poolId, address node);
     /// @notice The node already reported this round (or a later one).
     error WorkLedgerDuplicateReport(uint256 poolId, uint256 round, address node);
+    /// @notice The node changed provider while its report of `round` is not finalized yet.
+    error WorkLedgerPreviousReportPending(uint256 poolId, address node, uint256 round);
+    /// @notice The caller is not the hub.
+    error WorkLedgerUnauthorized(address caller);
     /// @notice Now is outside `[opensAt, closesAt)`, the window the call needs.
     error WorkLedgerWindowClosed(uint256 poolId, uint256 round, uint256 opensAt, uint256 closesAt);
     /// @notice The round already has {MAX_REPORTS} reports.
@@ -137,10 +149,15 @@ interface IWorkLedger {
     /// @notice EIP-712 type hash of `WorkReport`.
     function WORK_REPORT_TYPEHASH() external view returns (bytes32);
 
+    /// @notice Prepares the node's {Reporter} slot when it joins a pool (first join only).
+    /// @dev Requirements: caller is the hub. Bookkeeping only: {IComputePool-NodeJoined} is the event.
+    function onNodeJoined(uint256 poolId, address node, address provider) external;
+
     /// @notice Records a node-signed work report. Anyone may send it.
     /// @dev Requirements: valid node signature; `executionMode <= 2`; `0 < samples < 2^64`;
     /// the node is a member of the pool since before the round's end; now within the round's
-    /// submission window; first report of the node for this round. Emits {ReportSubmitted}.
+    /// submission window; first report of the node for this round; if the node's provider
+    /// changed, its previous report in this pool is finalized. Emits {ReportSubmitted}.
     /// @return index The report's index in the round (its bit in attestations).
     function submitReport(WorkReport calldata report, bytes calldata signature) external returns (uint256 index);
 
@@ -172,6 +189,6 @@ interface IWorkLedger {
     function baseAdapterOf(uint256 poolId) external view returns (bytes32);
     /// @notice Total rewards accrued by finalized rounds.
     function totalAwarded() external view returns (uint256);
-    /// @notice Total rewards minted by claims.
-    function totalMinted() external view returns (uint256);
+    /// @notice The {Reporter} record of `node` in `poolId`.
+    function reporterOf(uint256 poolId, address node) external view returns (Reporter memory);
 }

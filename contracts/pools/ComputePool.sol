@@ -184,10 +184,13 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
         view
         returns (uint256 start, uint256 end, uint256 submissionEnd)
     {
-        Pool memory pool = _existing(poolId);
-        if (pool.startTime == 0 || round > type(uint32).max) revert ComputePoolInvalidRound(poolId, round);
-        start = pool.startTime + round * pool.roundLength;
-        end = start + pool.roundLength;
+        Pool storage pool = _existing(poolId);
+        // every field read here lives in the pool's first slot: one SLOAD
+        uint256 startTime = pool.startTime;
+        uint256 roundLength = pool.roundLength;
+        if (startTime == 0 || round > type(uint32).max) revert ComputePoolInvalidRound(poolId, round);
+        start = startTime + round * roundLength;
+        end = start + roundLength;
         if (pool.status == Status.Completed && end > pool.endTime) revert ComputePoolInvalidRound(poolId, round);
         submissionEnd = end + pool.submissionWindow;
     }

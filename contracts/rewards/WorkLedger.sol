@@ -43,12 +43,10 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IWorkLedger
     uint256 public totalAwarded;
-    /// @inheritdoc IWorkLedger
-    uint256 public totalMinted;
 
     mapping(uint256 poolId => mapping(uint256 round => RoundState)) private _rounds;
     mapping(uint256 poolId => mapping(uint256 round => mapping(uint256 index => StoredReport))) private _reports;
-    mapping(uint256 poolId => mapping(address node => uint256 roundPlusOne)) private _lastReported;
+    mapping(uint256 poolId => mapping(address node => Reporter)) private _reporters;
     mapping(uint256 poolId => mapping(uint256 round => Outcome)) private _outcomes;
     mapping(uint256 poolId => mapping(uint256 round => mapping(address validator => bool))) private _attested;
     mapping(uint256 poolId => mapping(uint256 round => mapping(bytes32 vote => uint256 count))) private _votes;
@@ -79,6 +77,13 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ reports
 
     /// @inheritdoc IWorkLedger
+    function onNodeJoined(uint256 poolId, address node, address provider) external {
+        if (msg.sender != hub) revert WorkLedgerUnauthorized(msg.sender);
+        Reporter storage rep = _reporters[poolId][node];
+        if (rep.provider == address(0)) rep.provider = provider;
+    }
+
+    /// @inheritdoc IWorkLedger
     function submitReport(WorkReport calldata report, bytes calldata signature) external returns (uint256 index) {
         uint256 poolId = report.poolId;
         uint256 round = report.round;
@@ -95,7 +100,14 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         IComputePool.Membership memory m = computePool.membershipOf(node);
         if (m.poolId != poolId || m.joinedAt >= end) revert WorkLedgerNotPoolMember(poolId, node);
         // windows of successive rounds do not overlap, so "reported this round or later" is one slot per node
-        if (_lastReported[poolId][node] > round) revert WorkLedgerDuplicateReport(poolId, round, node);
+        Reporter memory rep = _reporters[poolId][node];
+        if (rep.lastRoundPlusOne > round) revert WorkLedgerDuplicateReport(poolId, round, node);
+        if (rep.provider != m.provider && rep.lastRoundPlusOne != 0) {
+            // the node moved to another provider: its last report must be settled first, since
+            // finalization credits (or slashes) the provider recorded here
+            uint256 last = rep.lastRoundPlusOne - 1;
+            if (!_rounds[poolId][last].finalized) revert WorkLedgerPreviousReportPending(poolId, node, last);
+        }
         if (!SignatureChecker.isValidSignatureNow(node, _reportDigest(report), signature)) {
             revert WorkLedgerInvalidSignature(node);
         }
@@ -106,13 +118,10 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         unchecked {
             rs.reportCount = uint32(index + 1); // < MAX_REPORTS
         }
-        _lastReported[poolId][node] = round + 1;
-        _reports[poolId][round][index] = StoredReport({
-            node: node,
-            executionMode: report.executionMode,
-            provider: m.provider,
-            samples: uint64(report.samples)
-        });
+        // round < 2^32 (ComputePool.roundWindow), samples < 2^64 (checked above)
+        _reporters[poolId][node] = Reporter({lastRoundPlusOne: uint64(round + 1), provider: m.provider});
+        _reports[poolId][round][index] =
+            StoredReport({node: node, samples: uint64(report.samples), executionMode: report.executionMode});
         _emitReport(report, m.provider, index);
     }
 
@@ -191,12 +200,13 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         for (uint256 i; i < n; ++i) {
             if (outcome.acceptBitmap & (1 << i) != 0) {
                 StoredReport memory r = _reports[poolId][round][i];
+                address provider = _reporters[poolId][r.node].provider;
                 uint256 reward =
                     (rewardPerRound * uint256(r.samples) * _multiplier(policy, r.executionMode)) / totalWeight;
-                _pending[r.provider] += reward;
+                _pending[provider] += reward;
                 rs.awarded += uint96(reward); // awarded <= rewardPerRound < 2^96
                 rs.accepted += 1;
-                emit RewardAccrued(poolId, round, r.provider, r.node, i, reward);
+                emit RewardAccrued(poolId, round, provider, r.node, i, reward);
             } else {
                 rs.rejected += 1;
             }
@@ -211,9 +221,10 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         for (uint256 i; i < n; ++i) {
             if (outcome.acceptBitmap & (1 << i) == 0) {
                 StoredReport memory r = _reports[poolId][round][i];
-                uint256 slashed = stakeManager.slash(r.provider, policy.slashAmount, policy.slashBps, _REJECTED);
+                address provider = _reporters[poolId][r.node].provider;
+                uint256 slashed = stakeManager.slash(provider, policy.slashAmount, policy.slashBps, _REJECTED);
                 computePool.eject(poolId, r.node, _REJECTED);
-                emit ReportRejected(poolId, round, r.provider, r.node, i, slashed);
+                emit ReportRejected(poolId, round, provider, r.node, i, slashed);
             }
         }
         emit RoundFinalized(poolId, round, true, rs.accepted, rs.rejected, rs.awarded, outcome.nextAdapterHash);
@@ -232,7 +243,6 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         unchecked {
             _pending[msg.sender] = owed - amount; // amount <= owed
         }
-        totalMinted += amount;
         emit RewardsClaimed(msg.sender, amount, owed - amount);
         ILoraToken(token).mint(msg.sender, amount);
     }
@@ -262,6 +272,11 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IWorkLedger
     function hasAttested(uint256 poolId, uint256 round, address validator) external view returns (bool) {
         return _attested[poolId][round][validator];
+    }
+
+    /// @inheritdoc IWorkLedger
+    function reporterOf(uint256 poolId, address node) external view returns (Reporter memory) {
+        return _reporters[poolId][node];
     }
 
     /// @inheritdoc IWorkLedger

@@ -29,21 +29,21 @@ contract StakeManager is IStakeManager, HubModule, ReentrancyGuardTransient {
     /// @notice The LORA token.
     IERC20 public immutable token;
 
+    // The unbonding period shares one slot with the stake totals (both bounded by the token's cap
+    // < 2^96): the first stake of the protocol writes a non-empty slot, and unbond reads the
+    // period with the totals. Tokens deposited = staked + unbonding + slashed + withdrawn.
     /// @notice Seconds an unbond request stays locked.
     uint64 public unbondingPeriod;
+    /// @notice Sum of all free stakes.
+    uint96 public totalStaked;
+    /// @notice Sum of all pending unbond requests.
+    uint96 public totalUnbonding;
+    /// @notice Tokens ever slashed.
+    uint256 public totalSlashed;
     /// @notice Part of each slash that is burned, in basis points (the rest goes to the treasury).
     uint16 public burnBps;
     /// @notice Receives the non-burned part of slashes.
     address public treasury;
-
-    /// @notice Tokens ever deposited by {stakeFor}.
-    uint128 public totalDeposited;
-    /// @notice Sum of all free stakes.
-    uint128 public totalStaked;
-    /// @notice Sum of all pending unbond requests.
-    uint128 public totalUnbonding;
-    /// @notice Tokens ever slashed.
-    uint128 public totalSlashed;
     /// @notice Tokens ever withdrawn.
     uint256 public totalWithdrawn;
 
@@ -73,8 +73,7 @@ contract StakeManager is IStakeManager, HubModule, ReentrancyGuardTransient {
         uint256 staked = acct.staked + amount;
         if (staked > type(uint96).max) revert StakeManagerAmountTooLarge(staked);
         acct.staked = uint96(staked);
-        totalDeposited += uint128(amount); // amount <= staked < 2^96
-        totalStaked += uint128(amount);
+        totalStaked += uint96(amount);
         emit Staked(provider, amount, staked);
         token.safeTransferFrom(provider, address(this), amount);
     }
@@ -99,8 +98,8 @@ contract StakeManager is IStakeManager, HubModule, ReentrancyGuardTransient {
             acct.staked -= uint96(amount);
             acct.unbonding += uint96(amount);
             acct.tail += 1;
-            totalStaked -= uint128(amount);
-            totalUnbonding += uint128(amount);
+            totalStaked -= uint96(amount);
+            totalUnbonding += uint96(amount);
         }
         _accounts[provider] = acct;
         _requests[provider][requestId] = UnbondRequest(uint96(amount), uint64(releaseAt));
@@ -126,7 +125,7 @@ contract StakeManager is IStakeManager, HubModule, ReentrancyGuardTransient {
         unchecked {
             // the withdrawn requests are part of `unbonding`
             acct.unbonding -= uint96(amount);
-            totalUnbonding -= uint128(amount);
+            totalUnbonding -= uint96(amount);
         }
         acct.head = i;
         _accounts[provider] = acct;
@@ -170,14 +169,14 @@ contract StakeManager is IStakeManager, HubModule, ReentrancyGuardTransient {
             }
             unchecked {
                 acct.unbonding -= uint96(fromUnbonding);
-                totalUnbonding -= uint128(fromUnbonding);
+                totalUnbonding -= uint96(fromUnbonding);
             }
         }
         _accounts[provider] = acct;
         unchecked {
-            totalStaked -= uint128(fromStake);
+            totalStaked -= uint96(fromStake);
         }
-        totalSlashed += uint128(slashed);
+        totalSlashed += slashed;
 
         uint256 burned = (slashed * burnBps) / _BPS;
         uint256 toTreasury = slashed - burned;

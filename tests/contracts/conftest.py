@@ -31,7 +31,6 @@ from loranet_testkit import (
     WINDOW,
     ZERO,
     Signer,
-    make_report,
     pool_params,
     register,
 )
@@ -104,6 +103,15 @@ def node_keys() -> list[LocalAccount]:
     return [Account.from_key(keccak(text=f"loranet-test-node-{i}")) for i in range(8)]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_fixtures_first(
+    chain, accounts, owner, minter, burner, alice, bob, treasury, creator, validator, validator2,
+    attacker, node_keys,
+):  # fmt: skip
+    """Set up every session fixture before Ape's first module snapshot: a session fixture that
+    appears later makes Ape re-base (revert and rebuild) the module fixtures."""
+
+
 # ---------------------------------------------------------------------- token-only tests
 
 
@@ -162,12 +170,6 @@ def signer(protocol, chain) -> Signer:
     return Signer(protocol, chain.chain_id)
 
 
-@pytest.fixture(scope="session")
-def report_factory():
-    """`make_report(pool_id, round, node, samples=..., mode=...)` -> WorkReport tuple."""
-    return make_report
-
-
 # ---------------------------------------------------------------------- common states
 
 
@@ -185,12 +187,6 @@ def providers(protocol, signer, alice, bob, validator, node_keys):
         )
         protocol.hub.setNodeValidated(key.address, True, sender=validator)
     return owners
-
-
-@pytest.fixture(scope="session")
-def pool_params_factory():
-    """`pool_params(domain_id=1, **overrides)` -> PoolParams tuple."""
-    return pool_params
 
 
 @pytest.fixture(scope="module")
