@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     tx_hash TEXT,
     block INTEGER,
     error TEXT,
+    not_before INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -185,16 +186,20 @@ class Outbox:
 
     # -- entries ---------------------------------------------------------------------------------
 
-    def enqueue(self, key: OutboxKey, request: TxRequest) -> OutboxEntry:
-        """Write a logical transaction once; a second call with the same key changes nothing."""
+    def enqueue(self, key: OutboxKey, request: TxRequest, *, not_before: int = 0) -> OutboxEntry:
+        """Write a logical transaction once; a second call with the same key changes nothing.
+
+        ``not_before``: a chain timestamp; the entry is not submitted before the latest block
+        reaches it (a report waits for its round's submission window).
+        """
         now = self.clock()
         with self._tx() as db:
             db.execute(
                 "INSERT INTO outbox (key, pool, round, node, kind, to_address, data, value, "
-                "description, status, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?, 'queued', ?, ?) ON CONFLICT (key) DO NOTHING",
+                "description, status, not_before, created_at, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?, 'queued', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 (key.id, key.pool, key.round, key.node.lower(), key.kind, request.to,
-                 request.data, str(request.value), request.description, now, now),
+                 request.data, str(request.value), request.description, not_before, now, now),
             )  # fmt: skip
         entry = self.get(key.id)
         assert entry is not None
@@ -254,7 +259,13 @@ class Outbox:
             outcome = self._track(entry)
             if outcome:
                 done[outcome] += 1
-        for entry in self.entries("queued"):
+        queued = self.entries("queued")
+        if not queued:
+            return done
+        chain_time = int(self.sender.w3.eth.get_block("latest")["timestamp"])
+        for entry in queued:
+            if self._not_before(entry.key) > chain_time:
+                continue
             if self._submit(entry):
                 done["submitted"] += 1
             else:
@@ -271,6 +282,13 @@ class Outbox:
             ).fetchone()
         pending = self._chain_nonce("pending")
         return pending if highest is None else max(pending, int(highest) + 1)
+
+    def _not_before(self, key: str) -> int:
+        with self._lock:
+            (value,) = self._db.execute(
+                "SELECT not_before FROM outbox WHERE key=?", (key,)
+            ).fetchone()
+        return int(value)
 
     def _request(self, entry_key: str) -> TxRequest:
         with self._lock:

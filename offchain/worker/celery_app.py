@@ -83,6 +83,14 @@ def create_app(
     )
     for kind in handlers.HANDLERS:
         _register(app, kind)
+
+    def round_work(*, key: str, pool_id: int, round: int, not_before: int) -> dict[str, Any]:
+        outcome = handlers.process_round(
+            app.handler_context(), key=key, pool_id=pool_id, round=round, not_before=not_before
+        )
+        return {"key": outcome.key, "ran": outcome.ran}
+
+    app.task(name=TASK_PREFIX + handlers.ROUND_WORK, acks_late=True)(round_work)
     return app
 
 
@@ -120,6 +128,18 @@ class CeleryDispatcher:
 
     def orphaned(self, event: ChainEvent) -> None:
         self._send("orphaned", event)
+
+    def schedule_round(
+        self, *, chain_id: int, pool_id: int, round: int, node: str, not_before: int
+    ) -> str:
+        """Queue the round work of ``node`` for ``(pool_id, round)``; returns the task key."""
+        key = handlers.round_key(chain_id, pool_id, round, node)
+        self.app.send_task(
+            TASK_PREFIX + handlers.ROUND_WORK,
+            kwargs={"key": key, "pool_id": pool_id, "round": round, "not_before": not_before},
+            task_id=f"{key}/{uuid.uuid4().hex[:8]}",
+        )
+        return key
 
 
 def worker_argv(

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from offchain.errors import LoranetError
 from offchain.logging import kv
 from offchain.watcher.events import ChainEvent
 from offchain.worker.idempotency import ProcessedStore
@@ -50,15 +51,25 @@ def kind_of(event_name: str) -> TaskKind:
 
 
 Handler = Callable[["HandlerContext", ChainEvent], Any]
+#: ``round_work(pool_id, round, not_before)``: train and enqueue the report (service hook).
+RoundWorkFn = Callable[[int, int, int], Any]
+
+ROUND_WORK = "round_work"
+
+
+class HandlerError(LoranetError):
+    """A task cannot run on this worker."""
 
 
 @dataclass
 class HandlerContext:
-    """What handlers may use. ``hooks`` add behaviour per kind (round work in the service)."""
+    """What handlers may use. ``hooks`` add behaviour per event kind; ``round_work`` is the
+    service's round work (absent on a worker that only follows events)."""
 
     processed: ProcessedStore
     metrics: WorkerMetrics | None = None
     hooks: dict[str, Handler] = field(default_factory=dict)
+    round_work: RoundWorkFn | None = None
 
 
 @dataclass(frozen=True)
@@ -155,3 +166,32 @@ def process(ctx: HandlerContext, kind: str, event: ChainEvent) -> Outcome:
         ctx.metrics.events_processed.labels(event=event.event).inc()
     logger.info("task done", extra=kv(kind=kind, key=key, event=event.event))
     return Outcome(key=key, kind=kind, ran=True, result=result)
+
+
+def round_key(chain_id: int, pool_id: int, round: int, node: str) -> str:
+    """Dedupe key of the round work of one node."""
+    return f"round:{chain_id}:{pool_id}:{round}:{node.lower()}"
+
+
+def process_round(
+    ctx: HandlerContext, *, key: str, pool_id: int, round: int, not_before: int
+) -> Outcome:
+    """Run the round work for ``(pool_id, round)`` unless its key is already done."""
+    if not ctx.processed.claim(key, ROUND_WORK):
+        logger.info("duplicate round work skipped", extra=kv(key=key))
+        if ctx.metrics is not None:
+            ctx.metrics.tasks.labels(kind=ROUND_WORK, status="duplicate").inc()
+        return Outcome(key=key, kind=ROUND_WORK, ran=False)
+    if ctx.round_work is None:
+        raise HandlerError("this worker has no round work configured (no node key/trainer).")
+    try:
+        result = ctx.round_work(pool_id, round, not_before)
+    except Exception:
+        if ctx.metrics is not None:
+            ctx.metrics.tasks.labels(kind=ROUND_WORK, status="failed").inc()
+        raise
+    ctx.processed.complete(key, result)
+    if ctx.metrics is not None:
+        ctx.metrics.tasks.labels(kind=ROUND_WORK, status="done").inc()
+    logger.info("round work done", extra=kv(key=key, pool=pool_id, round=round))
+    return Outcome(key=key, kind=ROUND_WORK, ran=True, result=result)

@@ -132,8 +132,11 @@ class RoundWorker:
     def key(self, pool_id: int, round: int) -> OutboxKey:
         return OutboxKey(pool_id, round, self.node_key.address, REPORT_KIND)
 
-    def prepare(self, pool_id: int, round: int) -> OutboxEntry:
-        """Train (or reuse the finished training), then enqueue the signed report once."""
+    def prepare(self, pool_id: int, round: int, *, not_before: int = 0) -> OutboxEntry:
+        """Train (or reuse the finished training), then enqueue the signed report once.
+
+        ``not_before``: chain timestamp from which the report may be sent (the round's end).
+        """
         key = self.key(pool_id, round)
         entry = self.outbox.get(key.id)
         if entry is not None:
@@ -160,7 +163,7 @@ class RoundWorker:
             description=f"work report of pool {pool_id} round {round}",
             context={"pool": pool_id, "round": round},
         )
-        entry = self.outbox.enqueue(key, request)
+        entry = self.outbox.enqueue(key, request, not_before=not_before)
         logger.info("report enqueued", extra=kv(key=key.id, adapter=trained.adapter_hash))
         return entry
 

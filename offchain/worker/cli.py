@@ -1,0 +1,139 @@
+"""``loranet worker ...``: run the worker service, show its state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.errors import LoranetError
+from offchain.logging import configure_logging
+
+app = typer.Typer(
+    help="The worker service: watch the chain, train rounds, submit reports.",
+    no_args_is_help=True,
+)
+
+TRAINERS = ("hivemind", "dry-run")
+
+
+class WorkerCliError(LoranetError):
+    """A worker command was given an unusable option."""
+
+
+def _hivemind_train_fn(
+    client: Any, config: Path | None, initial_peers: list[str], node_index: int
+) -> Any:
+    import yaml
+
+    from offchain.worker.round_work import TrainedRound, trainer_train_fn
+    from trainer.config import TrainConfig
+
+    cfg = TrainConfig.model_validate(yaml.safe_load(config.read_text()) if config else {})
+    pools = client.contract("ComputePool")
+
+    def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        node_count = int(pools.functions.poolOf(pool_id).call()[9])
+        inner = trainer_train_fn(
+            cfg, node_index=node_index, node_count=node_count, initial_peers=initial_peers
+        )
+        return inner(pool_id, round, out_dir)
+
+    return _train
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    node: str = typer.Option(..., "--node", help="Alias of the node key that signs reports."),
+    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    trainer: str = typer.Option(
+        "hivemind", "--trainer", help="hivemind (train with the pool) or dry-run (local tests)."
+    ),
+    train_config: Path | None = typer.Option(None, "--train-config", help="TrainConfig YAML."),
+    initial_peer: list[str] = typer.Option(
+        [], "--initial-peer", help="Multiaddr of a hivemind peer of the pool (repeatable)."
+    ),
+    node_index: int = typer.Option(0, "--node-index", help="This node's shard index."),
+    log_format: str = typer.Option("kv", "--log-format", help="kv or json."),
+    max_steps: int | None = typer.Option(None, "--max-steps", hidden=True),
+) -> None:
+    """Run the worker: watcher + Celery worker + round work + outbox, until SIGINT/SIGTERM."""
+    from offchain.chain.tx import TxSender
+    from offchain.worker.service import WorkerService, dry_run_train_fn, initial_peers_dht
+    from offchain.worker.settings import WorkerSettings
+    from offchain.worker.shutdown import StopFlag, stop_on_signals
+
+    if trainer not in TRAINERS:
+        raise WorkerCliError(f"--trainer must be one of {', '.join(TRAINERS)}, not '{trainer}'.")
+    if log_format not in ("kv", "json"):
+        raise WorkerCliError(f"--log-format must be kv or json, not '{log_format}'.")
+    configure_logging(fmt="json" if log_format == "json" else "kv")
+    cli = state(ctx)
+    settings = WorkerSettings(data_dir=cli.settings.data_dir)
+    client = cli.client()
+    provider = cli.unlock(account)
+    node_key = cli.unlock_node(node)
+    train = (
+        dry_run_train_fn()
+        if trainer == "dry-run"
+        else _hivemind_train_fn(client, train_config, list(initial_peer), node_index)
+    )
+    dht = initial_peers_dht(initial_peer) if initial_peer else None
+    service = WorkerService.build(
+        settings=settings,
+        client=client,
+        sender=TxSender(client, provider),
+        node=node_key,
+        train=train,
+        dht=dht,
+    )
+    try:
+        with stop_on_signals(StopFlag()) as stop:
+            service.run(stop, max_steps=max_steps)
+    finally:
+        if dht is not None:
+            dht.shutdown()
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show the worker's state: watcher cursor, queue depth, outbox, last heartbeat."""
+    from offchain.worker.service import service_status
+    from offchain.worker.settings import WorkerSettings
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    info = service_status(WorkerSettings(data_dir=cli.settings.data_dir))
+
+    def render(console: Console) -> None:
+        table = Table("what", "state", title=f"worker state in {info['data_dir']}")
+        for cursor in info["cursor"] or [{}]:
+            if cursor:
+                events = ", ".join(f"{k} {v}" for k, v in sorted(cursor["events"].items()))
+                table.add_row(
+                    "watcher", f"chain {cursor['chain_id']} block {cursor['block']} ({events})"
+                )
+            else:
+                table.add_row("watcher", "not started")
+        depth = info["queue_depth"]
+        table.add_row("queue", "unknown" if depth is None else f"{depth} waiting")
+        outbox = ", ".join(f"{k} {v}" for k, v in sorted(info["outbox"].items()))
+        table.add_row("outbox", outbox or "empty")
+        beat = info["last_heartbeat"]
+        table.add_row(
+            "heartbeat",
+            "none yet"
+            if beat is None
+            else f"{beat['age_s']} s ago, cpu {beat['cpu_percent']}%, ram {beat['ram_used']} B",
+        )
+        console.print(table)
+
+    cli.emit(info, render)

@@ -1,0 +1,356 @@
+"""The worker service assembled: watcher + Celery worker + round clock + outbox + heartbeats
++ metrics, in one process (``loranet worker run``).
+
+Threads: the main thread polls the watcher, schedules round work and drives the outbox; a
+Celery ``WorkController`` (solo pool) runs the tasks; a heartbeat thread reports the machine.
+SIGINT/SIGTERM set the stop flag: the main loop finishes its step, the Celery worker finishes
+its task (a task interrupted by a hard kill comes back: tasks are acknowledged late), state is
+on disk (watcher.db, tasks.db, outbox.db), so a restart resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from offchain.abi import AbiNotFoundError, load_abi
+from offchain.chain.client import ChainClient
+from offchain.chain.tx import TxSender
+from offchain.logging import kv
+from offchain.outbox import Outbox
+from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
+from offchain.worker.celery_app import CeleryDispatcher, LoranetCelery, create_app
+from offchain.worker.handlers import HandlerContext
+from offchain.worker.heartbeat import (
+    Heartbeat,
+    collect_heartbeat,
+    heartbeat_key,
+    heartbeat_loop,
+    log_heartbeat,
+    publish_heartbeat,
+)
+from offchain.worker.idempotency import ProcessedStore
+from offchain.worker.metrics import MetricsServer, WorkerMetrics
+from offchain.worker.round_work import RoundWorker, TrainFn, artifact_store_fn
+from offchain.worker.rounds import RoundClock
+from offchain.worker.settings import WorkerSettings
+from offchain.worker.shutdown import StopFlag
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_FILE = "heartbeat.json"
+
+
+def watched_contracts(client: ChainClient) -> list[WatchedContract]:
+    """Every deployed loranet contract that has an exported ABI."""
+    out = []
+    for name, address in sorted(client.deployment.contracts.items()):
+        try:
+            abi = load_abi(name)
+        except AbiNotFoundError:
+            logger.info("no ABI, not watched", extra=kv(contract=name))
+            continue
+        out.append(WatchedContract(name=name, address=address, abi=abi))
+    return out
+
+
+@dataclass
+class WorkerService:
+    """One node's service. Build with :meth:`build`; run with :meth:`run`."""
+
+    settings: WorkerSettings
+    client: ChainClient
+    node: LocalAccount
+    app: LoranetCelery
+    watcher: EventWatcher
+    outbox: Outbox
+    clock: RoundClock
+    dispatcher: CeleryDispatcher
+    metrics: WorkerMetrics
+    dht: Any = None
+    _scheduled: set[tuple[int, int]] = field(default_factory=set)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        settings: WorkerSettings,
+        client: ChainClient,
+        sender: TxSender,
+        node: LocalAccount,
+        train: TrainFn,
+        dht: Any = None,
+    ) -> WorkerService:
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        metrics = WorkerMetrics()
+        outbox = Outbox(
+            settings.outbox_db,
+            sender=sender,
+            stuck_after_s=settings.outbox_stuck_after_s,
+            fee_bump_bps=settings.outbox_fee_bump_bps,
+            metrics=metrics,
+        )
+        round_worker = RoundWorker(
+            outbox=outbox,
+            node_key=node,
+            ledger=client.deployment.address("WorkLedger"),
+            chain_id=client.chain_id,
+            train=train,
+            store=artifact_store_fn(data / "artifacts"),
+            rounds_dir=data / "rounds",
+        )
+
+        def round_work(pool_id: int, round: int, not_before: int) -> dict[str, Any]:
+            entry = round_worker.prepare(pool_id, round, not_before=not_before)
+            return {"outbox_key": entry.key, "status": entry.status}
+
+        context = HandlerContext(
+            processed=ProcessedStore(settings.tasks_db), metrics=metrics, round_work=round_work
+        )
+        app = create_app(settings, metrics=metrics, context=context)
+        dispatcher = CeleryDispatcher(app, metrics)
+        start = settings.watch_start_block
+        watcher = EventWatcher(
+            w3=client.w3,
+            contracts=watched_contracts(client),
+            store=WatcherStore(settings.watcher_db),
+            dispatcher=dispatcher,
+            confirmations=settings.watch_confirmations,
+            start_block=client.deployment.block if start is None else start,
+            page_size=settings.watch_page_size,
+            max_page_size=max(settings.watch_max_page_size, settings.watch_page_size),
+            reorg_window=settings.reorg_window,
+            show_progress=True,
+            chain_id=client.chain_id,
+        )
+        clock = RoundClock(client.contract("ComputePool"), node.address)
+        return cls(
+            settings=settings,
+            client=client,
+            node=node,
+            app=app,
+            watcher=watcher,
+            outbox=outbox,
+            clock=clock,
+            dispatcher=dispatcher,
+            metrics=metrics,
+            dht=dht,
+        )
+
+    # -- one step --------------------------------------------------------------------------------
+
+    def schedule_rounds(self) -> None:
+        """Queue the round work of the current round once (the task dedupes across restarts)."""
+        slot = self.clock.current()
+        if slot is None or (slot.pool_id, slot.round) in self._scheduled:
+            return
+        key = self.dispatcher.schedule_round(
+            chain_id=self.client.chain_id,
+            pool_id=slot.pool_id,
+            round=slot.round,
+            node=self.node.address,
+            not_before=slot.end,
+        )
+        self._scheduled.add((slot.pool_id, slot.round))
+        logger.info("round work scheduled", extra=kv(key=key, end=slot.end))
+
+    def step(self) -> None:
+        result = self.watcher.poll_once()
+        self.metrics.cursor_block.set(self.watcher.cursor())
+        if result.events:
+            logger.info("events dispatched", extra=kv(count=result.events))
+        self.schedule_rounds()
+        self.outbox.process_once()
+
+    # -- heartbeats ------------------------------------------------------------------------------
+
+    def beat(self) -> Heartbeat:
+        beat = collect_heartbeat(self.node.address, self.settings.data_dir)
+        log_heartbeat(beat)
+        path = self.settings.data_dir / HEARTBEAT_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(beat.model_dump_json())
+        tmp.replace(path)
+        self.metrics.last_heartbeat.set(beat.ts)
+        slot = self.clock.current() if self.dht is not None else None
+        if slot is not None:
+            publish_heartbeat(
+                self.dht, heartbeat_key(slot.pool_id), beat, ttl_s=self.settings.heartbeat_ttl_s
+            )
+        return beat
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def run(self, stop: StopFlag, *, max_steps: int | None = None) -> None:
+        """Run until ``stop`` is set (or ``max_steps`` loop steps are done)."""
+        server: MetricsServer | None = None
+        if self.settings.metrics_port:
+            server = self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
+        worker = self.app.WorkController(
+            pool_cls="solo",
+            concurrency=1,
+            queues=[self.settings.queue],
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            hostname=f"loranet-{self.node.address[-6:]}@localhost",
+        )
+        threads = [
+            threading.Thread(target=worker.start, name="celery-worker", daemon=True),
+            threading.Thread(
+                target=heartbeat_loop,
+                name="heartbeat",
+                kwargs={
+                    "stop": stop,
+                    "interval_s": self.settings.heartbeat_interval_s,
+                    "beat": self.beat,
+                },
+                daemon=True,
+            ),
+        ]
+        for thread in threads:
+            thread.start()
+        logger.info(
+            "worker service up",
+            extra=kv(
+                node=self.node.address, chain_id=self.client.chain_id, queue=self.settings.queue
+            ),
+        )
+        steps = 0
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except Exception:
+                    logger.exception("service step failed; retrying")
+                steps += 1
+                if max_steps is not None and steps >= max_steps:
+                    break
+                stop.wait(self.settings.watch_poll_interval_s)
+        finally:
+            stop.set("exiting")
+            worker.stop(in_sighandler=False)
+            for thread in threads:
+                thread.join(timeout=30)
+            if server is not None:
+                server.stop()
+            self.close()
+            logger.info("worker service stopped", extra=kv(reason=stop.reason))
+
+    def close(self) -> None:
+        self.outbox.close()
+        self.watcher.store.close()
+        self.app.close()
+
+
+# -- status --------------------------------------------------------------------------------------
+
+
+def queue_depth(settings: WorkerSettings) -> int | None:
+    """Messages waiting in the node's queue (embedded SQLite broker or Redis); None if unknown."""
+    url = settings.resolved_broker_url
+    try:
+        if url.startswith(("redis://", "rediss://")):
+            import redis
+
+            return int(redis.Redis.from_url(url, socket_connect_timeout=1).llen(settings.queue))
+        if url.startswith("sqla+sqlite:///"):
+            import sqlite3
+
+            path = Path(url.removeprefix("sqla+sqlite:///"))
+            if not path.is_file():
+                return 0
+            with sqlite3.connect(path) as db:
+                row = db.execute(
+                    "SELECT COUNT(*) FROM kombu_message m JOIN kombu_queue q "
+                    "ON m.queue_id = q.id WHERE q.name = ? AND m.visible = 1",
+                    (settings.queue,),
+                ).fetchone()
+            return int(row[0])
+    except Exception as err:  # the status command must not fail on a broker problem
+        logger.info("queue depth unknown", extra=kv(error=str(err)))
+    return None
+
+
+def service_status(settings: WorkerSettings) -> dict[str, Any]:
+    """What ``loranet worker status`` shows, read from the data dir (no chain access)."""
+    import sqlite3
+
+    data = settings.data_dir
+    status: dict[str, Any] = {"data_dir": str(data)}
+    cursors: list[dict[str, Any]] = []
+    if settings.watcher_db.is_file():
+        with sqlite3.connect(settings.watcher_db) as db:
+            for chain_id, scope, block in db.execute(
+                "SELECT chain_id, scope, block_number FROM cursor"
+            ):
+                counts = dict(
+                    db.execute(
+                        "SELECT status, COUNT(*) FROM dispatched WHERE chain_id=? GROUP BY status",
+                        (chain_id,),
+                    ).fetchall()
+                )
+                cursors.append(
+                    {"chain_id": chain_id, "scope": scope, "block": block, "events": counts}
+                )
+    status["cursor"] = cursors
+    status["queue_depth"] = queue_depth(settings)
+    outbox: dict[str, int] = {}
+    if settings.outbox_db.is_file():
+        with sqlite3.connect(settings.outbox_db) as db:
+            outbox = {
+                s: n for s, n in db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+            }
+    status["outbox"] = outbox
+    beat_path = data / HEARTBEAT_FILE
+    if beat_path.is_file():
+        beat = json.loads(beat_path.read_text())
+        status["last_heartbeat"] = {
+            "ts": beat["ts"],
+            "age_s": round(time.time() - float(beat["ts"]), 1),
+            "cpu_percent": beat["cpu_percent"],
+            "ram_used": beat["ram_used"],
+        }
+    else:
+        status["last_heartbeat"] = None
+    return status
+
+
+def dry_run_train_fn() -> TrainFn:
+    """A trainer that trains nothing: writes a small deterministic file as the "adapter".
+
+    For local end-to-end runs without the ML stack only; validators reject such reports.
+    """
+    import hashlib
+
+    from offchain.worker.round_work import TrainedRound
+
+    def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        data = f"loranet dry-run adapter pool={pool_id} round={round}".encode()
+        path = out_dir / "adapter.safetensors"
+        path.write_bytes(data)
+        return TrainedRound(
+            adapter_path=path,
+            adapter_hash="0x" + hashlib.sha256(data).hexdigest(),
+            samples=1,
+            loss=0.0,
+            replay_root="0x" + hashlib.sha256(b"no records").hexdigest(),
+        )
+
+    return _train
+
+
+def initial_peers_dht(initial_peers: Sequence[str]) -> Any:
+    """A hivemind DHT joined to the pool's peers (for heartbeats)."""
+    from hivemind import DHT
+
+    return DHT(start=True, initial_peers=list(initial_peers), client_mode=False)
