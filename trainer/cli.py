@@ -1,0 +1,243 @@
+"""``loranet train``: run a collaborative LoRA round on this machine, or join one.
+
+Heavy modules (torch, transformers, hivemind) are imported inside the command, so the rest of
+the ``loranet`` CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from trainer.config import DataConfig, HivemindConfig, ModelConfig, TrainConfig
+from trainer.errors import TrainerConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def train(
+    ctx: typer.Context,
+    peers: int = typer.Option(
+        2, "--peers", "-p", min=1, help="Local mode: how many peers to run on this machine."
+    ),
+    initial_peer: list[str] = typer.Option(
+        [],
+        "--initial-peer",
+        help="Join mode: multiaddress of a peer of the run (repeatable). Trains one node "
+        "in this process; needs --node-index and --node-count.",
+    ),
+    node_index: int | None = typer.Option(
+        None, "--node-index", help="Join mode: this node's index."
+    ),
+    node_count: int | None = typer.Option(
+        None, "--node-count", help="Join mode: nodes in the run."
+    ),
+    pool_id: int = typer.Option(0, "--pool", help="Pool id (seeds the shards, names the run)."),
+    round_: int = typer.Option(
+        0, "--round", help="Round number (seeds the shards, names the run)."
+    ),
+    epochs: int = typer.Option(
+        10, "--epochs", min=1, help="Hivemind epochs (global steps) to train."
+    ),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Examples per local step."),
+    target_batch_size: int = typer.Option(
+        64, "--target-batch-size", min=1, help="Examples the swarm gathers per epoch."
+    ),
+    learning_rate: float = typer.Option(3e-2, "--lr", help="AdamW learning rate."),
+    matchmaking_time: float = typer.Option(
+        1.0, "--matchmaking-time", help="Seconds to form groups."
+    ),
+    averaging_timeout: float = typer.Option(
+        10.0, "--averaging-timeout", help="All-reduce timeout (s)."
+    ),
+    model_path: Path | None = typer.Option(
+        None,
+        "--model-path",
+        help="Local from_pretrained folder (default: the tiny built-in model).",
+    ),
+    data_file: Path | None = typer.Option(
+        None, "--data-file", help="Text file, one example per line (default: arithmetic task)."
+    ),
+    base_adapter: Path | None = typer.Option(None, "--base-adapter", help="Adapter to start from."),
+    out: Path = typer.Option(Path("train-output"), "--out", "-o", help="Output folder."),
+    host_maddr: str = typer.Option(
+        "/ip4/127.0.0.1/tcp/0", "--host-maddr", help="Address the DHT listens on."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Train a LoRA adapter with hivemind peers; print eval loss before/after and the hash.
+
+    Local mode (default): --peers N peers on loopback. Join mode: --initial-peer MADDR.
+    """
+    cfg = TrainConfig(
+        model=ModelConfig(source="pretrained", path=model_path) if model_path else ModelConfig(),
+        data=DataConfig(source="text", path=data_file) if data_file else DataConfig(),
+        hivemind=HivemindConfig(
+            host_maddrs=(host_maddr,),
+            target_batch_size=target_batch_size,
+            matchmaking_time=matchmaking_time,
+            averaging_timeout=averaging_timeout,
+        ),
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_epochs=epochs,
+        max_local_steps=max(1000, 20 * epochs * target_batch_size // batch_size),
+    )
+    use_json = as_json or bool(getattr(ctx.obj, "json_output", False))
+    if initial_peer:
+        if node_index is None or node_count is None:
+            raise TrainerConfigError(
+                "Join mode (--initial-peer) needs --node-index and --node-count."
+            )
+        summary = _join(
+            cfg, initial_peer, node_index, node_count, pool_id, round_, base_adapter, out
+        )
+    else:
+        summary = _local(cfg, peers, pool_id, round_, base_adapter, out)
+    _print_summary(summary, use_json)
+
+
+def _local(
+    cfg: TrainConfig, peers: int, pool_id: int, round_: int, base: Path | None, out: Path
+) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from trainer.aggregate import aggregate_adapters
+    from trainer.evaluation import compare_base_and_adapter
+    from trainer.local import LocalSwarm
+
+    console = Console(stderr=True)
+
+    def table(swarm: LocalSwarm) -> Table:
+        t = Table(title=f"{swarm.run_id}: {peers} peers, target {cfg.max_epochs} epochs")
+        for col in ("peer", "epoch", "samples in epoch", "samples/s"):
+            t.add_column(col)
+        for p in swarm.progress():
+            t.add_row(
+                p.peer_id[-8:],
+                str(p.epoch),
+                str(p.samples_accumulated),
+                f"{p.samples_per_second:.0f}",
+            )
+        return t
+
+    with LocalSwarm(
+        cfg, peers=peers, out_root=out, pool_id=pool_id, round=round_, base_adapter=base
+    ) as swarm:
+        console.print(f"bootstrap peer: {swarm.maddrs[0] if swarm.maddrs else '?'}", soft_wrap=True)
+        with Live(table(swarm), console=console, refresh_per_second=2) as live:
+            codes = swarm.wait(
+                timeout=600 + 30 * (cfg.max_epochs or 10), on_tick=lambda s: live.update(table(s))
+            )
+        ok = [i for i, c in enumerate(codes) if c == 0]
+        if not ok:
+            swarm.results()  # raises with the first peer's log tail
+        results = swarm.results(ok)
+    adapter = out / "adapter.safetensors"
+    digest = aggregate_adapters({r.peer_id: r.adapter_path for r in results}, adapter)
+    comparison = compare_base_and_adapter(cfg, adapter)
+    return _summary(cfg, results, adapter, digest, comparison)
+
+
+def _join(
+    cfg: TrainConfig,
+    initial_peers: list[str],
+    node_index: int,
+    node_count: int,
+    pool_id: int,
+    round_: int,
+    base: Path | None,
+    out: Path,
+) -> dict[str, Any]:
+    from rich.progress import Progress
+
+    from trainer.collab import StepProgress, train_round
+    from trainer.evaluation import compare_base_and_adapter
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("training", total=cfg.max_epochs)
+
+        def on_progress(p: StepProgress) -> None:
+            progress.update(task, completed=p.epoch, description=f"step {p.step} loss {p.loss:.3f}")
+
+        result = train_round(
+            cfg,
+            pool_id=pool_id,
+            round=round_,
+            node_index=node_index,
+            node_count=node_count,
+            initial_peers=initial_peers,
+            base_adapter=base,
+            out_dir=out,
+            on_progress=on_progress,
+        )
+    comparison = compare_base_and_adapter(cfg, result.adapter_path)
+    return _summary(cfg, [result], result.adapter_path, result.adapter_hash, comparison)
+
+
+def _summary(
+    cfg: TrainConfig, results: list[Any], adapter: Path, digest: str, cmp: Any
+) -> dict[str, Any]:
+    compute = sum(r.compute_seconds for r in results)
+    averaging = sum(r.averaging_seconds for r in results)
+    return {
+        "run_id": results[0].run_id,
+        "adapter": str(adapter),
+        "adapter_hash": digest,
+        "eval_loss_before": cmp.base.loss,
+        "eval_loss_after": cmp.adapted.loss,
+        "perplexity_before": cmp.base.perplexity,
+        "perplexity_after": cmp.adapted.perplexity,
+        "averaging_share": averaging / max(compute + averaging, 1e-9),
+        "peers": [
+            {
+                "peer_id": r.peer_id,
+                "node_index": r.node_index,
+                "epochs": r.epochs,
+                "steps": r.steps,
+                "samples": r.samples,
+                "final_loss": r.final_loss,
+                "adapter_hash": r.adapter_hash,
+                "records_root": r.records_root,
+                "bytes_sent": r.bytes_sent,
+            }
+            for r in results
+        ],
+    }
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary, sort_keys=True))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    peers = Table(title=f"run {summary['run_id']}")
+    for col in ("node", "epochs", "steps", "samples", "last loss", "adapter hash"):
+        peers.add_column(col)
+    for p in summary["peers"]:
+        peers.add_row(
+            str(p["node_index"]),
+            str(p["epochs"]),
+            str(p["steps"]),
+            str(p["samples"]),
+            f"{p['final_loss']:.3f}",
+            p["adapter_hash"][:18] + "…",
+        )
+    console.print(peers)
+    console.print(
+        f"eval loss before: {summary['eval_loss_before']:.4f} "
+        f"(perplexity {summary['perplexity_before']:.1f})\n"
+        f"eval loss after:  {summary['eval_loss_after']:.4f} "
+        f"(perplexity {summary['perplexity_after']:.1f})\n"
+        f"adapter: {summary['adapter']}\n"
+        f"adapter hash: {summary['adapter_hash']}"
+    )
