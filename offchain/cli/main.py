@@ -15,6 +15,7 @@ from offchain.cli.context import JSON_HELP, CliState
 from offchain.cli.errors import LoranetGroup
 from offchain.gateway import cli as gateway_cli
 from trainer import cli as trainer_cli
+from offchain.worker import cli as worker_cli
 
 app = typer.Typer(
     name="loranet",
@@ -74,6 +75,7 @@ app.add_typer(devnet.app, name="devnet")
 app.command("serve")(gateway_cli.serve)
 app.add_typer(gateway_cli.keys_app, name="keys")
 app.command("train")(trainer_cli.train)
+app.add_typer(worker_cli.app, name="worker")
 
 
 def main() -> None:  # pragma: no cover - console script
