@@ -217,11 +217,20 @@ def deploy_protocol(settings: Settings, *, fund_lora: int = 100_000 * ONE) -> De
     return deployment
 
 
+def local_client(settings: Settings) -> ChainClient:
+    """A client of the local anvil; refuses any other network or node."""
+    client = ChainClient.connect(settings)
+    version = str(client.w3.client_version).lower()
+    if not settings.is_local or "anvil" not in version:
+        raise DevnetError("devnet helpers only run against a local anvil (network 'local').")
+    return client
+
+
 def fund(
     settings: Settings, addresses: list[str], *, lora: int = 0, eth: int | None = None
 ) -> None:
     """Give dev ETH (``anvil_setBalance``) and LORA (minted by the deployer) to ``addresses``."""
-    client = ChainClient.connect(settings)
+    client = local_client(settings)
     if eth is not None:
         for address in addresses:
             client.w3.provider.make_request(  # type: ignore[arg-type]

@@ -16,21 +16,13 @@ from offchain.chain.client import ChainClient
 from offchain.chain.protocol import Protocol
 from offchain.chain.tx import TxRequest, TxSender
 from offchain.chain.units import ONE
-from offchain.devnet import DEV_ACCOUNTS, DevnetError, dev_account
+from offchain.devnet import DEV_ACCOUNTS, DevnetError, dev_account, local_client
 from offchain.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 DEMO_MODEL_URI = "file://trainer/tiny-llama"
 DEMO_DATASET_URI = "file://trainer/data"
-
-
-def _local_client(settings: Settings) -> ChainClient:
-    client = ChainClient.connect(settings)
-    version = str(client.w3.client_version).lower()
-    if not settings.is_local or "anvil" not in version:
-        raise DevnetError("this devnet helper only runs against a local anvil.")
-    return client
 
 
 def _admin(client: ChainClient) -> LocalAccount:
@@ -44,7 +36,7 @@ def _admin(client: ChainClient) -> LocalAccount:
 
 def validate_node(settings: Settings, node: str, *, valid: bool = True) -> str:
     """Mark ``node`` validated (as the dev validator, account 0); returns the tx hash."""
-    client = _local_client(settings)
+    client = local_client(settings)
     hub = client.contract("NetworkHub")
     address = Web3.to_checksum_address(node)
     request = TxRequest.call(
@@ -62,7 +54,7 @@ def create_demo_pool(
     start: bool = True,
 ) -> int:
     """Create (and start) a pool in the ``lora-finetune`` domain; returns its id."""
-    client = _local_client(settings)
+    client = local_client(settings)
     hub = client.contract("NetworkHub")
     domain_id = int(client.deployment.domains.get("lora-finetune", 1))
     params = (
@@ -89,7 +81,7 @@ def create_demo_pool(
 
 def advance_time(settings: Settings, seconds: int) -> int:
     """Move anvil's clock forward and mine a block; returns the new block timestamp."""
-    client = _local_client(settings)
+    client = local_client(settings)
     client.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
     client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     return int(client.w3.eth.get_block("latest")["timestamp"])

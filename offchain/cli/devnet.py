@@ -124,8 +124,6 @@ def fund(
     cli = state(ctx)
     cli.use_json(as_json)
     settings = cli.settings
-    if not settings.is_local:
-        raise devnet.DevnetError("`devnet fund` only works on the local network.")
     target = address if address.startswith("0x") else cli.keystore().get(address).address
     lora_wei, eth_wei = parse_amount(lora), parse_amount(eth, symbol="ETH")
     with cli.spinner(f"funding {target}"):

@@ -8,6 +8,7 @@ from typing import Any
 import click
 import typer
 from typer.core import TyperGroup
+from web3.exceptions import Web3Exception
 
 from offchain.cli.context import CliState
 from offchain.errors import LoranetError
@@ -15,14 +16,31 @@ from offchain.errors import LoranetError
 logger = logging.getLogger(__name__)
 
 
+class ChainAnswerError(LoranetError):
+    """The node answered a request with an error the chain layer did not anticipate."""
+
+
 class LoranetGroup(TyperGroup):
-    """Catches ``LoranetError`` from any (sub)command: no traceback, a sentence, non-zero exit."""
+    """Catches ``LoranetError`` from any (sub)command: no traceback, a sentence, non-zero exit.
+
+    An unanticipated web3 error (e.g. a node refusing a too-large log query) is reported the
+    same way; ``--verbose`` logs its traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LoranetError as err:
-            logger.debug("command failed: %s", err, exc_info=True)
-            cli_state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
-            cli_state.print_error(err)
-            raise typer.Exit(code=err.exit_code) from None
+            self._fail(ctx, err)
+        except Web3Exception as err:
+            first = err.args[0] if err.args else ""
+            reason = (first if isinstance(first, str) else str(err)).strip().rstrip(".")
+            reason = reason or type(err).__name__
+            self._fail(ctx, ChainAnswerError(f"the node answered with an error: {reason}."))
+
+    @staticmethod
+    def _fail(ctx: click.Context, err: LoranetError) -> None:
+        logger.debug("command failed: %s", err, exc_info=True)
+        cli_state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
+        cli_state.print_error(err)
+        raise typer.Exit(code=err.exit_code) from None

@@ -14,8 +14,8 @@ from offchain.cli import account, devnet, doctor, node, pool, provider, rewards,
 from offchain.cli.context import JSON_HELP, CliState
 from offchain.cli.errors import LoranetGroup
 from offchain.gateway import cli as gateway_cli
-from trainer import cli as trainer_cli
 from offchain.worker import cli as worker_cli
+from trainer import cli as trainer_cli
 
 app = typer.Typer(
     name="loranet",

@@ -87,3 +87,31 @@ def test_provider_journey(
     assert as_json(run_cli("node", "list", "--json")) == []
     rewards = as_json(run_cli("rewards", "show", "--json"))
     assert rewards == {"provider": alice, "pending_rewards": "0"}
+
+
+def test_register_with_approval_then_add_stake(
+    run_cli: Run, provider: Any, protocol: Protocol, make_pool: Callable[..., int]
+) -> None:
+    registered = as_json(run_cli("provider", "register", "--stake", "1500", "--approve", "--json"))
+    assert len(registered["transactions"]) == 2  # approve, then register
+    added = as_json(run_cli("stake", "add", "250.5", "--json"))
+    assert len(added["transactions"]) == 2  # the allowance was used up: approve again
+    assert protocol.provider(provider.address).staked == 1_750_500 * LORA // 1000
+    human = run_cli("stake", "add", "1", ok=True).output
+    assert "added 1 LORA to the stake" in human
+    pool_id = make_pool()
+    shown = run_cli("pool", "show", str(pool_id), ok=True).output
+    assert f"pool {pool_id} (active)" in shown
+    assert "100 LORA per round" in shown
+
+
+def test_devnet_helpers_refuse_other_networks(
+    run_cli: Run, loranet_env: Path, deployment_file: Path, monkeypatch: Any
+) -> None:
+    sepolia = deployment_file.with_name("sepolia.json")
+    sepolia.write_text(deployment_file.read_text())
+    monkeypatch.setenv("LORANET_NETWORK", "sepolia")
+    monkeypatch.setenv("LORANET_DEPLOYMENTS_FILE", str(sepolia))
+    result = run_cli("devnet", "advance", "1d")
+    assert result.exit_code == 1
+    assert "devnet helpers only run against a local anvil" in result.output

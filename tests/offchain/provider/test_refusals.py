@@ -269,3 +269,14 @@ def test_unvalidated_node_cannot_join(
         "gpu-0",
         sentence=f"node {node_key} is not validated yet",
     )
+
+
+def test_unexpected_chain_answer_is_still_one_sentence(
+    refused: Callable[..., Result], deployment_file: Path
+) -> None:
+    """A deployment file pointing ComputePool at the token: the view call reverts without a
+    known reason, which the root command reports as a sentence too."""
+    data = json.loads(deployment_file.read_text())
+    data["contracts"]["ComputePool"] = data["contracts"]["LoraToken"]
+    deployment_file.write_text(json.dumps(data))
+    refused("pool", "list", sentence="the node answered with an error: execution reverted")
