@@ -31,7 +31,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
-setup: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/solc
+setup: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/solc $(STAMPS)/chromium
 	@echo "setup: ready (python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), node $$(node --version), solc shim $$(ls $(SOLCX_BINARY_PATH)))"
 
 $(STAMPS)/python: pyproject.toml constraints.txt
@@ -57,6 +57,23 @@ $(STAMPS)/npm: package.json package-lock.json
 $(STAMPS)/solc: tools/solc/install.sh tools/solc/solc-shim.sh tools/solc/solc-shim.js $(STAMPS)/npm
 	@bash tools/solc/install.sh
 	@touch $@
+
+# Headless Chromium for the gateway's chat-page screenshot test (Debian's package). Installed
+# only when missing and apt is usable as root; otherwise a note, and that test skips.
+# (phony-like: no prerequisites; it reruns only while the stamp is missing)
+$(STAMPS)/chromium:
+	@mkdir -p $(STAMPS)
+	@if [ -x /usr/bin/chromium ]; then \
+	  echo "setup: chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "setup: installing chromium (apt-get)"; \
+	  apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "setup: note: chromium could not be installed; the chat-page screenshot test will skip"; \
+	else \
+	  echo "setup: note: /usr/bin/chromium missing and apt-get unusable (not root); the chat-page screenshot test will skip"; \
+	fi
+	@# stamped only once chromium is there, so a failed install is retried by the next setup
+	@if [ -x /usr/bin/chromium ]; then touch $@; fi
 
 compile: setup
 	ape compile

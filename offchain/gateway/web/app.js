@@ -66,10 +66,11 @@ async function send(text) {
   const out = addMessage("assistant", "");
   const meta = document.createElement("div");
   meta.className = "meta";
+  const stream = $("stream").checked;
   const res = await fetch("/v1/chat/completions", {
     method: "POST",
     headers: headers(),
-    body: JSON.stringify({ model: $("model").value, messages: turns, stream: true, max_tokens: 64 }),
+    body: JSON.stringify({ model: $("model").value, messages: turns, stream, max_tokens: 64 }),
   });
   if (!res.ok) {
     const body = await res.json().catch(() => ({}));
@@ -80,6 +81,15 @@ async function send(text) {
   }
   const mode = res.headers.get("X-Loranet-Execution-Mode");
   const mult = res.headers.get("X-Loranet-Reward-Multiplier");
+  const answer = stream ? await readStream(res, out) : (await res.json()).choices[0].message.content;
+  out.textContent = answer;
+  turns.push({ role: "assistant", content: answer });
+  meta.textContent = `served by ${mode} (reward x${mult})`;
+  out.appendChild(meta);
+}
+
+// Reads the server-sent events of a streamed chat completion into `out` as they come.
+async function readStream(res, out) {
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -105,17 +115,14 @@ async function send(text) {
       out.textContent = answer;
     }
   }
-  turns.push({ role: "assistant", content: answer });
-  meta.textContent = `served by ${mode} (reward x${mult})`;
-  out.appendChild(meta);
+  return answer;
 }
 
 function init() {
+  // Link parameters in the fragment (never sent to the server): key, model, stream, prompt.
   const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.get("key")) {
-    localStorage.setItem("loranet.key", fragment.get("key"));
-    window.history.replaceState(null, "", location.pathname);
-  }
+  if (fragment.get("key")) localStorage.setItem("loranet.key", fragment.get("key"));
+  if (location.hash) window.history.replaceState(null, "", location.pathname);
   $("key").value = localStorage.getItem("loranet.key") || "";
   $("key").addEventListener("change", () => {
     localStorage.setItem("loranet.key", apiKey());
@@ -128,7 +135,13 @@ function init() {
     $("input").value = "";
     send(text).catch((err) => addMessage("error", String(err)));
   });
-  loadModels();
+  loadModels().then(() => {
+    if (fragment.get("model")) $("model").value = fragment.get("model");
+    if (fragment.get("stream") === "0") $("stream").checked = false;
+    if (fragment.get("prompt")) {
+      send(fragment.get("prompt")).catch((err) => addMessage("error", String(err)));
+    }
+  });
 }
 
 init();
