@@ -281,6 +281,17 @@ def queue_depth(settings: WorkerSettings) -> int | None:
     return None
 
 
+def _has_table(path: Path, table: str) -> bool:
+    """Whether a database (possibly being created by a starting service) has ``table``."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        row = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
+        ).fetchone()
+    return row is not None
+
+
 def service_status(settings: WorkerSettings) -> dict[str, Any]:
     """What ``loranet worker status`` shows, read from the data dir (no chain access)."""
     import sqlite3
@@ -288,7 +299,7 @@ def service_status(settings: WorkerSettings) -> dict[str, Any]:
     data = settings.data_dir
     status: dict[str, Any] = {"data_dir": str(data)}
     cursors: list[dict[str, Any]] = []
-    if settings.watcher_db.is_file():
+    if settings.watcher_db.is_file() and _has_table(settings.watcher_db, "dispatched"):
         with sqlite3.connect(settings.watcher_db) as db:
             for chain_id, scope, block in db.execute(
                 "SELECT chain_id, scope, block_number FROM cursor"
@@ -305,7 +316,7 @@ def service_status(settings: WorkerSettings) -> dict[str, Any]:
     status["cursor"] = cursors
     status["queue_depth"] = queue_depth(settings)
     outbox: dict[str, int] = {}
-    if settings.outbox_db.is_file():
+    if settings.outbox_db.is_file() and _has_table(settings.outbox_db, "outbox"):
         with sqlite3.connect(settings.outbox_db) as db:
             outbox = {
                 s: n for s, n in db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")

@@ -17,12 +17,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from web3 import Web3
 
+from offchain.abi import load_abi
 from offchain.chain import ChainClient, Deployment, TxSender
 from offchain.outbox import Outbox
 from offchain.settings import Settings
@@ -285,3 +289,127 @@ class CrashingOutbox(Outbox):
 def crash_kit() -> tuple[type[SimulatedCrash], type[CrashingOutbox]]:
     """``(SimulatedCrash, CrashingOutbox)`` for crash-and-restart tests."""
     return SimulatedCrash, CrashingOutbox
+
+
+# -- the protocol ---------------------------------------------------------------------------------
+
+ROUND, WINDOW, DEADLINE, ZERO = 600, 300, 2**63, b"\x00" * 32
+TOKEN = 10**18
+
+
+def _sign(
+    key: LocalAccount,
+    domain: str,
+    contract: Any,
+    chain_id: int,
+    primary: str,
+    fields: list[tuple[str, str]],
+    message: dict[str, Any],
+) -> bytes:
+    signed = Account.sign_typed_data(
+        key.key,
+        domain_data={
+            "name": domain,
+            "version": "1",
+            "chainId": chain_id,
+            "verifyingContract": str(contract.address),
+        },
+        message_types={primary: [{"name": n, "type": t} for n, t in fields]},
+        message_data=message,
+    )
+    return bytes(signed.signature)
+
+
+@pytest.fixture(scope="module")
+def pool(deployment: Any, project: Any, chain: Any) -> SimpleNamespace:
+    """Pool with one validated node of a staked provider, started; round 0 running."""
+    c = deployment.contracts
+    hub = project.NetworkHub.at(c["NetworkHub"])
+    token = project.LoraToken.at(c["LoraToken"])
+    registry = project.ComputeRegistry.at(c["ComputeRegistry"])
+    pools = project.ComputePool.at(c["ComputePool"])
+    admin, provider = deployment.deployer, deployment.accounts[6]
+    node = Account.from_key(keccak(text="loranet-worker-round-node"))
+
+    token.approve(c["StakeManager"], 5_000 * TOKEN, sender=provider)
+    hub.registerProvider(5_000 * TOKEN, 0, 0, ZERO, ZERO, sender=provider)
+    add = {
+        "provider": provider.address,
+        "node": node.address,
+        "computeUnits": 10,
+        "specsHash": ZERO,
+        "nonce": registry.nonces(node.address),
+        "deadline": DEADLINE,
+    }
+    fields = [
+        ("provider", "address"),
+        ("node", "address"),
+        ("computeUnits", "uint32"),
+        ("specsHash", "bytes32"),
+        ("nonce", "uint256"),
+        ("deadline", "uint256"),
+    ]
+    sig = _sign(node, "loranet ComputeRegistry", registry, chain.chain_id, "AddNode", fields, add)
+    hub.addNode(node.address, 10, ZERO, DEADLINE, sig, sender=provider)
+    hub.setNodeValidated(node.address, True, sender=admin)
+
+    params = (
+        1,
+        keccak(text="base-model"),
+        "hf://tiny",
+        keccak(text="data"),
+        "file:///data",
+        "{}",
+        ROUND,
+        WINDOW,
+        1_000 * TOKEN,
+        8,
+        1,
+    )
+    hub.createPool(params, sender=admin)
+    pool_id = int(pools.poolCount())
+    hub.startPool(pool_id, sender=admin)
+    join = {
+        "poolId": pool_id,
+        "node": node.address,
+        "provider": provider.address,
+        "nonce": pools.nonces(node.address),
+        "deadline": DEADLINE,
+    }
+    fields = [
+        ("poolId", "uint256"),
+        ("node", "address"),
+        ("provider", "address"),
+        ("nonce", "uint256"),
+        ("deadline", "uint256"),
+    ]
+    sig = _sign(node, "loranet ComputePool", pools, chain.chain_id, "JoinPool", fields, join)
+    hub.joinPool(pool_id, node.address, DEADLINE, sig, sender=provider)
+    return SimpleNamespace(
+        id=pool_id,
+        start=int(pools.poolOf(pool_id).startTime),
+        node=node,
+        provider=provider,
+        ledger=c["WorkLedger"],
+        pools=pools,
+        first_block=int(chain.blocks.head.number) + 1,
+    )
+
+
+@pytest.fixture
+def read_reports(w3: Web3, pool: SimpleNamespace, tmp_path: Path) -> Callable[[], list[ChainEvent]]:
+    """``ReportSubmitted`` events of the test pool on chain, read with a fresh watcher."""
+
+    def _read() -> list[ChainEvent]:
+        keep = RecordingDispatcher()
+        store = WatcherStore(tmp_path / f"reports-{uuid.uuid4().hex[:6]}.db")
+        watched = WatchedContract("WorkLedger", pool.ledger, load_abi("WorkLedger"))
+        watcher = EventWatcher(
+            w3=w3, contracts=[watched], store=store, dispatcher=keep, start_block=pool.first_block
+        )
+        watcher.poll_once()
+        store.close()
+        assert keep.orphans == []
+        return [e for e in keep.events if e.event == "ReportSubmitted"]
+
+    return _read
