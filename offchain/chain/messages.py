@@ -109,6 +109,13 @@ TEMPLATES: dict[str, Template] = {
     "DomainRegistryInvalidPolicy": lambda a, c: "the domain policy is out of range",
     "DomainRegistryNameTaken": lambda a, c: f"a domain named '{a['name']}' already exists",
     "DomainRegistryUnknownDomain": lambda a, c: f"domain {a['domainId']} does not exist",
+    "WorkLedgerPreviousReportPending": lambda a, c: (
+        f"node {_addr(a['node'])} still has a report of round {a['round']} of pool "
+        f"{a['poolId']} waiting to be finalized: try again once that round is finalized"
+    ),
+    "WorkLedgerUnauthorized": lambda a, c: (
+        f"{_addr(a['caller'])} may not call the work ledger directly: go through the hub"
+    ),
     "WorkLedgerInvalidBitmap": lambda a, c: (
         f"the accept bitmap {a['bitmap']:#x} names reports beyond the {a['reportCount']} submitted"
     ),
