@@ -26,7 +26,7 @@ class WorkerCliError(LoranetError):
 
 
 def _hivemind_train_fn(
-    client: Any, config: Path | None, initial_peers: list[str], node_index: int
+    client: Any, config: Path | None, initial_peers: list[str], node_index: int, metrics: Any
 ) -> Any:
     import yaml
 
@@ -39,7 +39,11 @@ def _hivemind_train_fn(
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
         node_count = int(pools.functions.poolOf(pool_id).call()[9])
         inner = trainer_train_fn(
-            cfg, node_index=node_index, node_count=node_count, initial_peers=initial_peers
+            cfg,
+            node_index=node_index,
+            node_count=node_count,
+            initial_peers=initial_peers,
+            on_step=lambda _progress: metrics.training_steps.inc(),
         )
         return inner(pool_id, round, out_dir)
 
@@ -64,6 +68,7 @@ def run(
 ) -> None:
     """Run the worker: watcher + Celery worker + round work + outbox, until SIGINT/SIGTERM."""
     from offchain.chain.tx import TxSender
+    from offchain.worker.metrics import WorkerMetrics
     from offchain.worker.service import WorkerService, dry_run_train_fn, initial_peers_dht
     from offchain.worker.settings import WorkerSettings
     from offchain.worker.shutdown import StopFlag, stop_on_signals
@@ -78,10 +83,11 @@ def run(
     client = cli.client()
     provider = cli.unlock(account)
     node_key = cli.unlock_node(node)
+    metrics = WorkerMetrics()
     train = (
         dry_run_train_fn()
         if trainer == "dry-run"
-        else _hivemind_train_fn(client, train_config, list(initial_peer), node_index)
+        else _hivemind_train_fn(client, train_config, list(initial_peer), node_index, metrics)
     )
     dht = initial_peers_dht(initial_peer) if initial_peer else None
     service = WorkerService.build(
@@ -91,6 +97,7 @@ def run(
         node=node_key,
         train=train,
         dht=dht,
+        metrics=metrics,
     )
     try:
         with stop_on_signals(StopFlag()) as stop:

@@ -189,9 +189,18 @@ class RoundWorker:
 
 
 def trainer_train_fn(
-    cfg: Any, *, node_index: int, node_count: int, initial_peers: Sequence[str], dht: Any = None
+    cfg: Any,
+    *,
+    node_index: int,
+    node_count: int,
+    initial_peers: Sequence[str],
+    dht: Any = None,
+    on_step: Callable[[Any], None] | None = None,
 ) -> TrainFn:
-    """A :data:`TrainFn` over ``trainer.collab.train_round`` (hivemind peers of the pool)."""
+    """A :data:`TrainFn` over ``trainer.collab.train_round`` (hivemind peers of the pool).
+
+    ``on_step`` receives the trainer's ``StepProgress`` after every local step (metrics).
+    """
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
         from trainer.collab import train_round
@@ -205,6 +214,7 @@ def trainer_train_fn(
             initial_peers=initial_peers,
             base_adapter=None,
             out_dir=out_dir,
+            on_progress=on_step,
             dht=dht,
         )
         return TrainedRound(

@@ -88,10 +88,11 @@ class WorkerService:
         node: LocalAccount,
         train: TrainFn,
         dht: Any = None,
+        metrics: WorkerMetrics | None = None,
     ) -> WorkerService:
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
-        metrics = WorkerMetrics()
+        metrics = metrics or WorkerMetrics()
         outbox = Outbox(
             settings.outbox_db,
             sender=sender,

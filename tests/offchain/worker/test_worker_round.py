@@ -14,7 +14,12 @@ from eth_utils import keccak
 
 from offchain.chain import TxSender
 from offchain.outbox import Outbox
-from offchain.worker.round_work import RoundWorker, TrainedRound, artifact_store_fn
+from offchain.worker.round_work import (
+    RoundWorker,
+    TrainedRound,
+    artifact_store_fn,
+    trainer_train_fn,
+)
 
 pytestmark = pytest.mark.usefixtures("deployment", "pool")
 
@@ -135,3 +140,39 @@ def test_outside_the_window_the_report_fails_readably(
     worker.outbox.close()
     assert entry.status == "failed" and entry.attempts == ()
     assert entry.error
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.usefixtures("in_submission_window")
+def test_round_work_with_the_real_trainer(
+    make_worker: Callable[..., RoundWorker],
+    pool: SimpleNamespace,
+    read_reports: Callable[[], list[Any]],
+) -> None:
+    """One node trains the tiny model over hivemind (a swarm of one), then reports."""
+    from trainer.config import HivemindConfig, TrainConfig
+
+    cfg = TrainConfig(
+        max_epochs=2,
+        max_local_steps=16,
+        torch_threads=1,
+        hivemind=HivemindConfig(
+            target_batch_size=16, matchmaking_time=0.5, averaging_timeout=5.0, start_delay=0.0
+        ),
+    )
+    steps: list[Any] = []
+    train = trainer_train_fn(
+        cfg, node_index=0, node_count=1, initial_peers=[], on_step=steps.append
+    )
+    worker = make_worker(train)
+    entry = worker.run(pool.id, 0, timeout=30)
+    worker.outbox.close()
+
+    assert entry.status == "confirmed", entry.error
+    (report,) = read_reports()
+    assert report.args["samples"] == len(steps) * cfg.batch_size > 0
+    assert 0 < report.args["loss"] < 20 * 1_000_000
+    uri = report.args["artifactUri"]
+    stored = Path(uri.removeprefix("file://"))
+    assert stored.is_file() and stored.name.startswith(report.args["adapterHash"][2:])
