@@ -1,2 +1,21 @@
 """loranet trainer: models, data shards, collaborative LoRA training over hivemind, evaluation,
-adapter artifacts and inference."""
+adapter artifacts and inference.
+
+Modules (each does one job):
+
+- :mod:`trainer.config`: frozen pydantic settings (``ModelConfig``, ``DataConfig``,
+  ``HivemindConfig``, ``ReplayConfig``, ``TrainConfig``).
+- :mod:`trainer.tokenizer`: the byte-level tokenizer built in code (nothing to download).
+- :mod:`trainer.models`: seeded tiny LLaMA or ``from_pretrained``; seeded peft LoRA.
+- :mod:`trainer.hardware`: CPU/GPU choice, VRAM tiers, 4/8-bit only on CUDA.
+- :mod:`trainer.data`: examples, held-out split, ``shard(pool, round, node, count)``, batches.
+- :mod:`trainer.artifacts`: canonical safetensors, SHA-256 hash, content-addressed store.
+- :mod:`trainer.aggregate`: deterministic mean of adapters, agreement to the median.
+- :mod:`trainer.merkle`, :mod:`trainer.replay`: per-step records, Merkle root and proofs,
+  the replay check validators run.
+- :mod:`trainer.evaluation`: held-out loss and perplexity, base vs adapter.
+- :mod:`trainer.collab`: DHT, start barrier, ``train_round``, ``read_progress``.
+- :mod:`trainer.local`, :mod:`trainer.peer`: N peers as local subprocesses.
+- :mod:`trainer.inference`: ``InferenceModel`` (generate, stream, count tokens).
+- :mod:`trainer.cli`: ``loranet train``.
+"""

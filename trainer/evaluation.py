@@ -12,7 +12,13 @@ import torch
 from trainer.artifacts import load_adapter_state
 from trainer.config import TrainConfig
 from trainer.data import IGNORE_INDEX, Shard, TrainingData
-from trainer.models import attach_lora, build_base_model, build_tokenizer, load_lora_state
+from trainer.models import (
+    attach_lora,
+    build_base_model,
+    build_tokenizer,
+    load_lora_state,
+    lora_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +75,7 @@ def evaluate_adapters(
     if heldout is None:
         heldout = TrainingData(cfg.data, build_tokenizer(cfg.model)).heldout()
     model = attach_lora(build_base_model(cfg.model), cfg.model)
-    fresh = {k: v.clone() for k, v in _lora_state_copy(model).items()}
+    fresh = lora_state(model)  # the seeded, zero-effect adapter (lora_B = 0)
     results: dict[str, EvalResult] = {}
     for name, path in adapters.items():
         load_lora_state(model, fresh if path is None else load_adapter_state(path))
@@ -82,9 +88,3 @@ def compare_base_and_adapter(cfg: TrainConfig, adapter: Path) -> EvalComparison:
     """Held-out loss of the base model (zero adapter) and of base + ``adapter``."""
     res = evaluate_adapters(cfg, {"base": None, "adapted": adapter})
     return EvalComparison(base=res["base"], adapted=res["adapted"])
-
-
-def _lora_state_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    from trainer.models import lora_state
-
-    return lora_state(model)
