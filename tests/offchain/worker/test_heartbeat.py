@@ -95,3 +95,33 @@ def test_loop_beats_until_stopped() -> None:
 
     heartbeat_loop(stop, interval_s=0.01, beat=beat)
     assert len(beats) == 3 and stop.reason == "test"
+
+
+def test_gpu_figures_come_from_nvml_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: a stand-in ``pynvml`` module checks how NVML answers are read."""
+    import sys
+    import types
+
+    from offchain.worker.heartbeat import gpu_stats
+
+    calls: list[str] = []
+    fake = types.ModuleType("pynvml")
+    fake.nvmlInit = lambda: calls.append("init")  # type: ignore[attr-defined]
+    fake.nvmlShutdown = lambda: calls.append("shutdown")  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetCount = lambda: 1  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetHandleByIndex = lambda i: f"gpu{i}"  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetUtilizationRates = lambda h: types.SimpleNamespace(gpu=37)  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(used=2**30, total=80 * 2**30)  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetName = lambda h: b"NVIDIA H100"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+
+    (gpu,) = gpu_stats()
+    assert gpu.name == "NVIDIA H100" and gpu.utilization_percent == 37.0
+    assert (gpu.memory_used, gpu.memory_total) == (2**30, 80 * 2**30)
+    assert calls == ["init", "shutdown"]
+
+    def no_driver() -> None:
+        raise RuntimeError("NVML Shared Library Not Found")
+
+    fake.nvmlInit = no_driver  # type: ignore[attr-defined]
+    assert gpu_stats() == []
