@@ -25,6 +25,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from offchain.chain.client import ChainClient
 from offchain.chain.deployment import Deployment
@@ -233,8 +234,8 @@ def fund(
     client = local_client(settings)
     if eth is not None:
         for address in addresses:
-            client.w3.provider.make_request(  # type: ignore[arg-type]
-                "anvil_setBalance", [Web3.to_checksum_address(address), hex(eth)]
+            client.w3.provider.make_request(
+                RPCEndpoint("anvil_setBalance"), [Web3.to_checksum_address(address), hex(eth)]
             )
     if lora <= 0:
         return

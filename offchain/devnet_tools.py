@@ -11,6 +11,7 @@ import logging
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from offchain.chain.client import ChainClient
 from offchain.chain.protocol import Protocol
@@ -82,6 +83,6 @@ def create_demo_pool(
 def advance_time(settings: Settings, seconds: int) -> int:
     """Move anvil's clock forward and mine a block; returns the new block timestamp."""
     client = local_client(settings)
-    client.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
-    client.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    client.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
+    client.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
     return int(client.w3.eth.get_block("latest")["timestamp"])

@@ -6,7 +6,7 @@ import json
 import logging
 from pathlib import Path
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from offchain.chain.errors import DeploymentError

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from offchain.chain.revert import DecodedError, panic_reason
 from offchain.chain.units import format_eth, format_lora

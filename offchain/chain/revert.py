@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
-from eth_utils import keccak, to_bytes
 from eth_utils.abi import collapse_if_tuple
+from eth_utils.conversions import to_bytes
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 
 from offchain import abi as abi_files

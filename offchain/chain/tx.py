@@ -20,7 +20,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
-from web3.types import TxParams, TxReceipt
+from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from offchain.chain.client import ChainClient
 from offchain.chain.errors import (
@@ -148,9 +148,9 @@ class TxSender:
         tx: TxParams = {
             **self.base_tx(request),
             "gas": gas,
-            "maxFeePerGas": max_fee,
-            "maxPriorityFeePerGas": tip,
-            "nonce": nonce,
+            "maxFeePerGas": Wei(max_fee),
+            "maxPriorityFeePerGas": Wei(tip),
+            "nonce": Nonce(nonce),
             "type": 2,
         }
         signed = self.account.sign_transaction(dict(tx))  # type: ignore[arg-type]

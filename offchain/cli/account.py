@@ -56,7 +56,7 @@ def list_(
     """List the stored accounts (no password needed)."""
     cli = state(ctx)
     cli.use_json(as_json)
-    infos = cli.keystore().list()
+    infos = cli.keystore().entries()
     folder = cli.settings.keystore_dir
 
     def render(console: Console) -> None:

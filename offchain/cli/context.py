@@ -126,7 +126,7 @@ class CliState:
         chosen = name or self.settings.account
         if chosen:
             return chosen
-        stored = self.keystore().list()
+        stored = self.keystore().entries()
         if len(stored) == 1:
             return stored[0].alias
         if not stored:

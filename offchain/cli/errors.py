@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import click
 import typer
+from typer import _click  # typer vendors click; its Context is what TyperGroup receives
 from typer.core import TyperGroup
 from web3.exceptions import Web3Exception
 
@@ -27,7 +27,7 @@ class LoranetGroup(TyperGroup):
     same way; ``--verbose`` logs its traceback.
     """
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: _click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LoranetError as err:
@@ -39,7 +39,7 @@ class LoranetGroup(TyperGroup):
             self._fail(ctx, ChainAnswerError(f"the node answered with an error: {reason}."))
 
     @staticmethod
-    def _fail(ctx: click.Context, err: LoranetError) -> None:
+    def _fail(ctx: _click.Context, err: LoranetError) -> None:
         logger.debug("command failed: %s", err, exc_info=True)
         cli_state = ctx.obj if isinstance(ctx.obj, CliState) else CliState()
         cli_state.print_error(err)

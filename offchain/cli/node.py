@@ -42,7 +42,7 @@ def keys(
     """List the local node keys."""
     cli = state(ctx)
     cli.use_json(as_json)
-    infos = cli.node_keystore().list()
+    infos = cli.node_keystore().entries()
     folder = cli.settings.resolved_node_keystore_dir
 
     def render(console: Console) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 
 from offchain.errors import LoranetError
 
@@ -57,7 +57,7 @@ class Keystore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def list(self) -> list[KeyInfo]:
+    def entries(self) -> list[KeyInfo]:
         """Every readable keystore of the folder, sorted by alias."""
         if not self.folder.is_dir():
             return []
@@ -77,10 +77,10 @@ class Keystore:
         Raises:
             UnknownAccountError: nothing in the folder matches.
         """
-        for info in self.list():
+        for info in self.entries():
             if info.alias == name or (is_address(name) and info.address.lower() == name.lower()):
                 return info
-        known = ", ".join(info.alias for info in self.list()) or "none"
+        known = ", ".join(info.alias for info in self.entries()) or "none"
         raise UnknownAccountError(
             f"unknown {self.kind} '{name}' in {self.folder} (known: {known})."
         )
@@ -136,7 +136,7 @@ class Keystore:
         path = self.folder / f"{alias}.json"
         if path.exists():
             raise AccountExistsError(f"{self.kind} '{alias}' already exists at {path}.")
-        for info in self.list():
+        for info in self.entries():
             if info.address == account.address:
                 raise AccountExistsError(
                     f"{self.kind} {account.address} is already stored as '{info.alias}'."

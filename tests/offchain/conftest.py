@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from eth_account.signers.local import LocalAccount
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from offchain.chain.units import ONE as LORA
 from offchain.cli.main import app

@@ -28,7 +28,7 @@ def keystore(tmp_path: Path, scrypt_n: int) -> Keystore:
 
 def test_create_list_unlock(keystore: Keystore) -> None:
     info = keystore.create("alice", PASSWORD)
-    assert [(i.alias, i.address) for i in keystore.list()] == [("alice", info.address)]
+    assert [(i.alias, i.address) for i in keystore.entries()] == [("alice", info.address)]
     assert keystore.unlock("alice", PASSWORD).address == info.address
     assert keystore.unlock(info.address.lower(), PASSWORD).address == info.address
 

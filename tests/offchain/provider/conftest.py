@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from eth_account.signers.local import LocalAccount
+from typer.testing import Result
 
 from offchain.chain.client import ChainClient
 from offchain.chain.protocol import Protocol

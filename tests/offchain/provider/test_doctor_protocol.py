@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from eth_account.signers.local import LocalAccount
+from typer.testing import Result
 
 Run = Callable[..., Result]
 

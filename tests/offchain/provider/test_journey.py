@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from click.testing import Result
+from typer.testing import Result
 
 from offchain.chain.protocol import Protocol
 from offchain.chain.units import ONE as LORA

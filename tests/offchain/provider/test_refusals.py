@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 from eth_account.signers.local import LocalAccount
+from typer.testing import Result
 
 Run = Callable[..., Result]
 Refusal = Callable[[Result, str], None]
