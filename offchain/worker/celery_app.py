@@ -20,7 +20,7 @@ from typing import Any
 
 from celery import Celery
 
-from offchain.logging import kv
+from offchain.logging import configure_logging, kv
 from offchain.watcher.events import ChainEvent
 from offchain.worker import handlers
 from offchain.worker.handlers import HandlerContext, kind_of
@@ -178,6 +178,7 @@ def __getattr__(name: str) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m offchain.worker.celery_app``: run a worker from the environment's settings."""
+    configure_logging()
     settings = WorkerSettings()
     app = create_app(settings)
     run_worker(app, list(argv) if argv else worker_argv(settings))
