@@ -14,6 +14,7 @@ from offchain.cli import account, devnet, doctor, node, pool, provider, rewards,
 from offchain.cli.context import JSON_HELP, CliState
 from offchain.cli.errors import LoranetGroup
 from offchain.gateway import cli as gateway_cli
+from offchain.validator import cli as validator_cli
 from offchain.worker import cli as worker_cli
 from trainer import cli as trainer_cli
 
@@ -76,6 +77,7 @@ app.command("serve")(gateway_cli.serve)
 app.add_typer(gateway_cli.keys_app, name="keys")
 app.command("train")(trainer_cli.train)
 app.add_typer(worker_cli.app, name="worker")
+app.add_typer(validator_cli.app, name="validator")
 
 
 def main() -> None:  # pragma: no cover - console script

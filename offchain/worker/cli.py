@@ -26,28 +26,48 @@ class WorkerCliError(LoranetError):
 
 
 def _hivemind_train_fn(
-    client: Any, config: Path | None, initial_peers: list[str], node_index: int, metrics: Any
+    client: Any,
+    config: Path | None,
+    initial_peers: list[str],
+    node_index: int,
+    metrics: Any,
+    *,
+    node_key: Any,
+    data_dir: Path,
+    adapter_sources: list[str],
+    cheat: str,
 ) -> Any:
     import yaml
 
-    from offchain.worker.round_work import TrainedRound, trainer_train_fn
+    from offchain.validator.publish import base_resolver, fresh_adapter, pool_train_fn
+    from offchain.worker.cheats import CheatSettings, with_cheat
     from trainer.config import TrainConfig
 
     cfg = TrainConfig.model_validate(yaml.safe_load(config.read_text()) if config else {})
-    pools = client.contract("ComputePool")
-
-    def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
-        node_count = int(pools.functions.poolOf(pool_id).call()[9])
-        inner = trainer_train_fn(
-            cfg,
-            node_index=node_index,
-            node_count=node_count,
-            initial_peers=initial_peers,
-            on_step=lambda _progress: metrics.training_steps.inc(),
-        )
-        return inner(pool_id, round, out_dir)
-
-    return _train
+    cache = data_dir / "adapters"
+    train = pool_train_fn(
+        cfg,
+        client=client,
+        node_key=node_key,
+        node_index=node_index,
+        initial_peers=initial_peers,
+        adapter_sources=adapter_sources,
+        cache_dir=cache,
+        on_step=lambda _progress: metrics.training_steps.inc(),
+    )
+    base_of = base_resolver(cfg, client=client, sources=adapter_sources, cache_dir=cache)
+    cheats = CheatSettings()
+    return with_cheat(  # test/demo cheaters only (docs/validation.md); "none" by default
+        train,
+        cheat or cheats.cheat,
+        node=node_key.address,
+        base=lambda p, r: base_of(p, r)[0] or fresh_adapter(cfg, cache),
+        steps=cfg.max_local_steps,
+        batch_size=cfg.batch_size,
+        projection_dim=cfg.replay.projection_dim,
+        copy_from=cheats.cheat_copy_from,
+        copy_wait_s=cheats.cheat_copy_wait_s,
+    )
 
 
 @app.command("run")
@@ -63,6 +83,12 @@ def run(
         [], "--initial-peer", help="Multiaddr of a hivemind peer of the pool (repeatable)."
     ),
     node_index: int = typer.Option(0, "--node-index", help="This node's shard index."),
+    adapter_source: list[str] = typer.Option(
+        [], "--adapter-source", help="Folder or URL with base adapters by hash (repeatable)."
+    ),
+    cheat: str = typer.Option(
+        "", "--cheat", hidden=True, help="Tests/demo: copy|inflate|noise|lazy."
+    ),
     log_format: str = typer.Option("kv", "--log-format", help="kv or json."),
     max_steps: int | None = typer.Option(None, "--max-steps", hidden=True),
 ) -> None:
@@ -87,7 +113,17 @@ def run(
     train = (
         dry_run_train_fn()
         if trainer == "dry-run"
-        else _hivemind_train_fn(client, train_config, list(initial_peer), node_index, metrics)
+        else _hivemind_train_fn(
+            client,
+            train_config,
+            list(initial_peer),
+            node_index,
+            metrics,
+            node_key=node_key,
+            data_dir=settings.data_dir,
+            adapter_sources=list(adapter_source),
+            cheat=cheat,
+        )
     )
     dht = initial_peers_dht(initial_peer) if initial_peer else None
     service = WorkerService.build(

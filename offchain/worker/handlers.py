@@ -70,6 +70,7 @@ class HandlerContext:
     metrics: WorkerMetrics | None = None
     hooks: dict[str, Handler] = field(default_factory=dict)
     round_work: RoundWorkFn | None = None
+    node: str | None = None  # this worker's node address (to notice its own ejection/slashing)
 
 
 @dataclass(frozen=True)
@@ -99,14 +100,41 @@ def on_round_finalized(ctx: HandlerContext, event: ChainEvent) -> Any:
     return _log_only(ctx, event)
 
 
+def _own_node(ctx: HandlerContext, event: ChainEvent) -> bool:
+    node = event.args.get("node")
+    return bool(ctx.node and isinstance(node, str) and node.lower() == ctx.node.lower())
+
+
 def on_node_invalidated(ctx: HandlerContext, event: ChainEvent) -> Any:
-    """A node was ejected, invalidated or blacklisted: stop its work."""
-    return _log_only(ctx, event)
+    """A node was ejected, invalidated or blacklisted: stop its work.
+
+    The round clock follows ``membershipOf`` on chain, so an ejected node schedules no more
+    rounds of that pool; this handler tells the operator."""
+    result = _log_only(ctx, event)
+    if _own_node(ctx, event):
+        logger.warning(
+            "this node was removed from its pool; it stops working for that pool",
+            extra=kv(event=event.event, pool=event.args.get("poolId"), node=ctx.node),
+        )
+        result["own_node"] = True
+    return result
 
 
 def on_slashed(ctx: HandlerContext, event: ChainEvent) -> Any:
     """Stake was slashed or a report rejected: record it for the operator."""
-    return _log_only(ctx, event)
+    result = _log_only(ctx, event)
+    if _own_node(ctx, event):
+        logger.warning(
+            "a report of this node was rejected: its provider was slashed and the node ejected",
+            extra=kv(
+                pool=event.args.get("poolId"),
+                round=event.args.get("round"),
+                slashed=event.args.get("slashed"),
+                node=ctx.node,
+            ),
+        )
+        result["own_node"] = True
+    return result
 
 
 def on_event(ctx: HandlerContext, event: ChainEvent) -> Any:

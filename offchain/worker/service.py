@@ -39,7 +39,7 @@ from offchain.worker.heartbeat import (
 )
 from offchain.worker.idempotency import ProcessedStore
 from offchain.worker.metrics import MetricsServer, WorkerMetrics
-from offchain.worker.round_work import RoundWorker, TrainFn, artifact_store_fn
+from offchain.worker.round_work import RoundWorker, TrainFn
 from offchain.worker.rounds import RoundClock
 from offchain.worker.settings import WorkerSettings
 from offchain.worker.shutdown import StopFlag
@@ -90,6 +90,8 @@ class WorkerService:
         dht: Any = None,
         metrics: WorkerMetrics | None = None,
     ) -> WorkerService:
+        from offchain.validator.publish import publishing_store_fn
+
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
         metrics = metrics or WorkerMetrics()
@@ -106,7 +108,7 @@ class WorkerService:
             ledger=client.deployment.address("WorkLedger"),
             chain_id=client.chain_id,
             train=train,
-            store=artifact_store_fn(data / "artifacts"),
+            store=publishing_store_fn(data / "artifacts"),  # + replay bundle (validation)
             rounds_dir=data / "rounds",
         )
 
@@ -115,7 +117,10 @@ class WorkerService:
             return {"outbox_key": entry.key, "status": entry.status}
 
         context = HandlerContext(
-            processed=ProcessedStore(settings.tasks_db), metrics=metrics, round_work=round_work
+            processed=ProcessedStore(settings.tasks_db),
+            metrics=metrics,
+            round_work=round_work,
+            node=node.address,
         )
         app = create_app(settings, metrics=metrics, context=context)
         dispatcher = CeleryDispatcher(app, metrics)

@@ -1,0 +1,66 @@
+"""The replay bundle: what a node publishes next to its adapter so validators can replay it.
+
+A node's artifact store holds, side by side (same folder, same URI scheme):
+
+* ``<adapter hash hex>.safetensors`` — the reported adapter (its hash is in the report);
+* ``<checkpoint hash hex>.safetensors`` — the adapter at the start of each hivemind epoch;
+* ``replay-<pool>-<round>-<node lower-case>.json`` — this :class:`ReplayBundle`.
+
+The bundle lists every replay record (their Merkle root is the report's signed ``replayRoot``),
+the shard the node trained (``node_index`` of ``node_count``), the hivemind run and the base
+adapter it started from. A validator recomputes the root from the records, so a bundle that
+does not match the signed report is worthless.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from offchain.validator.fetch import sibling_uri
+from trainer.replay import ReplayRecord
+
+logger = logging.getLogger(__name__)
+
+BUNDLE_FILE = "replay-bundle.json"
+ZERO_HASH = "0x" + "00" * 32
+
+
+class ReplayBundle(BaseModel):
+    """A node's replay records and the context needed to replay them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: int = 1
+    node: str
+    pool_id: int
+    round: int
+    run_id: str
+    node_index: int
+    node_count: int
+    batch_size: int
+    base_adapter: str = ZERO_HASH
+    records: list[dict[str, object]]
+    epoch_adapters: dict[int, str]
+
+    def replay_records(self) -> list[ReplayRecord]:
+        return [ReplayRecord.from_json(dict(r)) for r in self.records]
+
+
+def bundle_name(pool_id: int, round: int, node: str) -> str:
+    return f"replay-{pool_id}-{round}-{node.lower()}.json"
+
+
+def bundle_uri(artifact_uri: str, pool_id: int, round: int, node: str) -> str:
+    """Where a node's bundle lives, given the artifact URI of its report."""
+    return sibling_uri(artifact_uri, bundle_name(pool_id, round, node))
+
+
+def checkpoint_uri(artifact_uri: str, digest: str) -> str:
+    return sibling_uri(artifact_uri, f"{digest.lower().removeprefix('0x')}.safetensors")
+
+
+def load_bundle(path: Path) -> ReplayBundle:
+    return ReplayBundle.model_validate_json(Path(path).read_text())

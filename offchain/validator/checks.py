@@ -1,0 +1,226 @@
+"""The checks of one work report, each a plain function (docs/validation.md).
+
+Every check returns a :class:`CheckResult` whose ``reason`` is set when the report fails it:
+
+* :func:`check_artifact` — the artifact behind the URI exists and hashes to the reported hash;
+* :func:`check_agreement` — each adapter's update (adapter minus the round's base) is close to
+  the element-wise median update of the round (cosine and relative distance);
+* :func:`check_eval` — held-out loss with the adapter beats the round's base adapter by more
+  than the domain's tolerance;
+* :func:`check_samples` — the claimed samples are covered by the progress the node published
+  in the pool's hivemind DHT;
+* :func:`check_replay` — the published replay bundle matches the signed report (Merkle root
+  over its records, sample count) and randomly chosen steps recompute to the same loss and
+  gradient projection from the node's epoch checkpoint and deterministic batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import torch
+
+from offchain.validator.bundle import ReplayBundle
+from offchain.validator.errors import FetchError
+from offchain.validator.fetch import fetch
+from offchain.validator.reasons import CheckResult, Reason
+from trainer.aggregate import adapter_agreement
+from trainer.artifacts import adapter_hash, load_adapter_state, save_adapter
+from trainer.data import Shard
+from trainer.errors import TrainerError
+from trainer.replay import ReplayChecker, record_proof, records_root, verify_record
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT, AGREEMENT, EVAL, SAMPLES, REPLAY = "artifact", "agreement", "eval", "samples", "replay"
+MIN_AGREEMENT_REPORTS = 3  # a majority needs at least three adapters
+
+
+def _same_hash(a: str, b: str) -> bool:
+    return a.lower().removeprefix("0x") == b.lower().removeprefix("0x")
+
+
+def check_artifact(
+    uri: str,
+    reported_hash: str,
+    cache_dir: Path,
+    *,
+    expected_keys: Sequence[str] | None = None,
+) -> tuple[CheckResult, Path | None]:
+    """Fetch ``uri``, hash it, compare with ``reported_hash``; also load it as an adapter
+    with the expected tensor names. Returns the result and the local path when it passed."""
+    try:
+        path = fetch(uri, cache_dir)
+    except FetchError as err:
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_UNAVAILABLE, str(err)), None
+    actual = adapter_hash(path)
+    if not _same_hash(actual, reported_hash):
+        detail = f"artifact hashes to {actual}, the report says {reported_hash}"
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_HASH_MISMATCH, detail), None
+    try:
+        keys = list(load_adapter_state(path))
+    except TrainerError as err:
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_INVALID, str(err)), None
+    if expected_keys is not None and sorted(keys) != sorted(expected_keys):
+        detail = "artifact does not hold the pool's LoRA tensors"
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_INVALID, detail), None
+    return CheckResult.passed(ARTIFACT, f"hash {actual}"), path
+
+
+def check_agreement(
+    adapters: Mapping[str, Path],
+    base: Path,
+    *,
+    min_cosine: float,
+    max_distance: float,
+) -> dict[str, CheckResult]:
+    """Per key of ``adapters``: does its update agree with the round's median update?
+
+    The update of an adapter is its weights minus the ``base`` adapter's; the comparison is
+    ``trainer.aggregate.adapter_agreement`` (cosine and relative L2 distance to the
+    element-wise median) over the updates. With fewer than three adapters there is no
+    majority and every adapter passes (the other checks still apply).
+    """
+    if len(adapters) < MIN_AGREEMENT_REPORTS:
+        detail = f"{len(adapters)} adapter(s): no majority to compare with"
+        return {key: CheckResult.passed(AGREEMENT, detail) for key in adapters}
+    base_state = load_adapter_state(base)
+    with tempfile.TemporaryDirectory(prefix="loranet-agreement-") as tmp:
+        deltas: dict[str, Path] = {}
+        for i, (_key, path) in enumerate(sorted(adapters.items())):
+            state = load_adapter_state(path)
+            delta = {name: state[name] - base_state[name] for name in state}
+            deltas[f"{i:04d}"] = Path(tmp) / f"{i:04d}.safetensors"
+            save_adapter(delta, deltas[f"{i:04d}"])
+        agreements = adapter_agreement(deltas)
+    keys = [key for key, _ in sorted(adapters.items())]
+    out = {}
+    for key, agreement in zip(keys, agreements, strict=True):
+        cos, dist = agreement.cosine, agreement.relative_distance
+        detail = f"cosine {cos:.4f}, relative distance {dist:.4f} to the median update"
+        if not math.isfinite(cos) or cos < min_cosine or dist > max_distance:
+            out[key] = CheckResult.failed(AGREEMENT, Reason.DISAGREES_WITH_MAJORITY, detail)
+        else:
+            out[key] = CheckResult.passed(AGREEMENT, detail)
+    return out
+
+
+def check_eval(base_loss: float, adapted_loss: float, tolerance: float) -> CheckResult:
+    """Accept when ``(base - adapted) / base > tolerance`` (held-out loss per token)."""
+    if not math.isfinite(adapted_loss) or base_loss <= 0:
+        return CheckResult.failed(EVAL, Reason.EVAL_NOT_BETTER, f"loss {adapted_loss}")
+    improvement = (base_loss - adapted_loss) / base_loss
+    detail = (
+        f"held-out loss {adapted_loss:.4f} vs base {base_loss:.4f} "
+        f"(improvement {improvement:.2%}, needs > {tolerance:.2%})"
+    )
+    if improvement > tolerance:
+        return CheckResult.passed(EVAL, detail)
+    return CheckResult.failed(EVAL, Reason.EVAL_NOT_BETTER, detail)
+
+
+def check_samples(
+    claimed: int, published: int | None, *, max_ratio: float, slack: int = 0
+) -> CheckResult:
+    """The claimed samples may exceed what the node published in the DHT by ``max_ratio``
+    (polling misses some updates) plus ``slack``; nothing published means no proof of work."""
+    if not published:
+        detail = f"claims {claimed} samples but published no progress in the pool's DHT"
+        return CheckResult.failed(SAMPLES, Reason.SAMPLES_UNPUBLISHED, detail)
+    detail = f"claims {claimed} samples, published {published} (ratio {claimed / published:.2f})"
+    if claimed > published * max_ratio + slack:
+        return CheckResult.failed(SAMPLES, Reason.SAMPLES_INFLATED, detail)
+    return CheckResult.passed(SAMPLES, detail)
+
+
+def replay_seed(block_hash: str, pool_id: int, round: int, node: str) -> bytes:
+    """Seed of a report's replay steps: unknown to the node until after the submission window."""
+    text = f"{block_hash.lower()}:{pool_id}:{round}:{node.lower()}"
+    return hashlib.sha256(text.encode()).digest()
+
+
+def replay_steps(seed: bytes, n_records: int, count: int) -> list[int]:
+    """``count`` distinct steps in ``[0, n_records)`` drawn from ``seed`` (sorted)."""
+    if n_records <= 0:
+        return []
+    gen = torch.Generator().manual_seed(int.from_bytes(seed[:8], "big") & (2**63 - 1))
+    order = torch.randperm(n_records, generator=gen).tolist()
+    return sorted(int(s) for s in order[: min(count, n_records)])
+
+
+def check_replay(
+    bundle: ReplayBundle | None,
+    *,
+    node: str,
+    pool_id: int,
+    round: int,
+    samples: int,
+    replay_root: str,
+    batch_size: int,
+    steps: Callable[[int], list[int]],
+    checkpoint: Callable[[str], Path],
+    shard: Callable[[int, int], Shard],
+    checker: ReplayChecker,
+) -> CheckResult:
+    """Match the bundle with the signed report, then replay the steps ``steps(n)`` picks.
+
+    ``checkpoint(hash)`` fetches an epoch checkpoint (hash-checked); ``shard(index, count)``
+    gives the node's deterministic shard of this pool and round.
+    """
+    if bundle is None:
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, "no replay bundle")
+    if (bundle.node.lower(), bundle.pool_id, bundle.round) != (node.lower(), pool_id, round):
+        detail = f"bundle is for node {bundle.node} pool {bundle.pool_id} round {bundle.round}"
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+    if bundle.batch_size != batch_size or not 0 <= bundle.node_index < bundle.node_count:
+        detail = f"bundle batch {bundle.batch_size}, shard {bundle.node_index}/{bundle.node_count}"
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+    try:
+        records = bundle.replay_records()
+        root = records_root(records)
+    except (TrainerError, KeyError, ValueError, TypeError) as err:
+        return CheckResult.failed(REPLAY, Reason.REPLAY_PROOF_INVALID, f"bad records: {err}")
+    if not _same_hash(root, replay_root):
+        detail = f"records hash to root {root}, the report signed {replay_root}"
+        return CheckResult.failed(REPLAY, Reason.REPLAY_PROOF_INVALID, detail)
+    if len(records) * batch_size != samples:
+        detail = f"{len(records)} steps of {batch_size} samples, the report claims {samples}"
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+    node_shard = shard(bundle.node_index, bundle.node_count)
+    chosen = steps(len(records))
+    for step in chosen:
+        record = records[step]
+        if not verify_record(record, len(records), record_proof(records, step), replay_root):
+            detail = f"step {step} does not open against the root"
+            return CheckResult.failed(REPLAY, Reason.REPLAY_PROOF_INVALID, detail)
+        digest = bundle.epoch_adapters.get(record.epoch)
+        if digest is None:
+            detail = f"no checkpoint for epoch {record.epoch} (step {step})"
+            return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+        try:
+            path = checkpoint(digest)
+        except (FetchError, TrainerError) as err:
+            return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, str(err))
+        verdict = checker.check(path, node_shard, step, record)
+        if not verdict.accepted:
+            detail = f"step {step}: {verdict.reason}"
+            return CheckResult.failed(REPLAY, Reason.REPLAY_MISMATCH, detail)
+    return CheckResult.passed(REPLAY, f"steps {chosen} of {len(records)} replayed")
+
+
+def fetch_checkpoint(artifact_uri: str, cache_dir: Path) -> Callable[[str], Path]:
+    """A ``checkpoint(hash)`` for :func:`check_replay`: fetch next to the artifact, check hash."""
+    from offchain.validator.bundle import checkpoint_uri
+
+    def _get(digest: str) -> Path:
+        path = fetch(checkpoint_uri(artifact_uri, digest), cache_dir)
+        if not _same_hash(adapter_hash(path), digest):
+            raise FetchError(f"checkpoint {digest} does not hash to its name")
+        return path
+
+    return _get

@@ -1,0 +1,80 @@
+"""``loranet validator run``: the validator service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from offchain.cli.context import ACCOUNT_HELP, state
+from offchain.errors import LoranetError
+from offchain.logging import configure_logging
+
+app = typer.Typer(
+    help="The validator service: check work reports, attest, finalize rounds.",
+    no_args_is_help=True,
+)
+
+
+class ValidatorCliError(LoranetError):
+    """A validator command was given an unusable option."""
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    train_config: Path | None = typer.Option(
+        None, "--train-config", help="TrainConfig YAML of the pool (model, data, replay)."
+    ),
+    initial_peer: list[str] = typer.Option(
+        [], "--initial-peer", help="Multiaddr of a hivemind peer of the pool (repeatable)."
+    ),
+    adapter_source: list[str] = typer.Option(
+        [], "--adapter-source", help="Folder or URL with base adapters by hash (repeatable)."
+    ),
+    pool: list[int] = typer.Option([], "--pool", help="Pool to validate (default: all active)."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="State folder (default: <LORANET_DATA_DIR>/validator)."
+    ),
+    log_format: str = typer.Option("kv", "--log-format", help="kv or json."),
+    max_steps: int | None = typer.Option(None, "--max-steps", hidden=True),
+) -> None:
+    """Run the validator until SIGINT/SIGTERM: watch reports, check, attest, finalize."""
+    import yaml
+
+    from offchain.validator.service import ValidatorService
+    from offchain.worker.shutdown import StopFlag, stop_on_signals
+    from trainer.config import TrainConfig
+
+    if log_format not in ("kv", "json"):
+        raise ValidatorCliError(f"--log-format must be kv or json, not '{log_format}'.")
+    if train_config is not None and not train_config.is_file():
+        raise ValidatorCliError(f"--train-config {train_config} does not exist.")
+    configure_logging(fmt="json" if log_format == "json" else "kv")
+    cli = state(ctx)
+    cfg = TrainConfig.model_validate(
+        yaml.safe_load(train_config.read_text()) if train_config else {}
+    )
+    client = cli.client()
+    signer = cli.unlock(account)
+    dht = None
+    if initial_peer:
+        from trainer.collab import create_dht
+
+        dht = create_dht(cfg.hivemind, initial_peer, client_mode=True, read_progress=True)
+    try:
+        service = ValidatorService.build(
+            client=client,
+            account=signer,
+            cfg=cfg,
+            data_dir=data_dir or cli.settings.data_dir / "validator",
+            adapter_sources=adapter_source,
+            pools=pool or None,
+            dht=dht,
+        )
+        with stop_on_signals(StopFlag()) as stop:
+            service.run(stop, max_steps=max_steps)
+    finally:
+        if dht is not None:
+            dht.shutdown()

@@ -1,0 +1,13 @@
+"""Errors of the validator."""
+
+from __future__ import annotations
+
+from offchain.errors import LoranetError
+
+
+class ValidatorError(LoranetError):
+    """The validator cannot do what was asked (configuration, missing state)."""
+
+
+class FetchError(ValidatorError):
+    """An artifact could not be fetched from its URI."""

@@ -1,0 +1,112 @@
+"""What each node published in the pool's DHT during a round, kept across restarts.
+
+hivemind's progress record holds the samples a peer accumulated in its *current* epoch and
+is replaced at every step (and expires shortly after the peer stops). The validator therefore
+polls it while the round runs (:class:`ProgressRecorder`) and keeps, per run, node and epoch,
+the largest count it saw (:class:`ProgressLog`, SQLite). A node's published samples for the
+round are the sum over its epochs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from offchain.validator.binding import NodeProgress, read_node_progress
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS progress (
+    run_id TEXT NOT NULL,
+    node TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    PRIMARY KEY (run_id, node, epoch)
+);
+"""
+
+
+class ProgressLog:
+    """Largest samples seen per (run, node, epoch), in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def record(self, run_id: str, seen: Iterable[NodeProgress]) -> int:
+        """Keep the largest count per epoch; returns how many observations were given."""
+        rows = [(run_id, p.node.lower(), p.epoch, p.samples) for p in seen]
+        with self._lock:
+            self._db.executemany(
+                "INSERT INTO progress (run_id, node, epoch, samples) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (run_id, node, epoch) DO UPDATE SET "
+                "samples = MAX(samples, excluded.samples)",
+                rows,
+            )
+        return len(rows)
+
+    def published_samples(self, run_id: str, node: str) -> int | None:
+        """Sum over epochs of the samples ``node`` published in ``run_id``; None if never seen."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(samples), 0) FROM progress "
+                "WHERE run_id = ? AND node = ?",
+                (run_id, node.lower()),
+            ).fetchone()
+        return int(row[1]) if row[0] else None
+
+
+class ProgressRecorder:
+    """Polls the DHT for the runs ``run_ids()`` names and records what it reads."""
+
+    def __init__(
+        self,
+        dht: Any,
+        log: ProgressLog,
+        run_ids: Callable[[], list[str]],
+        *,
+        interval_s: float = 0.25,
+        read: Callable[[Any, str], list[NodeProgress]] = read_node_progress,
+    ) -> None:
+        self.dht = dht
+        self.log = log
+        self.run_ids = run_ids
+        self.interval_s = interval_s
+        self.read = read
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll_once(self) -> int:
+        count = 0
+        for run_id in self.run_ids():
+            try:
+                count += self.log.record(run_id, self.read(self.dht, run_id))
+            except Exception as err:  # a DHT hiccup must not stop the recorder
+                logger.info("progress read of %s failed: %s", run_id, err)
+        return count
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            self._stop.wait(self.interval_s)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="progress-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,321 @@
+"""The validator service (``loranet validator run``): watch reports, check, attest, finalize.
+
+One loop, one step at a time (:meth:`ValidatorService.step`):
+
+1. the watcher reads ``WorkLedger.ReportSubmitted`` into the validator's SQLite store;
+2. for each round with reports and not finalized: once its submission window is over (and
+   the block after the deadline, whose hash seeds the replay steps, exists), run every check
+   on every report (:func:`offchain.validator.verdict.validate_round`), write the verdict, and
+   enqueue ``attest(pool, round, acceptBitmap, nextAdapterHash)`` in the outbox;
+3. once the round is decided (quorum) or its challenge window is over, enqueue ``finalize``;
+4. drive the outbox (sign, send, track; restart-safe, never twice per key).
+
+A DHT reader thread records the progress nodes publish during the rounds of watched pools
+(:class:`offchain.validator.progress.ProgressRecorder`). SIGINT/SIGTERM finish the step and
+exit; state (watcher cursor, reports, verdicts, outbox, progress) is on disk, so a restart
+resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from offchain.abi import load_abi
+from offchain.chain.client import ChainClient
+from offchain.chain.tx import TxRequest, TxSender
+from offchain.logging import kv
+from offchain.outbox import Outbox, OutboxKey
+from offchain.validator.bundle import ZERO_HASH
+from offchain.validator.chainview import ChainView
+from offchain.validator.errors import ValidatorError
+from offchain.validator.progress import ProgressLog, ProgressRecorder
+from offchain.validator.publish import fresh_adapter, resolve_adapter
+from offchain.validator.settings import ValidatorSettings
+from offchain.validator.store import ValidatorStore
+from offchain.validator.verdict import RoundInputs, RoundVerdict, validate_round
+from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
+from offchain.worker.shutdown import StopFlag
+from trainer.collab import run_id_for
+from trainer.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+ACTIVE = 2
+EVAL_SCALE = 1_000_000
+POOLS_REFRESH_S = 10.0
+
+
+@dataclass
+class ValidatorService:
+    """One validator. Build with :meth:`build`, run with :meth:`run` (or call :meth:`step`)."""
+
+    client: ChainClient
+    account: LocalAccount
+    cfg: TrainConfig
+    settings: ValidatorSettings
+    data_dir: Path
+    store: ValidatorStore
+    watcher: EventWatcher
+    outbox: Outbox
+    view: ChainView
+    progress: ProgressLog
+    adapter_sources: list[str] = field(default_factory=list)
+    pools: list[int] | None = None
+    dht: Any = None
+    recorder: ProgressRecorder | None = None
+    _active: tuple[float, list[int]] = (0.0, [])
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        client: ChainClient,
+        account: LocalAccount,
+        cfg: TrainConfig,
+        data_dir: Path,
+        settings: ValidatorSettings | None = None,
+        adapter_sources: Sequence[str] = (),
+        pools: Sequence[int] | None = None,
+        dht: Any = None,
+        start_block: int | None = None,
+    ) -> ValidatorService:
+        settings = settings or ValidatorSettings()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        hub = client.contract("NetworkHub")
+        role = hub.functions.VALIDATOR_ROLE().call()
+        if not hub.functions.hasRole(role, account.address).call():
+            raise ValidatorError(
+                f"{account.address} does not hold VALIDATOR_ROLE on the hub: an admin must "
+                "grant it before this account can attest."
+            )
+        store = ValidatorStore(data_dir / "validator.db")
+        ledger = client.deployment.address("WorkLedger")
+        watcher = EventWatcher(
+            w3=client.w3,
+            contracts=[WatchedContract("WorkLedger", ledger, load_abi("WorkLedger"))],
+            store=WatcherStore(data_dir / "watcher.db"),
+            dispatcher=store,
+            confirmations=settings.confirmations,
+            start_block=client.deployment.block if start_block is None else start_block,
+            chain_id=client.chain_id,
+        )
+        view = ChainView(
+            client.w3,
+            client.contract("ComputePool"),
+            client.contract("DomainRegistry"),
+            client.contract("WorkLedger"),
+        )
+        service = cls(
+            client=client,
+            account=account,
+            cfg=cfg,
+            settings=settings,
+            data_dir=data_dir,
+            store=store,
+            watcher=watcher,
+            outbox=Outbox(data_dir / "outbox.db", sender=TxSender(client, account)),
+            view=view,
+            progress=ProgressLog(data_dir / "progress.db"),
+            adapter_sources=list(adapter_sources),
+            pools=list(pools) if pools is not None else None,
+            dht=dht,
+        )
+        if dht is not None:
+            service.recorder = ProgressRecorder(
+                dht, service.progress, service.run_ids, interval_s=settings.progress_interval_s
+            )
+        return service
+
+    # -- what to watch ---------------------------------------------------------------------------
+
+    def active_pools(self) -> list[int]:
+        if self.pools is not None:
+            return self.pools
+        at, cached = self._active
+        if time.monotonic() - at < POOLS_REFRESH_S:
+            return cached
+        pools = self.view.pools
+        count = int(pools.functions.poolCount().call())
+        found = [
+            p for p in range(1, count + 1) if int(pools.functions.poolOf(p).call()[5]) == ACTIVE
+        ]
+        self._active = (time.monotonic(), found)
+        return found
+
+    def run_ids(self) -> list[str]:
+        """Hivemind runs of the current and previous round of every watched pool."""
+        out = []
+        for pool_id in self.active_pools():
+            try:
+                current = int(self.view.pools.functions.currentRound(pool_id).call())
+            except Exception:  # not started, or ended
+                continue
+            for r in {max(current - 1, 0), current}:
+                out.append(run_id_for(self.cfg.hivemind.run_prefix, pool_id, r))
+        return out
+
+    # -- one round -------------------------------------------------------------------------------
+
+    def base_adapter(self, pool_id: int, round: int) -> tuple[Path, str]:
+        """The round's base adapter as a file, and its on-chain hash."""
+        digest = self.view.base_adapter_at_start(pool_id, round)
+        if digest == ZERO_HASH:
+            return fresh_adapter(self.cfg, self.data_dir / "cache"), digest
+        sources = [str(self.adapters_dir), *self.adapter_sources]
+        return resolve_adapter(digest, sources, self.data_dir / "cache"), digest
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.data_dir / "adapters"
+
+    def published(self, pool_id: int, round: int) -> Any:
+        run_id = run_id_for(self.cfg.hivemind.run_prefix, pool_id, round)
+        return lambda node: self.progress.published_samples(run_id, node)
+
+    def judge(self, pool_id: int, round: int, seed_block_hash: str) -> RoundVerdict:
+        """Run the checks of every report of the round (no transaction)."""
+        base, base_hash = self.base_adapter(pool_id, round)
+        tolerance = int(self.view.policy(pool_id)[2]) / EVAL_SCALE
+        inputs = RoundInputs(
+            cfg=self.cfg,
+            base_adapter=base,
+            base_hash=base_hash,
+            seed_block_hash=seed_block_hash,
+            published=self.published(pool_id, round),
+            thresholds=self.settings.thresholds(tolerance),
+            cache_dir=self.data_dir / "cache",
+            out_dir=self.adapters_dir,
+        )
+        verdict = validate_round(self.store.reports(pool_id, round), inputs)
+        path = self.data_dir / "verdicts" / f"{pool_id}-{round}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(verdict.as_dict(), indent=2))
+        return verdict
+
+    def key(self, pool_id: int, round: int, kind: str) -> OutboxKey:
+        return OutboxKey(pool_id, round, self.account.address, kind)
+
+    def process_round(self, pool_id: int, round: int) -> str:
+        """Advance one round as far as possible now; returns what it is waiting for/did."""
+        count, _acc, _rej, decided, finalized, _awarded = self.view.round_state(pool_id, round)
+        if finalized:
+            self.store.set_status(pool_id, round, "finalized")
+            return "finalized"
+        window = self.view.window(pool_id, round)
+        now = self.view.now()
+        if now < window.submission_end:
+            return "submission window open"
+        attest = self.key(pool_id, round, "attest")
+        status = "attested"
+        if self.outbox.get(attest.id) is None and not self.view.has_attested(
+            pool_id, round, self.account.address
+        ):
+            if now >= window.challenge_end:
+                status = "challenge window over before attesting"
+            else:
+                status = self._attest(pool_id, round, int(count), window.submission_end, attest)
+        if self.settings.finalize and (decided or now >= window.challenge_end):
+            self.outbox.enqueue(
+                self.key(pool_id, round, "finalize"),
+                TxRequest.call(
+                    self.view.ledger,
+                    "finalize",
+                    pool_id,
+                    round,
+                    description=f"finalize pool {pool_id} round {round}",
+                    context={"pool": pool_id, "round": round},
+                ),
+            )
+            status = "finalizing"
+        return status
+
+    def _attest(
+        self, pool_id: int, round: int, count: int, submission_end: int, key: OutboxKey
+    ) -> str:
+        reports = self.store.reports(pool_id, round)
+        if len(reports) < count:
+            return f"reading reports ({len(reports)} of {count})"
+        seed = self.view.seed_block_hash(submission_end)
+        if seed is None:
+            return "waiting for the first block after the submission window"
+        try:
+            verdict = self.judge(pool_id, round, seed)
+        except ValidatorError as err:
+            logger.warning("cannot judge pool %d round %d: %s", pool_id, round, err)
+            return f"cannot judge: {err}"
+        self.store.set_status(pool_id, round, "attesting", verdict.as_dict())
+        self.outbox.enqueue(
+            key,
+            TxRequest.call(
+                self.view.ledger,
+                "attest",
+                pool_id,
+                round,
+                verdict.accept_bitmap,
+                bytes.fromhex(verdict.next_adapter_hash.removeprefix("0x")),
+                description=f"attest pool {pool_id} round {round}",
+                context={"pool": pool_id, "round": round},
+            ),
+        )
+        logger.info(
+            "round judged",
+            extra=kv(
+                pool=pool_id,
+                round=round,
+                bitmap=bin(verdict.accept_bitmap),
+                next=verdict.next_adapter_hash,
+                seconds=round_s(verdict.seconds),
+            ),
+        )
+        return "attesting"
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def step(self) -> dict[tuple[int, int], str]:
+        self.watcher.poll_once()
+        done = {}
+        for pool_id, round in self.store.open_rounds():
+            if self.pools is not None and pool_id not in self.pools:
+                continue
+            done[(pool_id, round)] = self.process_round(pool_id, round)
+        self.outbox.process_once()
+        return done
+
+    def run(self, stop: StopFlag, *, max_steps: int | None = None) -> None:
+        if self.recorder is not None:
+            self.recorder.start()
+        logger.info("validator up", extra=kv(validator=self.account.address))
+        steps = 0
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except Exception:
+                    logger.exception("validator step failed; retrying")
+                steps += 1
+                if max_steps is not None and steps >= max_steps:
+                    break
+                stop.wait(self.settings.poll_interval_s)
+        finally:
+            self.close()
+            logger.info("validator stopped", extra=kv(reason=stop.reason))
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.stop()
+        self.outbox.close()
+        self.watcher.store.close()
+        self.store.close()
+        self.progress.close()
+
+
+def round_s(value: float) -> float:
+    return round(value, 3)

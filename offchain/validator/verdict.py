@@ -1,0 +1,236 @@
+"""All checks over one round's reports: per-report verdicts, accept bitmap, next base adapter.
+
+:func:`validate_round` is deterministic given the reports, the artifacts, the round's base
+adapter, the seed and the published progress: validators that see the same inputs attest the
+same ``(acceptBitmap, nextAdapterHash)``, which is what the on-chain quorum counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from offchain.validator.bundle import ReplayBundle, bundle_uri, load_bundle
+from offchain.validator.checks import (
+    check_agreement,
+    check_artifact,
+    check_eval,
+    check_replay,
+    check_samples,
+    fetch_checkpoint,
+    replay_seed,
+    replay_steps,
+)
+from offchain.validator.errors import FetchError
+from offchain.validator.fetch import fetch
+from offchain.validator.reasons import CheckResult, Reason
+from trainer.aggregate import aggregate_adapters
+from trainer.artifacts import adapter_hash, load_adapter_state
+from trainer.config import TrainConfig
+from trainer.data import TrainingData
+from trainer.evaluation import evaluate_adapters
+from trainer.models import build_tokenizer
+from trainer.replay import ReplayChecker
+
+logger = logging.getLogger(__name__)
+
+
+class Report(BaseModel):
+    """A ``ReportSubmitted`` event, as the validator needs it."""
+
+    pool_id: int
+    round: int
+    index: int
+    node: str
+    provider: str
+    adapter_hash: str
+    samples: int
+    loss: int
+    execution_mode: int
+    replay_root: str
+    artifact_uri: str
+
+
+class Thresholds(BaseModel):
+    """Tolerances of the checks (``ValidatorSettings``; eval tolerance from the domain)."""
+
+    eval_tolerance: float = 0.0
+    min_cosine: float = 0.8
+    max_distance: float = 0.75
+    samples_max_ratio: float = 2.0
+    samples_slack: int = 0
+    replay_steps: int = 2
+
+
+@dataclass
+class RoundInputs:
+    """What :func:`validate_round` needs besides the reports."""
+
+    cfg: TrainConfig
+    base_adapter: Path  # the round's base (a materialised fresh adapter when the chain says 0)
+    base_hash: str  # as on chain (0x00.. for the fresh adapter)
+    seed_block_hash: str
+    published: Callable[[str], int | None]  # node -> samples it published in the round's DHT
+    thresholds: Thresholds
+    cache_dir: Path
+    out_dir: Path
+
+
+@dataclass
+class ReportVerdict:
+    report: Report
+    results: list[CheckResult] = field(default_factory=list)
+    eval_loss: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return all(r.ok for r in self.results) and bool(self.results)
+
+    @property
+    def reasons(self) -> list[Reason]:
+        return [r.reason for r in self.results if r.reason is not None]
+
+
+@dataclass
+class RoundVerdict:
+    pool_id: int
+    round: int
+    reports: list[ReportVerdict]
+    accept_bitmap: int
+    next_adapter_hash: str
+    next_adapter: Path | None
+    base_eval_loss: float | None
+    next_eval_loss: float | None
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "pool_id": self.pool_id,
+            "round": self.round,
+            "accept_bitmap": self.accept_bitmap,
+            "next_adapter_hash": self.next_adapter_hash,
+            "base_eval_loss": self.base_eval_loss,
+            "next_eval_loss": self.next_eval_loss,
+            "seconds": round(self.seconds, 3),
+            "reports": [
+                {
+                    "index": v.report.index,
+                    "node": v.report.node,
+                    "provider": v.report.provider,
+                    "samples": v.report.samples,
+                    "accepted": v.accepted,
+                    "reasons": [str(r) for r in v.reasons],
+                    "eval_loss": v.eval_loss,
+                    "checks": {r.check: r.detail for r in v.results},
+                }
+                for v in self.reports
+            ],
+        }
+
+
+def _bundle_of(report: Report, cache_dir: Path) -> ReplayBundle | None:
+    uri = bundle_uri(report.artifact_uri, report.pool_id, report.round, report.node)
+    try:
+        return load_bundle(fetch(uri, cache_dir))
+    except (FetchError, ValueError) as err:
+        logger.info("no replay bundle for %s: %s", report.node, err)
+        return None
+
+
+def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
+    """Run every check on every report of one round; aggregate the accepted adapters."""
+    started = time.perf_counter()
+    cfg, th = inputs.cfg, inputs.thresholds
+    verdicts = [ReportVerdict(r) for r in sorted(reports, key=lambda r: r.index)]
+    base_keys = list(load_adapter_state(inputs.base_adapter))
+    paths: dict[int, Path] = {}
+    for v in verdicts:
+        result, path = check_artifact(
+            v.report.artifact_uri, v.report.adapter_hash, inputs.cache_dir, expected_keys=base_keys
+        )
+        v.results.append(result)
+        if path is not None:
+            paths[v.report.index] = path
+
+    agreement = check_agreement(
+        paths, inputs.base_adapter, min_cosine=th.min_cosine, max_distance=th.max_distance
+    )
+    named = {"base": inputs.base_adapter, **{str(i): p for i, p in paths.items()}}
+    losses = evaluate_adapters(cfg, dict(named))
+    base_loss = losses["base"].loss
+
+    data = TrainingData(cfg.data, build_tokenizer(cfg.model))
+    checker = ReplayChecker(cfg)
+    for v in verdicts:
+        r = v.report
+        if r.index in paths:
+            v.results.append(agreement[r.index])
+            v.eval_loss = losses[str(r.index)].loss
+            v.results.append(check_eval(base_loss, v.eval_loss, th.eval_tolerance))
+        v.results.append(
+            check_samples(
+                r.samples,
+                inputs.published(r.node),
+                max_ratio=th.samples_max_ratio,
+                slack=th.samples_slack,
+            )
+        )
+        seed = replay_seed(inputs.seed_block_hash, r.pool_id, r.round, r.node)
+        v.results.append(
+            check_replay(
+                _bundle_of(r, inputs.cache_dir),
+                node=r.node,
+                pool_id=r.pool_id,
+                round=r.round,
+                samples=r.samples,
+                replay_root=r.replay_root,
+                batch_size=cfg.batch_size,
+                steps=lambda n, seed=seed: replay_steps(seed, n, th.replay_steps),
+                checkpoint=fetch_checkpoint(r.artifact_uri, inputs.cache_dir),
+                shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
+                checker=checker,
+            )
+        )
+        logger.info(
+            "report checked pool=%d round=%d index=%d node=%s accepted=%s reasons=%s",
+            r.pool_id,
+            r.round,
+            r.index,
+            r.node,
+            v.accepted,
+            ",".join(v.reasons) or "-",
+        )
+
+    accepted = [v for v in verdicts if v.accepted]
+    bitmap = sum(1 << v.report.index for v in accepted)
+    next_path: Path | None = None
+    next_hash = inputs.base_hash
+    next_loss: float | None = None
+    if accepted:
+        inputs.out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = inputs.out_dir / f"next-{accepted[0].report.pool_id}-{accepted[0].report.round}.tmp"
+        next_hash = aggregate_adapters(
+            {v.report.node: paths[v.report.index] for v in accepted}, tmp
+        )
+        next_path = inputs.out_dir / f"{next_hash.removeprefix('0x')}.safetensors"
+        tmp.replace(next_path)
+        assert adapter_hash(next_path) == next_hash
+        next_loss = evaluate_adapters(cfg, {"next": next_path})["next"].loss
+    pool_id = reports[0].pool_id if reports else -1
+    round_ = reports[0].round if reports else -1
+    return RoundVerdict(
+        pool_id=pool_id,
+        round=round_,
+        reports=verdicts,
+        accept_bitmap=bitmap,
+        next_adapter_hash=next_hash,
+        next_adapter=next_path,
+        base_eval_loss=base_loss,
+        next_eval_loss=next_loss,
+        seconds=time.perf_counter() - started,
+    )
