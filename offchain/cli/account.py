@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from offchain.cli.context import JSON_HELP, state
-from offchain.keys import KeyInfo
+
+if TYPE_CHECKING:
+    from offchain.keys import KeyInfo
 
 app = typer.Typer(
     help="Provider accounts: encrypted keystores, readable by `ape accounts` too.",

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass
 import typer
 from rich.console import Console
 from rich.table import Table
-from web3 import Web3
 
 from offchain.cli.context import JSON_HELP, CliState, state
 from offchain.errors import LoranetError
@@ -157,7 +156,7 @@ class Doctor:
             return SKIP, "needs the chain and an account."
         client = self.cli.client()
         address = self.cli.keystore().get(self.cli.account_name(self.account)).address
-        balance = int(client.w3.eth.get_balance(Web3.to_checksum_address(address)))
+        balance = int(client.w3.eth.get_balance(client.w3.to_checksum_address(address)))
         if balance == 0:
             return FAIL, f"{address} holds no ETH to pay for gas"
         return OK, f"{address} holds {format_eth(balance)}"

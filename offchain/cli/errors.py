@@ -8,7 +8,6 @@ from typing import Any
 import typer
 from typer import _click  # typer vendors click; its Context is what TyperGroup receives
 from typer.core import TyperGroup
-from web3.exceptions import Web3Exception
 
 from offchain.cli.context import CliState
 from offchain.errors import LoranetError
@@ -32,7 +31,11 @@ class LoranetGroup(TyperGroup):
             return super().invoke(ctx)
         except LoranetError as err:
             self._fail(ctx, err)
-        except Web3Exception as err:
+        except Exception as err:
+            from web3.exceptions import Web3Exception  # lazy: keeps `loranet --help` fast
+
+            if not isinstance(err, Web3Exception):
+                raise
             first = err.args[0] if err.args else ""
             reason = (first if isinstance(first, str) else str(err)).strip().rstrip(".")
             reason = reason or type(err).__name__

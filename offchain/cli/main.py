@@ -11,7 +11,7 @@ import typer
 
 from offchain import __version__
 from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
-from offchain.cli.context import JSON_HELP, CliState
+from offchain.cli.context import JSON_HELP, CliState, state
 from offchain.cli.errors import LoranetGroup
 from offchain.gateway import cli as gateway_cli
 from offchain.validator import cli as validator_cli
@@ -54,11 +54,12 @@ def _root(
 
 @app.command()
 def version(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Print the loranet version and the versions of its main components."""
     info = {"loranet": __version__, "python": platform.python_version()}
-    if as_json:
+    if state(ctx).use_json(as_json):
         typer.echo(json.dumps(info))
     else:
         typer.echo(f"loranet {info['loranet']} (python {info['python']})")

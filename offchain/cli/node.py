@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from offchain.cli import render
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
-from offchain.keys import KeyInfo
+
+if TYPE_CHECKING:
+    from offchain.keys import KeyInfo
 
 app = typer.Typer(help="Compute nodes: node keys and their registration.", no_args_is_help=True)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 
-from offchain.chain.provider import ActionResult
 from offchain.chain.units import format_eth
+
+if TYPE_CHECKING:
+    from offchain.chain.provider import ActionResult
 
 
 def action(console: Console, headline: str, result: ActionResult) -> None:

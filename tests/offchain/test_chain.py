@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from offchain.chain import (
     TxRequest,
     TxSender,
 )
+from offchain.chain.client import make_web3
 from offchain.chain.units import ONE as LORA
 from offchain.settings import Settings
 
@@ -144,3 +148,48 @@ def test_contract_without_code(settings: Settings, deployment_file: Path) -> Non
 def test_unknown_contract_name(client: ChainClient) -> None:
     with pytest.raises(DeploymentError, match="the deployment has no StakeManager"):
         client.contract("StakeManager")
+
+
+@pytest.fixture
+def flaky_rpc() -> Iterator[tuple[str, list[str]]]:
+    """A JSON-RPC endpoint that answers 503 to its first two requests, then eth_chainId."""
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body["method"])
+            if len(seen) <= 2:
+                self.send_response(503)
+                self.end_headers()
+                return
+            answer = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": "0x7a69"})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(answer.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    thread.join()
+
+
+def test_transient_errors_are_retried(settings: Settings, flaky_rpc: tuple[str, list[str]]) -> None:
+    url, seen = flaky_rpc
+    w3 = make_web3(settings.model_copy(update={"rpc_url": url, "rpc_retries": 3}))
+    assert w3.eth.chain_id == 31337
+    assert seen == ["eth_chainId"] * 3
+
+
+def test_retries_are_bounded(settings: Settings, flaky_rpc: tuple[str, list[str]]) -> None:
+    url, seen = flaky_rpc
+    w3 = make_web3(settings.model_copy(update={"rpc_url": url, "rpc_retries": 1}))
+    with pytest.raises(RpcUnavailableError):
+        w3.eth.chain_id  # noqa: B018
+    assert seen == ["eth_chainId"] * 2
