@@ -137,6 +137,8 @@ class Outbox:
         sender: the transaction path (account, client, estimates, fees).
         stuck_after_s: replace an attempt unmined for this long.
         fee_bump_bps: fee increase of a replacement, in basis points (≥ 1250).
+        confirmations: blocks a receipt must be deep before the entry is final; until then a
+            reorg that drops the transaction sends the recorded bytes again.
         clock: wall-clock seconds (tests pass a controllable one).
     """
 
@@ -147,6 +149,7 @@ class Outbox:
         sender: TxSender,
         stuck_after_s: float = 60.0,
         fee_bump_bps: int = 1_250,
+        confirmations: int = 1,
         metrics: WorkerMetrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -157,6 +160,7 @@ class Outbox:
         self.sender = sender
         self.stuck_after_s = stuck_after_s
         self.fee_bump_bps = fee_bump_bps
+        self.confirmations = max(1, confirmations)
         self.metrics = metrics
         self.clock = clock
         self._lock = threading.RLock()
@@ -388,10 +392,14 @@ class Outbox:
         return True
 
     def _settled(self, entry: OutboxEntry) -> str | None:
+        """``confirmed``/``failed`` once a receipt is ``confirmations`` deep; ``mined`` before."""
         for attempt in reversed(entry.attempts):
             receipt = self._receipt(attempt.tx_hash)
             if receipt is None:
                 continue
+            depth = int(self.sender.w3.eth.block_number) - int(receipt["blockNumber"]) + 1
+            if depth < self.confirmations:
+                return "mined"  # may still be reorged out: keep tracking
             if int(receipt["status"]) == 1:
                 self._finish(entry, "confirmed", tx_hash=attempt.tx_hash, receipt=receipt)
                 return "confirmed"
@@ -402,10 +410,14 @@ class Outbox:
 
     def _track(self, entry: OutboxEntry) -> str | None:
         settled = self._settled(entry)
+        if settled == "mined":
+            return None
         if settled or not entry.attempts or entry.nonce is None:
             return settled
         if self._chain_nonce("latest") > entry.nonce:
             settled = self._settled(entry)  # it may have been mined between the two calls
+            if settled == "mined":
+                return None
             if settled:
                 return settled
             self._finish(

@@ -100,6 +100,7 @@ class WorkerService:
             sender=sender,
             stuck_after_s=settings.outbox_stuck_after_s,
             fee_bump_bps=settings.outbox_fee_bump_bps,
+            confirmations=settings.outbox_confirmations,
             metrics=metrics,
         )
         round_worker = RoundWorker(

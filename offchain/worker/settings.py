@@ -44,6 +44,9 @@ class WorkerSettings(BaseSettings):
     outbox_fee_bump_bps: int = Field(
         1_250, ge=1_250, description="Fee increase of a replacement, basis points (>= 12.5%)."
     )
+    outbox_confirmations: int = Field(
+        1, ge=1, description="Blocks a report's receipt must be deep to count as final."
+    )
     heartbeat_interval_s: float = Field(30.0, gt=0, description="Seconds between heartbeats.")
     heartbeat_ttl_s: float = Field(90.0, gt=0, description="DHT expiry of a heartbeat.")
     metrics_host: str = Field("127.0.0.1", description="Prometheus endpoint address.")

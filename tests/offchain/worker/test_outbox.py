@@ -161,3 +161,33 @@ def test_a_stuck_transaction_is_replaced_with_bumped_fees(
     assert w3.eth.get_transaction_count(ANVIL_KEYS[1]) == 1
     assert w3.eth.get_balance(payee) == 12345  # paid once
     box.close()
+
+
+@pytest.mark.usefixtures("minter")
+def test_a_transaction_dropped_by_a_reorg_is_sent_again_once(
+    outbox_path: Path,
+    sender: TxSender,
+    token: Any,
+    alice: Any,
+    node_account: Any,
+    w3: Web3,
+    chain: Any,
+) -> None:
+    box = Outbox(outbox_path, sender=sender, confirmations=3)
+    before, nonce = token.balanceOf(alice), _nonce(w3, node_account)
+    fork = chain.snapshot()
+    box.enqueue(KEY, _mint_request(token, alice, 11))
+    assert box.process_once()["submitted"] == 1  # mined at once (automine), 1 block deep
+    assert box.process_once()["confirmed"] == 0
+
+    chain.restore(fork)  # the block with the transaction is gone
+    assert box.process_once()["rebroadcast"] == 1  # the same signed bytes, the same hash
+    chain.mine(2)
+    assert box.process_once()["confirmed"] == 1
+    entry = box.get(KEY.id)
+    box.close()
+
+    assert entry is not None and len(entry.attempts) == 1
+    assert entry.tx_hash == entry.attempts[0].tx_hash
+    assert token.balanceOf(alice) == before + 11
+    assert _nonce(w3, node_account) == nonce + 1
