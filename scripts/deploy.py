@@ -19,8 +19,6 @@ contracts still have code is left alone unless ``--force`` (which deploys everyt
 The logic lives in :func:`deploy_all`, which tests call directly.
 """
 
-
-
 import hashlib
 import json
 import logging
@@ -38,7 +36,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 logger = logging.getLogger(__name__)
 
-DEPLOYMENTS_DIR = Path(__file__).resolve().parent.parent / "deployments"
+DEPLOYMENTS_DIR = Path(
+    os.environ.get("LORANET_DEPLOYMENTS_DIR")
+    or Path(__file__).resolve().parent.parent / "deployments"
+)
 LOCAL_NETWORKS = {"local"}
 TOKEN = 10**18
 DAY = 24 * 3600
@@ -214,9 +215,7 @@ def deploy_all(
 
     token = contract("LoraToken", deployer)
     hub = contract("NetworkHub", deployer, token, params.base_stake, params.per_unit_stake)
-    stake = contract(
-        "StakeManager", hub, token, params.unbonding_period, params.burn_bps, treasury
-    )
+    stake = contract("StakeManager", hub, token, params.unbonding_period, params.burn_bps, treasury)
     registry = contract("ComputeRegistry", hub)
     domains = contract("DomainRegistry", hub)
     pools = contract("ComputePool", hub, domains)
@@ -312,39 +311,68 @@ def _lora(value: str) -> int:
     help="Seconds an unbond stays locked.",
 )
 @click.option(
-    "--base-stake", envvar="LORANET_BASE_STAKE", default="1000", show_default=True,
+    "--base-stake",
+    envvar="LORANET_BASE_STAKE",
+    default="1000",
+    show_default=True,
     help="Base minimum stake in LORA.",
 )
 @click.option(
-    "--per-unit-stake", envvar="LORANET_PER_UNIT_STAKE", default="10", show_default=True,
+    "--per-unit-stake",
+    envvar="LORANET_PER_UNIT_STAKE",
+    default="10",
+    show_default=True,
     help="Minimum stake per compute unit in LORA.",
 )
 @click.option(
-    "--burn-bps", envvar="LORANET_BURN_BPS", type=int, default=5000, show_default=True,
+    "--burn-bps",
+    envvar="LORANET_BURN_BPS",
+    type=int,
+    default=5000,
+    show_default=True,
     help="Part of each slash that is burned (basis points); the rest goes to the treasury.",
 )
 @click.option(
-    "--treasury", envvar="LORANET_TREASURY", default=None,
+    "--treasury",
+    envvar="LORANET_TREASURY",
+    default=None,
     help="Treasury address (default: the deployer).",
 )
 @click.option(
-    "--validator", "validators", multiple=True, envvar="LORANET_VALIDATORS",
+    "--validator",
+    "validators",
+    multiple=True,
+    envvar="LORANET_VALIDATORS",
     help="Address given VALIDATOR_ROLE (repeatable; env: space-separated).",
 )
 @click.option(
-    "--pool-creator", "pool_creators", multiple=True, envvar="LORANET_POOL_CREATORS",
+    "--pool-creator",
+    "pool_creators",
+    multiple=True,
+    envvar="LORANET_POOL_CREATORS",
     help="Address given POOL_CREATOR_ROLE (repeatable; env: space-separated).",
 )
 @click.option(
-    "--challenge-window", envvar="LORANET_CHALLENGE_WINDOW", type=int, default=3600,
-    show_default=True, help="Challenge window (seconds) of the default domains.",
+    "--challenge-window",
+    envvar="LORANET_CHALLENGE_WINDOW",
+    type=int,
+    default=3600,
+    show_default=True,
+    help="Challenge window (seconds) of the default domains.",
 )
 @click.option(
-    "--quorum", envvar="LORANET_QUORUM", type=int, default=1, show_default=True,
+    "--quorum",
+    envvar="LORANET_QUORUM",
+    type=int,
+    default=1,
+    show_default=True,
     help="Validator quorum of the default domains.",
 )
 @click.option(
-    "--fund-amount", envvar="LORANET_FUND_AMOUNT", default="100000", show_default=True,
+    "--fund-amount",
+    envvar="LORANET_FUND_AMOUNT",
+    default="100000",
+    show_default=True,
     help="LORA given to test accounts 1..9 on local networks.",
 )
 def cli(
@@ -386,8 +414,10 @@ def cli(
     out = DEPLOYMENTS_DIR / f"{name}.json"
     existing = None if force else live_deployment(out)
     if existing is not None:
-        click.echo(f"{out} already holds a live deployment on chain {chain.chain_id}; "
-                   "nothing to do (--force deploys anew)")
+        click.echo(
+            f"{out} already holds a live deployment on chain {chain.chain_id}; "
+            "nothing to do (--force deploys anew)"
+        )
         data = existing
     else:
         if not is_local and not yes:
