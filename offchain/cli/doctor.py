@@ -43,6 +43,7 @@ class Doctor:
             ("contracts", self.contracts),
             ("abi", self.abi),
             ("account", self.account_key),
+            ("node keys", self.node_keys),
             ("gas balance", self.gas_balance),
             ("stake", self.stake),
             ("hivemind port", self.hivemind_port),
@@ -148,6 +149,21 @@ class Doctor:
             return OK, f"{info.alias} ({info.address}) found; not unlocked (--no-unlock)"
         self.cli.unlock(info.alias)
         return OK, f"{info.alias} ({info.address}) unlocks"
+
+    def node_keys(self) -> tuple[str, str]:
+        if self._failed("settings"):
+            return SKIP, "needs valid settings."
+        keystore = self.cli.node_keystore()
+        infos = keystore.entries()
+        if not infos:
+            return WARN, "no node keys yet (`loranet node keygen <alias>`)"
+        if not self.unlock:
+            return OK, f"{len(infos)} found; not unlocked (--no-unlock)"
+        password = self.cli.password("Password for the node keys", node=True)
+        locked = [info.alias for info in infos if not keystore.check_password(info.alias, password)]
+        if locked:
+            return FAIL, f"wrong password for node key(s) {', '.join(locked)}"
+        return OK, f"{len(infos)} unlock: {', '.join(info.alias for info in infos)}"
 
     def gas_balance(self) -> tuple[str, str]:
         from offchain.chain.units import format_eth

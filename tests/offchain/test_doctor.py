@@ -32,6 +32,7 @@ def test_all_green(run_cli: Run, imported: str, monkeypatch: pytest.MonkeyPatch)
     checks = checks_of(result)
     assert result.exit_code == 0, checks
     assert {c["status"] for c in checks.values()} == {"ok", "skip", "warn"}
+    assert checks["node keys"]["status"] == "warn"
     assert checks["stake"]["detail"] == "the deployment has no loranet protocol (token only)"
     assert checks["abi"]["status"] == "warn"  # a hand-written deployment has no digests
     assert "chain id 31337" in checks["chain"]["detail"]

@@ -31,12 +31,15 @@ def test_all_green_once_registered(run_cli: Run, provider: LocalAccount) -> None
     before = checks_of(run_cli("doctor", "--json"))
     assert before["stake"]["status"] == "warn"
     assert before["stake"]["detail"].startswith("not registered yet; 100,000 LORA available")
+    assert before["node keys"]["status"] == "warn"
     run_cli("provider", "register", "--stake", "2000", ok=True)
+    run_cli("node", "keygen", "gpu-0", ok=True)
     result = run_cli("doctor", "--json")
     checks = checks_of(result)
     assert result.exit_code == 0, checks
     assert {c["status"] for c in checks.values()} == {"ok"}
     assert checks["abi"]["detail"] == "local ABIs match the deployment (7 contracts)"
+    assert checks["node keys"]["detail"] == "1 unlock: gpu-0"
     assert checks["stake"]["detail"].startswith("registered, stake 2,000 LORA (minimum 0 LORA")
 
 
@@ -59,3 +62,18 @@ def test_poor_account_cannot_register(run_cli: Run, loranet_env: Path) -> None:
     assert stake["detail"] == (
         "not registered, and 0 LORA is below the base stake 1,000 LORA needed to register"
     )
+
+
+def test_node_key_with_another_password(
+    run_cli: Run, provider: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LORANET_NODE_PASSWORD", "node secret")
+    run_cli("node", "keygen", "gpu-0", ok=True)
+    monkeypatch.setenv("LORANET_NODE_PASSWORD", "forgotten")
+    checks = checks_of(run_cli("doctor", "--json"))
+    assert checks["node keys"] == {
+        "name": "node keys",
+        "status": "fail",
+        "detail": "wrong password for node key(s) gpu-0",
+    }
+    assert checks["account"]["status"] == "ok"  # the account uses LORANET_PASSWORD
