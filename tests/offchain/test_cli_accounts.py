@@ -85,3 +85,24 @@ def test_bad_config_file_is_one_sentence(
 ) -> None:
     result = run_cli("--config", "missing.yaml", "account", "list")
     assert_refusal(result, "config file missing.yaml does not exist.")
+
+
+def test_ape_made_account_works_in_loranet(
+    run_cli: Run,
+    loranet_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    password: str,
+) -> None:
+    """An account made by Ape's own importer (``ape accounts import``) is usable by loranet."""
+    from ape import config
+    from ape_accounts import import_account_from_private_key
+
+    monkeypatch.setattr(config, "DATA_FOLDER", tmp_path / "ape")
+    (tmp_path / "ape" / "accounts").mkdir(parents=True)
+    made = import_account_from_private_key("from-ape", password, dev_account(2).key.hex())
+    monkeypatch.setenv("LORANET_KEYSTORE_DIR", str(tmp_path / "ape" / "accounts"))
+    listed = json.loads(run_cli("account", "list", "--json", ok=True).stdout)
+    assert [(a["alias"], a["address"]) for a in listed] == [("from-ape", made.address)]
+    checks = {c["name"]: c for c in json.loads(run_cli("doctor", "--json").stdout)["checks"]}
+    assert checks["account"]["detail"] == f"from-ape ({made.address}) unlocks"
