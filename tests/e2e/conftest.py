@@ -1,0 +1,279 @@
+"""End-to-end fixtures: the protocol on anvil, a pool with four nodes, one real hivemind round.
+
+The module fixture ``trained_round`` trains round 0 of the pool ONCE: three real hivemind
+peers (subprocesses, ``train_peer.py``) train together while a DHT reader in this process
+records the progress each node published (what a validator does during the round). Nodes
+0 and 1 are honest; node 2 trained too (the ``inflate`` and ``noise`` cheaters start from its
+work); node 3 never trained (the ``copy`` and ``lazy`` cheaters). Each test then submits the
+reports of its scenario and runs validators in-process against the real contracts; Ape
+rolls the chain back after every test, so the scenarios do not see each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from e2e_support import (
+    CHALLENGE_WINDOW,
+    EVAL_TOLERANCE,
+    NODES,
+    PEERS,
+    QUORUM,
+    REWARD,
+    ROUND_LENGTH,
+    SLASH_BPS,
+    STAKE,
+    SUBMISSION_WINDOW,
+    TRAIN_TIMEOUT_S,
+    Protocol4,
+    TrainedRound0,
+)
+from eth_account import Account
+from eth_utils import keccak
+from web3 import Web3
+
+from offchain.chain import ChainClient, Deployment, TxSender
+from offchain.chain.protocol import Protocol
+from offchain.chain.provider import ProviderActions
+from offchain.settings import Settings
+from offchain.validator.progress import ProgressLog, ProgressRecorder
+from offchain.validator.publish import publishing_store_fn
+from offchain.validator.service import ValidatorService
+from offchain.validator.settings import ValidatorSettings
+from offchain.worker.round_work import (
+    WORK_REPORT_TYPES,
+    TrainedRound,
+    report_message,
+    sign_work_report,
+)
+from trainer.collab import create_dht, run_id_for, visible_maddrs
+from trainer.config import HivemindConfig, TrainConfig
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def e2e_cfg() -> TrainConfig:
+    """A short hivemind round: 3 epochs of 48 samples (2 steps of 8 per peer per epoch)."""
+    return TrainConfig(
+        max_epochs=3,
+        max_local_steps=60,
+        torch_threads=1,
+        hivemind=HivemindConfig(
+            target_batch_size=48,
+            matchmaking_time=1.0,
+            averaging_timeout=10.0,
+            barrier_timeout=60.0,
+            start_delay=1.0,
+            average_state_every=1,
+            run_prefix="e2e",
+        ),
+    )
+
+
+def _client(rpc_url: str, contracts: dict[str, str], chain_id: int, data: Path) -> ChainClient:
+    settings = Settings(network="local", rpc_url=rpc_url, data_dir=data, confirmations=1)
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    deployment = Deployment(chain_id=chain_id, contracts=contracts)
+    return ChainClient(settings=settings, w3=w3, deployment=deployment)
+
+
+@pytest.fixture(scope="module")
+def protocol(
+    deployment: Any, project: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Protocol4:
+    c = deployment.contracts
+    hub = project.NetworkHub.at(c["NetworkHub"])
+    admin = deployment.deployer
+    policy = (QUORUM, CHALLENGE_WINDOW, EVAL_TOLERANCE, 15_000, 10_000, 5_000, SLASH_BPS, 0)
+    hub.createDomain("e2e-lora", policy, sender=admin)
+    domain_id = int(project.DomainRegistry.at(c["DomainRegistry"]).domainIdOf("e2e-lora"))
+    validators = [deployment.accounts[7], deployment.accounts[8], deployment.accounts[9]]
+    for v in validators:
+        hub.grantRole(hub.VALIDATOR_ROLE(), v, sender=admin)
+
+    client = _client(deployment.rpc_url, c, deployment.chain_id, tmp_path_factory.mktemp("e2e"))
+    proto = Protocol(client)
+    providers = [deployment.accounts[i] for i in range(1, 1 + NODES)]
+    nodes = [Account.from_key(keccak(text=f"loranet-e2e-node-{i}")) for i in range(NODES)]
+    for provider, node in zip(providers, nodes, strict=True):
+        actions = ProviderActions(proto, TxSender(client, Account.from_key(provider.private_key)))
+        actions.register(STAKE)
+        actions.add_node(node, units=10, specs_hash=b"\x00" * 32)
+        hub.setNodeValidated(node.address, True, sender=admin)
+    params = (
+        domain_id,
+        keccak(text="tiny"),
+        "tiny://llama",
+        keccak(text="arithmetic"),
+        "builtin://arithmetic",
+        "{}",
+        ROUND_LENGTH,
+        SUBMISSION_WINDOW,
+        REWARD,
+        8,
+        1,
+    )
+    hub.createPool(params, sender=admin)
+    pools = project.ComputePool.at(c["ComputePool"])
+    pool_id = int(pools.poolCount())
+    hub.startPool(pool_id, sender=admin)
+    for provider, node in zip(providers, nodes, strict=True):
+        actions = ProviderActions(proto, TxSender(client, Account.from_key(provider.private_key)))
+        actions.join_pool(pool_id, node)
+    return Protocol4(
+        rpc_url=deployment.rpc_url,
+        chain_id=deployment.chain_id,
+        contracts=dict(c),
+        pool_id=pool_id,
+        start=int(pools.poolOf(pool_id).startTime),
+        first_block=int(chain.blocks.head.number),
+        providers=providers,
+        nodes=nodes,
+        validators=validators,
+        ledger=project.WorkLedger.at(c["WorkLedger"]),
+        stake=project.StakeManager.at(c["StakeManager"]),
+        pools=pools,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained_round(
+    protocol: Protocol4, e2e_cfg: TrainConfig, tmp_path_factory: pytest.TempPathFactory
+) -> TrainedRound0:
+    root = tmp_path_factory.mktemp("swarm")
+    node_dirs = [root / f"node{i}" for i in range(NODES)]
+    run_id = run_id_for(e2e_cfg.hivemind.run_prefix, protocol.pool_id, 0)
+    bootstrap = create_dht(e2e_cfg.hivemind, read_progress=True)
+    log = ProgressLog(root / "progress.db")
+    recorder = ProgressRecorder(bootstrap, log, lambda: [run_id], interval_s=0.2)
+    procs: list[subprocess.Popen[bytes]] = []
+    started = time.perf_counter()
+    try:
+        recorder.start()
+        for i in range(PEERS):
+            out = node_dirs[i] / "rounds" / str(protocol.pool_id) / "0"
+            out.mkdir(parents=True)
+            spec = {
+                "cfg": e2e_cfg.model_dump(mode="json"),
+                "node_key": "0x" + bytes(protocol.nodes[i].key).hex(),
+                "pool_id": protocol.pool_id,
+                "round": 0,
+                "node_index": i,
+                "node_count": PEERS,
+                "initial_peers": visible_maddrs(bootstrap),
+                "out_dir": str(out),
+            }
+            (out / "spec.json").write_text(json.dumps(spec))
+            with (out / "peer.log").open("wb") as peer_log:
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, str(Path(__file__).with_name("train_peer.py")),
+                         str(out / "spec.json")],
+                        stdout=peer_log,
+                        stderr=subprocess.STDOUT,
+                        env={**os.environ, "OMP_NUM_THREADS": "1"},
+                        start_new_session=True,
+                    )
+                )  # fmt: skip
+        deadline = time.monotonic() + TRAIN_TIMEOUT_S
+        while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, 9)
+                p.wait()
+        recorder.stop()
+        log.close()
+        bootstrap.shutdown()
+    trained: dict[int, TrainedRound] = {}
+    uris: dict[int, str] = {}
+    for i in range(PEERS):
+        out = node_dirs[i] / "rounds" / str(protocol.pool_id) / "0"
+        marker = out / "trained.json"
+        assert marker.is_file(), (out / "peer.log").read_text()[-3000:]
+        trained[i] = TrainedRound.model_validate_json(marker.read_text())
+        uris[i] = publishing_store_fn(node_dirs[i] / "artifacts")(trained[i].adapter_path)
+    node_dirs[3].mkdir(parents=True, exist_ok=True)
+    return TrainedRound0(
+        e2e_cfg, node_dirs, trained, uris, root / "progress.db", time.perf_counter() - started
+    )
+
+
+# -- per test ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def submit(protocol: Protocol4, chain: Any) -> Callable[[int, TrainedRound, str], int]:
+    """Submit node ``i``'s signed report of round 0 (sent by its provider); returns the index."""
+
+    def _submit(i: int, trained: TrainedRound, uri: str) -> int:
+        if chain.pending_timestamp < protocol.end:
+            chain.pending_timestamp = protocol.end
+        node = protocol.nodes[i]
+        message = report_message(
+            pool_id=protocol.pool_id, round=0, node=node.address, trained=trained, uri=uri, mode=1
+        )
+        signature = sign_work_report(
+            node, message, chain_id=protocol.chain_id, ledger=protocol.contracts["WorkLedger"]
+        )
+        report = tuple(message[f["name"]] for f in WORK_REPORT_TYPES)
+        protocol.ledger.submitReport(report, signature, sender=protocol.providers[i])
+        return int(protocol.ledger.roundState(protocol.pool_id, 0).reportCount) - 1
+
+    return _submit
+
+
+@pytest.fixture
+def make_validator(
+    protocol: Protocol4, trained_round: TrainedRound0, tmp_path: Path
+) -> Iterator[Callable[[int], ValidatorService]]:
+    """Validator ``k`` (of ``protocol.validators``) as ``loranet validator run`` builds it,
+    with the progress recorded during the round (one recorder stood in for every validator's)."""
+    built: list[ValidatorService] = []
+
+    def _make(k: int) -> ValidatorService:
+        data = tmp_path / f"validator{k}"
+        data.mkdir()
+        shutil.copyfile(trained_round.progress_db, data / "progress.db")
+        account = protocol.validators[k]
+        service = ValidatorService.build(
+            client=_client(protocol.rpc_url, protocol.contracts, protocol.chain_id, data),
+            account=Account.from_key(account.private_key),
+            cfg=trained_round.cfg,
+            data_dir=data,
+            settings=ValidatorSettings(poll_interval_s=0.1),
+            pools=[protocol.pool_id],
+            start_block=protocol.first_block,
+        )
+        built.append(service)
+        return service
+
+    yield _make
+    for service in built:
+        service.close()
+
+
+@pytest.fixture
+def after_submission(protocol: Protocol4, chain: Any) -> Callable[[], None]:
+    """Move the chain past the submission window (and mine the block that seeds replays)."""
+
+    def _move() -> None:
+        chain.pending_timestamp = protocol.submission_end
+        chain.mine()
+
+    return _move

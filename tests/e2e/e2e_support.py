@@ -1,0 +1,68 @@
+"""Shared values of the e2e tests (constants and the fixtures' data classes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from offchain.worker.round_work import TrainedRound
+from trainer.config import TrainConfig
+
+TOKEN = 10**18
+ROUND_LENGTH, SUBMISSION_WINDOW, CHALLENGE_WINDOW = 3_600, 600, 600
+QUORUM = 2
+EVAL_TOLERANCE = 1_000  # 0.1 % (1e6 = 1.0)
+SLASH_BPS = 1_000
+REWARD = 100 * TOKEN
+STAKE = 5_000 * TOKEN
+PEERS = 3
+NODES = 4
+TRAIN_TIMEOUT_S = 180
+
+
+@dataclass
+class Protocol4:
+    """The deployed protocol, one pool in a quorum-2 domain, four providers with a node each."""
+
+    rpc_url: str
+    chain_id: int
+    contracts: dict[str, str]
+    pool_id: int
+    start: int
+    first_block: int
+    providers: list[Any]  # ape accounts
+    nodes: list[LocalAccount]
+    validators: list[Any]  # ape accounts holding VALIDATOR_ROLE
+    ledger: Any
+    stake: Any
+    pools: Any
+
+    @property
+    def end(self) -> int:
+        return self.start + ROUND_LENGTH
+
+    @property
+    def submission_end(self) -> int:
+        return self.end + SUBMISSION_WINDOW
+
+    @property
+    def challenge_end(self) -> int:
+        return self.submission_end + CHALLENGE_WINDOW
+
+
+@dataclass
+class TrainedRound0:
+    """What the swarm left: per trained node, its data dir, trained round and artifact URI."""
+
+    cfg: TrainConfig
+    node_dirs: list[Path]  # per node (node 3's stays empty: it never trained)
+    trained: dict[int, TrainedRound]
+    uris: dict[int, str]
+    progress_db: Path
+    train_seconds: float
+
+    def out_dir(self, node: int, pool_id: int) -> Path:
+        return self.node_dirs[node] / "rounds" / str(pool_id) / "0"

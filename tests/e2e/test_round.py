@@ -1,0 +1,166 @@
+"""One round end to end on anvil: 2 honest nodes + 1 cheater of each kind, 2 validators.
+
+Each cheater is caught by the checks, rejected by both validators (quorum 2), slashed and
+ejected when the round is finalized; the honest nodes are paid and the next base adapter is
+the mean of the honest adapters. Training is one real hivemind round shared by the module
+(see conftest.py); the cheaters are built from it with ``offchain.worker.cheats``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import SLASH_BPS, STAKE, Protocol4, TrainedRound0
+
+from offchain.validator.publish import fresh_adapter, publishing_store_fn
+from offchain.validator.reasons import Reason
+from offchain.validator.service import ValidatorService
+from offchain.worker import cheats
+from offchain.worker.round_work import TrainedRound
+from trainer.aggregate import aggregate_adapters
+from trainer.evaluation import evaluate_adapters
+
+#: what each cheater must be rejected for (at least these reasons)
+CAUGHT_BY = {
+    "copy": {Reason.SAMPLES_UNPUBLISHED},
+    "inflate": {Reason.SAMPLES_INFLATED, Reason.REPLAY_BUNDLE_MISMATCH},
+    "noise": {Reason.DISAGREES_WITH_MAJORITY, Reason.EVAL_NOT_BETTER},
+    "lazy": {Reason.EVAL_NOT_BETTER, Reason.SAMPLES_UNPUBLISHED, Reason.REPLAY_MISMATCH},
+}
+
+
+def cheater_report(
+    kind: str, protocol: Protocol4, run: TrainedRound0, tmp: Path
+) -> tuple[int, TrainedRound, str]:
+    """(node index, trained round, artifact URI) of the cheater of ``kind``."""
+    pool = protocol.pool_id
+    store = publishing_store_fn(tmp / "cheater-artifacts")
+    if kind == "inflate":  # node 2 trained with the others and claims 10x
+        return 2, cheats.inflate(run.trained[2]), run.uris[2]
+    if kind == "noise":  # node 2 trained, then submits noise
+        out = tmp / "noise"
+        shutil.copytree(run.out_dir(2, pool), out)
+        trained = run.trained[2].model_copy(update={"adapter_path": out / "adapter.safetensors"})
+        faked = cheats.noise(trained, out, seed=7)
+        return 2, faked, store(faked.adapter_path)
+    node = protocol.nodes[3].address  # never trained
+    out = tmp / kind
+    out.mkdir()
+    if kind == "copy":
+        faked = cheats.copy(run.node_dirs[0], out, node=node, pool_id=pool, round=0, wait_s=0)
+    else:
+        faked = cheats.lazy(
+            fresh_adapter(run.cfg, tmp / "fresh"),
+            out,
+            node=node,
+            pool_id=pool,
+            round=0,
+            steps=6,
+            batch_size=run.cfg.batch_size,
+            projection_dim=run.cfg.replay.projection_dim,
+        )
+    return 3, faked, store(faked.adapter_path)
+
+
+def settle(validators: list[ValidatorService], protocol: Protocol4, rounds: int = 4) -> None:
+    """Step the validators until round 0 is finalized (each step sends at most one tx each)."""
+    for _ in range(rounds):
+        for v in validators:
+            v.step()
+        if protocol.ledger.roundState(protocol.pool_id, 0).finalized:
+            return
+
+
+@pytest.mark.parametrize("kind", sorted(CAUGHT_BY))
+def test_cheater_is_caught_and_slashed_honest_nodes_paid(
+    kind: str,
+    protocol: Protocol4,
+    trained_round: TrainedRound0,
+    submit: Callable[[int, TrainedRound, str], int],
+    after_submission: Callable[[], None],
+    make_validator: Callable[[int], ValidatorService],
+    tmp_path: Path,
+) -> None:
+    run, pool = trained_round, protocol.pool_id
+    honest = [submit(i, run.trained[i], run.uris[i]) for i in (0, 1)]
+    cheater, faked, uri = cheater_report(kind, protocol, run, tmp_path)
+    cheat_index = submit(cheater, faked, uri)
+    cheat_provider = protocol.providers[cheater]
+    after_submission()
+
+    validators = [make_validator(0), make_validator(1)]
+    settle(validators, protocol)
+
+    state = protocol.ledger.roundState(pool, 0)
+    assert state.finalized and state.decided
+    assert (state.accepted, state.rejected) == (2, 1)
+    for v in validators:
+        verdict = v.store.status(pool, 0)[1]
+        assert verdict is not None
+        by_index = {r["index"]: r for r in verdict["reports"]}
+        assert all(by_index[i]["accepted"] for i in honest), verdict
+        assert not by_index[cheat_index]["accepted"]
+        assert CAUGHT_BY[kind] <= set(by_index[cheat_index]["reasons"]), by_index[cheat_index]
+    # honest providers paid, in proportion to samples; the cheater slashed and ejected
+    for i in (0, 1):
+        assert protocol.ledger.pendingRewards(protocol.providers[i]) > 0
+        assert protocol.stake.stakedOf(protocol.providers[i]) == STAKE
+        assert int(protocol.pools.membershipOf(protocol.nodes[i].address).poolId) == pool
+    assert protocol.ledger.pendingRewards(cheat_provider) == 0
+    assert protocol.stake.stakedOf(cheat_provider) == STAKE - STAKE * SLASH_BPS // 10_000
+    assert int(protocol.pools.membershipOf(protocol.nodes[cheater].address).poolId) == 0
+    # the next base adapter is the canonical mean of the honest adapters, and it learned
+    expected = aggregate_adapters(
+        {protocol.nodes[i].address: run.trained[i].adapter_path for i in (0, 1)},
+        tmp_path / "mean.safetensors",
+    )
+    assert "0x" + bytes(protocol.ledger.baseAdapterOf(pool)).hex() == expected
+    losses = evaluate_adapters(
+        run.cfg,
+        {"base": fresh_adapter(run.cfg, tmp_path / "f"), "next": tmp_path / "mean.safetensors"},
+    )
+    assert losses["next"].loss < losses["base"].loss
+
+
+@pytest.mark.parametrize("offline", ["one of three", "one of two"])
+def test_offline_validator(
+    offline: str,
+    protocol: Protocol4,
+    trained_round: TrainedRound0,
+    submit: Callable[[int, TrainedRound, str], int],
+    after_submission: Callable[[], None],
+    make_validator: Callable[[int], ValidatorService],
+    chain: Any,
+    tmp_path: Path,
+) -> None:
+    """Quorum 2: with one validator offline out of three, the other two still decide the
+    round; with one of two, the round expires at the end of the challenge window and nobody
+    is paid or slashed."""
+    run, pool = trained_round, protocol.pool_id
+    for i in (0, 1):
+        submit(i, run.trained[i], run.uris[i])
+    cheater, faked, uri = cheater_report("noise", protocol, run, tmp_path)
+    submit(cheater, faked, uri)
+    after_submission()
+    online = (
+        [make_validator(0), make_validator(2)] if offline == "one of three" else [make_validator(0)]
+    )
+    settle(online, protocol)
+    state = protocol.ledger.roundState(pool, 0)
+    if offline == "one of three":
+        assert state.finalized and state.decided and (state.accepted, state.rejected) == (2, 1)
+        return
+    assert not state.decided and not state.finalized  # one attestation, quorum is 2
+    chain.pending_timestamp = protocol.challenge_end
+    chain.mine()
+    settle(online, protocol)
+    state = protocol.ledger.roundState(pool, 0)
+    assert state.finalized and not state.decided
+    assert (state.accepted, state.rejected, state.awarded) == (0, 0, 0)
+    for i in range(4):
+        assert protocol.ledger.pendingRewards(protocol.providers[i]) == 0
+        assert protocol.stake.stakedOf(protocol.providers[i]) == STAKE
