@@ -264,7 +264,7 @@ class RoundResult(BaseModel):
 
 
 def _make_optimizer(
-    cfg: TrainConfig, dht: Any, run_id: str, params: list[Any], counter: Any
+    cfg: TrainConfig, dht: Any, run_id: str, params: list[Any], counter: Any, node_count: int
 ) -> Any:
     import hivemind
     from hivemind.optim.grad_averager import GradientAverager
@@ -272,6 +272,9 @@ def _make_optimizer(
     h = cfg.hivemind
     # hivemind asks for request_timeout < matchmaking_time (else rare matchmaking deadlocks)
     request_timeout = min(3.0, h.matchmaking_time / 2)
+    # a group of every node of the run starts its all-reduce as soon as all joined, instead
+    # of waiting out matchmaking_time; with fewer peers (one died) it waits, then goes on
+    group = {"request_timeout": request_timeout, "target_group_size": max(2, node_count)}
     return hivemind.Optimizer(
         dht=dht,
         run_id=run_id,
@@ -284,8 +287,8 @@ def _make_optimizer(
         average_state_every=h.average_state_every,
         delay_state_averaging=False,  # weights must not move inside an epoch (replay check)
         grad_compression=_counting_compression(counter),
-        grad_averager_factory=partial(GradientAverager, request_timeout=request_timeout),
-        averager_opts={"request_timeout": request_timeout},
+        grad_averager_factory=partial(GradientAverager, **group),
+        averager_opts=group,
         state_averaging_compression=_counting_compression(counter),
         tracker_opts={
             "min_refresh_period": 0.1,
@@ -339,7 +342,7 @@ def train_round(
     peer_id = str(dht.peer_id)
     counter = mp.Value("q", 0)
     try:
-        opt = _make_optimizer(cfg, dht, run_id, params, counter)
+        opt = _make_optimizer(cfg, dht, run_id, params, counter, node_count)
         try:
             t_barrier = time.perf_counter()
             arrived = wait_for_peers(

@@ -38,7 +38,7 @@ def test_join_mode_needs_node_index() -> None:
 def test_two_local_peers_train_and_report(tmp_path: Path) -> None:
     exe = shutil.which("loranet")
     assert exe, "the loranet console script is not on PATH"
-    cmd = [exe, "train", "--peers", "2", "--epochs", "4", "--out", str(tmp_path), "--json"]
+    cmd = [exe, "train", "--peers", "2", "--epochs", "2", "--out", str(tmp_path), "--json"]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -52,4 +52,4 @@ def test_two_local_peers_train_and_report(tmp_path: Path) -> None:
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["eval_loss_after"] < summary["eval_loss_before"]
     assert summary["adapter_hash"] == adapter_hash(Path(summary["adapter"]))
-    assert [p["epochs"] for p in summary["peers"]] == [4, 4]
+    assert [p["epochs"] for p in summary["peers"]] == [2, 2]
