@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +28,17 @@ from offchain.worker.settings import WorkerSettings
 pytestmark = pytest.mark.usefixtures("deployment", "pool")
 
 PASSWORD = "worker-test-password"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _scrape(port: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
 
 
 @pytest.fixture
@@ -48,7 +61,7 @@ def worker_env(deployment: Any, pool: SimpleNamespace, data_dir: Path) -> dict[s
             "LORANET_PASSWORD": PASSWORD,
             "LORANET_NODE_PASSWORD": PASSWORD,
             "LORANET_QUEUE": f"loranet-test-{uuid.uuid4().hex[:8]}",
-            "LORANET_METRICS_PORT": "0",
+            "LORANET_METRICS_PORT": str(_free_port()),
             "LORANET_WATCH_POLL_INTERVAL_S": "0.2",
             "LORANET_HEARTBEAT_INTERVAL_S": "0.5",
         }
@@ -108,6 +121,11 @@ def test_killed_mid_round_restarted_reports_once(
         timeout=60,
         message="report confirmed after the restart",
     )
+    metrics = _scrape(worker_env["LORANET_METRICS_PORT"])
+    assert 'loranet_tx_sent_total{kind="report"} 1.0' in metrics
+    assert "loranet_events_dispatched_total" in metrics
+    assert "loranet_watcher_cursor_block" in metrics
+
     second.send_signal(signal.SIGTERM)  # graceful: finishes its step and exits 0
     assert second.wait(timeout=30) == 0
 
