@@ -154,7 +154,7 @@ def _redis_answers(url: str) -> bool:
 def wait_until() -> Callable[..., None]:
     """Wait for a condition (polled), failing with ``message`` after ``timeout`` seconds."""
 
-    def _wait(predicate: Callable[[], bool], *, timeout: float = 30.0, message: str = "") -> None:
+    def _wait(predicate: Callable[[], bool], *, timeout: float = 60.0, message: str = "") -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
             if time.monotonic() > deadline:

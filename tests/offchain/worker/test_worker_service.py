@@ -107,7 +107,7 @@ def test_killed_mid_round_restarted_reports_once(
     # Mid-round: trained and the signed report waits in the outbox for the round to end.
     wait_until(
         lambda: service_status(settings)["outbox"] == {"queued": 1},
-        timeout=60,
+        timeout=120,
         message="report prepared by the first worker",
     )
     first.send_signal(signal.SIGKILL)
@@ -118,7 +118,7 @@ def test_killed_mid_round_restarted_reports_once(
     second = start_worker()
     wait_until(
         lambda: service_status(settings)["outbox"].get("confirmed") == 1,
-        timeout=60,
+        timeout=120,
         message="report confirmed after the restart",
     )
     metrics = _scrape(worker_env["LORANET_METRICS_PORT"])
