@@ -11,6 +11,7 @@ user would configure the CLI. Keystores use a small scrypt work factor to keep t
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,12 +88,19 @@ def loranet_env(
         "LORANET_PASSWORD": PASSWORD,
         "LORANET_KEYSTORE_SCRYPT_N": str(FAST_SCRYPT_N),
         "LORANET_RPC_RETRIES": "1",
+        "LORANET_HIVEMIND_PORT": str(_free_port()),  # not 31337: hivemind tests may hold it
     }
     for key in ("LORANET_ACCOUNT", "LORANET_NODE_PASSWORD", "LORANET_CONFIRMATIONS"):
         monkeypatch.delenv(key, raising=False)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return data_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def imported(run_cli: Run, loranet_env: Path, funded_key: Any) -> str:
 def test_all_green(run_cli: Run, imported: str, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        monkeypatch.setenv("LORANET_HIVEMIND_PORT", str(sock.getsockname()[1] + 1))
+        monkeypatch.setenv("LORANET_HIVEMIND_PORT", str(sock.getsockname()[1]))
     result = run_cli("doctor", "--json")
     checks = checks_of(result)
     assert result.exit_code == 0, checks
