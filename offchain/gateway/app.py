@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from anyio import to_thread
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from offchain.gateway.asgi import EventStreamResponse, RequestCounter
 from offchain.gateway.auth import KeyStore
 from offchain.gateway.completions import CompletionService
 from offchain.gateway.config import GatewayConfig
@@ -107,14 +108,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(Exception, unexpected_error_handler)
 
-    @app.middleware("http")
-    async def count_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        path = request.url.path if request.url.path in _KNOWN_PATHS else "other"
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        return response
+    app.add_middleware(RequestCounter, metrics=metrics, paths=_KNOWN_PATHS)
 
     def authenticate(request: Request) -> str:
         """The caller's key id (after the rate limit); raises 401 / 429."""
@@ -174,9 +168,8 @@ def create_app(
         body = await parse(request, model)
         if body.stream:
             events, headers = await service.open_stream(body, key_id)
-            return StreamingResponse(
+            return EventStreamResponse(
                 events,
-                media_type="text/event-stream",
                 headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
         payload, headers = await service.complete(body, key_id)

@@ -141,6 +141,10 @@ class CustomGenerator(Generator):
             raise
         except Exception as err:
             raise GeneratorError(f"custom generator '{self.name}' failed: {err!r}") from err
+        finally:
+            close = getattr(out, "close", None)
+            if close is not None:
+                close()  # the client left: let the user's generator clean up
         state.completion_tokens = _words(state.text)
 
 

@@ -183,6 +183,12 @@ def gateway_yaml(
             },
             {
                 "kind": "custom",
+                "name": "forever",
+                "callable": "gateway_plugins:endless",
+                "models": ["endless"],
+            },
+            {
+                "kind": "custom",
                 "name": "script",
                 "command": [sys.executable, str(echo_script)],
                 "models": ["script"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 from offchain.gateway.generators.base import GenerationRequest
@@ -16,3 +17,18 @@ def count_up(request: GenerationRequest) -> Iterator[str]:
     """Streams ``0 1 2 ...`` up to max_tokens words."""
     for i in range(min(request.max_tokens, 5)):
         yield f"{i} "
+
+
+FINISHED: list[str] = []  # prompts of `endless` streams that were closed
+
+
+def endless(request: GenerationRequest) -> Iterator[str]:
+    """Streams forever (ignores max_tokens) until the gateway closes it."""
+    try:
+        i = 0
+        while True:
+            yield f"{i} "
+            i += 1
+            time.sleep(0.005)
+    finally:
+        FINISHED.append(request.prompt)

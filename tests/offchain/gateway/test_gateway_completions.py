@@ -4,9 +4,11 @@ fallback, models list, health and metrics."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+import gateway_plugins
 import httpx
 from gateway_support import REMOTE_TEXT, Gateway, sse_events
 
@@ -177,7 +179,7 @@ def test_models_lists_base_models_and_adapter_hashes(
         "adapter_hash": adapter_hash(adapter_file),
     }
     assert cards["broken"]["adapter_hash"].startswith("0x")
-    assert {"shout", "count", "script"} <= set(cards)
+    assert {"shout", "count", "endless", "script"} <= set(cards)
 
 
 def test_health_reports_generators(gateway: Gateway) -> None:
@@ -188,6 +190,7 @@ def test_health_reports_generators(gateway: Gateway) -> None:
         "gpu0",
         "shouter",
         "counter",
+        "forever",
         "script",
         "remote",
     ]
@@ -210,3 +213,26 @@ def test_metrics_count_requests_and_tokens(client: httpx.Client, gateway: Gatewa
         value(metrics.text, 'loranet_gateway_tokens_total{generator="gpu0",kind="completion"}') > 0
     )
     assert value(metrics.text, 'loranet_gateway_generations_total{generator="gpu0"') > 0
+
+
+def test_a_client_leaving_mid_stream_stops_the_generator(gateway: Gateway) -> None:
+    prompt = "left early"
+    body = {"model": "endless", "prompt": prompt, "stream": True}
+    with gateway.client() as c, c.stream("POST", "/v1/completions", json=body) as r:
+        events = r.iter_lines()
+        received = [line for line, _ in zip(events, range(6), strict=False) if line]
+        assert len(received) >= 3
+    deadline = time.monotonic() + 20
+    while prompt not in gateway_plugins.FINISHED:
+        assert time.monotonic() < deadline, "the stream's generator was never closed"
+        time.sleep(0.05)
+
+
+def test_local_model_is_free_after_an_abandoned_stream(gateway: Gateway) -> None:
+    body = {"model": "tiny", "prompt": "9", "max_tokens": 64, "stream": True, "seed": 1}
+    with gateway.client() as c:
+        with c.stream("POST", "/v1/completions", json=body) as r:
+            next(r.iter_lines())
+        # the trainer's model lock must have been released: a new request is served
+        ok = c.post("/v1/completions", json={**body, "stream": False}, timeout=20)
+        assert ok.status_code == 200
