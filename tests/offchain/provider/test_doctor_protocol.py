@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,6 @@ Run = Callable[..., Result]
 
 def checks_of(result: Result) -> dict[str, dict[str, Any]]:
     return {c["name"]: c for c in json.loads(result.stdout)["checks"]}
-
-
-@pytest.fixture(autouse=True)
-def free_hivemind_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        port = sock.getsockname()[1]
-    monkeypatch.setenv("LORANET_HIVEMIND_PORT", str(port))
 
 
 def test_all_green_once_registered(run_cli: Run, provider: LocalAccount) -> None:
