@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--target-batch-size", type=int, default=2048)
-    parser.add_argument("--out", type=Path, default=ROOT / "bench-output" / "trainer")
+    parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "bench" / "trainer")
     parser.add_argument("--no-docs", action="store_true", help="Do not rewrite docs/.")
     args = parser.parse_args()
 
@@ -155,6 +155,7 @@ def plot(eval_losses: list[float], rows: list[dict], path: Path) -> None:
         linestyle="--",
         label="train loss, last epoch",
     )
+    ax.set_xticks(range(len(eval_losses)))
     ax.set_xlabel("after round (0 = base model)")
     ax.set_ylabel("loss (nats/token)")
     ax.set_title("loranet trainer: loss per round")
