@@ -32,6 +32,7 @@ from offchain.chain.deployment import Deployment
 from offchain.chain.tx import Spinner, TxRequest, TxSender, no_spinner
 from offchain.chain.units import ONE
 from offchain.errors import LoranetError
+from offchain.logging import kv
 from offchain.settings import Settings, project_root
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def running(settings: Settings) -> DevnetInfo | None:
         return None
     info = DevnetInfo(**json.loads(path.read_text(encoding="utf-8")))
     if not _is_anvil(info.pid):
-        logger.info("stale devnet pid file %s (pid %d gone)", path, info.pid)
+        logger.info("stale devnet pid file", extra=kv(path=str(path), pid=info.pid))
         path.unlink(missing_ok=True)
         return None
     return info
@@ -150,7 +151,7 @@ def up(
         with spinner(f"starting anvil on port {port}"):
             _wait_for_rpc(rpc_url, process)
         _write_pid_file(settings, info)
-        logger.info("devnet anvil pid=%d at %s", process.pid, rpc_url)
+        logger.info("devnet started", extra=kv(pid=process.pid, rpc=rpc_url))
         if not deploy:
             return info, None
         local = settings.model_copy(update={"rpc_url": rpc_url, "network": "local"})
@@ -170,7 +171,7 @@ def down(settings: Settings) -> DevnetInfo | None:
         return None
     _stop_process(info.pid)
     pid_file(settings).unlink(missing_ok=True)
-    logger.info("devnet pid=%d stopped", info.pid)
+    logger.info("devnet stopped", extra=kv(pid=info.pid))
     return info
 
 
@@ -214,7 +215,7 @@ def deploy_protocol(settings: Settings, *, fund_lora: int = 100_000 * ONE) -> De
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(target)
-    logger.info("deployment of chain %d written to %s", deployment.chain_id, target)
+    logger.info("deployment written", extra=kv(chain_id=deployment.chain_id, path=str(target)))
     return deployment
 
 
@@ -326,7 +327,7 @@ def _stop_process(pid: int) -> None:
         if not _alive(pid):
             return
         time.sleep(0.05)
-    logger.warning("anvil pid=%d ignored SIGTERM; killing it", pid)
+    logger.warning("anvil ignored SIGTERM; killing it", extra=kv(pid=pid))
     os.kill(pid, signal.SIGKILL)
 
 

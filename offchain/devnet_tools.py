@@ -18,6 +18,7 @@ from offchain.chain.protocol import Protocol
 from offchain.chain.tx import TxRequest, TxSender
 from offchain.chain.units import ONE
 from offchain.devnet import DEV_ACCOUNTS, DevnetError, dev_account, local_client
+from offchain.logging import kv
 from offchain.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def create_demo_pool(
     pool_id = Protocol(client).pool_count()
     if start:
         sender.send(TxRequest.call(hub, "startPool", pool_id, description=f"start pool {pool_id}"))
-    logger.info("demo pool %d created", pool_id)
+    logger.info("demo pool created", extra=kv(pool_id=pool_id))
     return pool_id
 
 

@@ -25,6 +25,7 @@ from offchain.chain.errors import (
 )
 from offchain.chain.messages import describe
 from offchain.chain.revert import ErrorDecoder
+from offchain.logging import kv
 from offchain.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class LoranetHTTPProvider(HTTPProvider):
         try:
             return super().make_request(method, params)
         except TRANSIENT_ERRORS as err:
-            logger.info("rpc %s failed: %s", method, type(err).__name__)
+            logger.info("rpc failed", extra=kv(method=method, error=type(err).__name__))
             raise RpcUnavailableError(
                 f"cannot reach the RPC at {self.endpoint_uri}: is the node running? "
                 "(`loranet devnet up` starts a local one)"
@@ -92,7 +93,7 @@ class ChainClient:
                 f"the RPC at {settings.resolved_rpc_url} serves chain {chain_id} but {path} "
                 f"was written for chain {deployment.chain_id}: check --network and --rpc-url."
             )
-        logger.info("connected to %s (chain %s)", settings.resolved_rpc_url, chain_id)
+        logger.info("connected", extra=kv(rpc=settings.resolved_rpc_url, chain_id=chain_id))
         return cls(settings=settings, w3=w3, deployment=deployment)
 
     @property

@@ -30,6 +30,7 @@ from offchain.chain.errors import (
     TransactionTimeoutError,
 )
 from offchain.chain.units import format_eth
+from offchain.logging import kv
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class TxSender:
             # as ERC20Votes checkpoints, costs more there than in "latest").
             return int(self.w3.eth.estimate_gas(self.base_tx(request), "pending"))
         except ContractLogicError as err:
-            logger.info("estimate of %r reverted", request.description)
+            logger.info("estimate reverted", extra=kv(description=request.description))
             raise self.client.revert_error(err.data, context=request.context) from None
         except Web3RPCError as err:
             raise self._rpc_error(err, request) from None
@@ -160,12 +161,14 @@ class TxSender:
             raise self._rpc_error(err, request) from None
         hash_hex = "0x" + bytes(tx_hash).hex()
         logger.info(
-            "sent %s tx=%s from=%s nonce=%d gas=%d",
-            request.description,
-            hash_hex,
-            self.account.address,
-            nonce,
-            gas,
+            "tx sent",
+            extra=kv(
+                description=request.description,
+                tx=hash_hex,
+                sender=self.account.address,
+                nonce=nonce,
+                gas=gas,
+            ),
         )
         with self.spinner(f"{request.description}: waiting for {hash_hex[:10]}…"):
             receipt = self._wait(hash_hex)
@@ -180,7 +183,8 @@ class TxSender:
         gas_used = int(receipt["gasUsed"])
         price = int(receipt.get("effectiveGasPrice", max_fee) or 0)
         logger.info(
-            "mined %s tx=%s block=%d", request.description, hash_hex, receipt["blockNumber"]
+            "tx mined",
+            extra=kv(description=request.description, tx=hash_hex, block=receipt["blockNumber"]),
         )
         return TxResult(
             tx_hash=hash_hex,

@@ -14,6 +14,7 @@ from offchain.cli import account, devnet, doctor, node, pool, provider, rewards,
 from offchain.cli.context import JSON_HELP, CliState, state
 from offchain.cli.errors import LoranetGroup
 from offchain.gateway import cli as gateway_cli
+from offchain.logging import configure_logging
 from offchain.validator import cli as validator_cli
 from offchain.worker import cli as worker_cli
 from trainer import cli as trainer_cli
@@ -44,7 +45,7 @@ def _root(
 ) -> None:
     """loranet: decentralized, verifiable LoRA fine-tuning."""
     if verbose:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        configure_logging(logging.INFO)
     ctx.obj = CliState(
         config_file=config,
         overrides={"network": network, "rpc_url": rpc_url},

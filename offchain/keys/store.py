@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 
 from offchain.errors import LoranetError
+from offchain.logging import kv
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Keystore:
             try:
                 address = _read_address(path)
             except (OSError, ValueError, KeyError):
-                logger.warning("skipping unreadable keystore %s", path)
+                logger.warning("skipping unreadable keystore", extra=kv(path=str(path)))
                 continue
             infos.append(KeyInfo(alias=path.stem, address=address, path=path))
         return infos
@@ -101,7 +102,9 @@ class Keystore:
                 f"wrong password for {self.kind} '{info.alias}' ({info.address})."
             ) from None
         account: LocalAccount = Account.from_key(key)
-        logger.info("unlocked %s %s (%s)", self.kind, info.alias, account.address)
+        logger.info(
+            "key unlocked", extra=kv(kind=self.kind, alias=info.alias, address=account.address)
+        )
         return account
 
     def check_password(self, name: str, password: str) -> bool:
@@ -150,7 +153,10 @@ class Keystore:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(keyfile, handle)
         tmp.replace(path)
-        logger.info("stored %s %s (%s) in %s", self.kind, alias, account.address, path)
+        logger.info(
+            "key stored",
+            extra=kv(kind=self.kind, alias=alias, address=account.address, path=str(path)),
+        )
         return KeyInfo(alias=alias, address=account.address, path=path)
 
 
