@@ -170,8 +170,14 @@ class TxSender:
                 gas=gas,
             ),
         )
-        with self.spinner(f"{request.description}: waiting for {hash_hex[:10]}…"):
-            receipt = self._wait(hash_hex)
+        try:
+            with self.spinner(f"{request.description}: waiting for {hash_hex[:10]}…"):
+                receipt = self._wait(hash_hex)
+        except KeyboardInterrupt:
+            raise TransactionTimeoutError(
+                f"interrupted while waiting for {hash_hex}: it was sent and may still be mined; "
+                "check `loranet status` before sending again."
+            ) from None
         if receipt["status"] != 1:
             if int(receipt["gasUsed"]) >= gas:
                 raise TransactionRevertedError(
