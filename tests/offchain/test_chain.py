@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
@@ -22,6 +23,7 @@ from offchain.chain import (
     InsufficientFundsError,
     RpcUnavailableError,
     TransactionRevertedError,
+    TransactionTimeoutError,
     TxRequest,
     TxSender,
 )
@@ -193,3 +195,16 @@ def test_retries_are_bounded(settings: Settings, flaky_rpc: tuple[str, list[str]
     with pytest.raises(RpcUnavailableError):
         w3.eth.chain_id  # noqa: B018
     assert seen == ["eth_chainId"] * 2
+
+
+def test_interrupt_while_waiting_says_it_was_sent(
+    client: ChainClient, funded_key: LocalAccount
+) -> None:
+    class Interrupted(TxSender):
+        def _wait(self, tx_hash: str) -> Any:
+            raise KeyboardInterrupt
+
+    token = client.contract("LoraToken")
+    request = TxRequest.call(token, "transfer", Account.create().address, 1, description="x")
+    with pytest.raises(TransactionTimeoutError, match="it was sent and may still be mined"):
+        Interrupted(client, funded_key).send(request)
