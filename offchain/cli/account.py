@@ -46,7 +46,7 @@ def import_(
     """Import an existing private key (asked for with a hidden prompt, or read from stdin)."""
     cli = state(ctx)
     cli.use_json(as_json)
-    key: str = typer.prompt("Private key (hex)", hide_input=True)
+    key: str = typer.prompt("Private key (hex)", hide_input=True, err=True)
     password = cli.password(f"Password for account '{alias}'", confirm=True)
     info = cli.keystore().import_key(alias, key, password)
     cli.emit(_info(info), f"imported account [bold]{info.alias}[/] {info.address} in {info.path}")

@@ -100,7 +100,7 @@ class CliState:
         given = self.settings.node_password_value if node else self.settings.password_value
         if given is not None:
             return given
-        value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+        value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
         return value
 
     # -- keys ------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def import_(
     """Import an existing node key (hidden prompt or stdin), e.g. moved from another machine."""
     cli = state(ctx)
     cli.use_json(as_json)
-    key: str = typer.prompt("Node private key (hex)", hide_input=True)
+    key: str = typer.prompt("Node private key (hex)", hide_input=True, err=True)
     password = cli.password(f"Password for node key '{alias}'", confirm=True, node=True)
     info = cli.node_keystore().import_key(alias, key, password)
     cli.emit(_info(info), f"imported node key [bold]{info.alias}[/] {info.address}")

@@ -28,8 +28,9 @@ def test_account_new_prompts_for_password(
     monkeypatch.delenv("LORANET_PASSWORD")
     result = run_cli("account", "new", "bob", input=f"{password}\n{password}\n", ok=True)
     assert "created account bob" in result.output
+    quiet = run_cli("account", "new", "carol", "--json", input=f"{password}\n{password}\n")
+    assert json.loads(quiet.stdout)["alias"] == "carol"  # prompts went to stderr
     monkeypatch.setenv("LORANET_PASSWORD", password)
-    run_cli("doctor", "--account", "bob", "--json")  # unlocks with the same password
     result = run_cli("--json", "doctor", "--account", "bob")
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     assert checks["account"]["status"] == "ok"
