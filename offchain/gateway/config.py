@@ -123,6 +123,10 @@ class AuthConfig(_Strict):
     )
 
 
+def _default_generators() -> list[GeneratorConfig]:
+    return [LocalGeneratorConfig()]
+
+
 class GatewayConfig(_Strict):
     """Everything ``loranet serve`` needs."""
 
@@ -131,7 +135,7 @@ class GatewayConfig(_Strict):
     base_models: dict[str, ModelConfig] = Field(default_factory=lambda: {"tiny": ModelConfig()})
     adapters: list[AdapterEntry] = Field(default_factory=list)
     artifact_store: Path | None = None
-    generators: list[GeneratorConfig] = Field(default_factory=lambda: [LocalGeneratorConfig()])
+    generators: list[GeneratorConfig] = Field(default_factory=_default_generators)
     multipliers: dict[ExecutionMode, float] = Field(
         default_factory=lambda: dict(DEFAULT_MULTIPLIERS)
     )

@@ -97,3 +97,10 @@ class Generator(abc.ABC):
     @abc.abstractmethod
     def stream(self, request: GenerationRequest, state: StreamState) -> Iterator[str]:
         """Text deltas; ``state`` holds token counts and finish reason once exhausted."""
+
+
+def close_iterator(it: Iterator[str]) -> None:
+    """Close a generator-like iterator (runs its ``finally`` blocks); others are left alone."""
+    close = getattr(it, "close", None)
+    if close is not None:
+        close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from collections.abc import Generator as PyGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from offchain.gateway.generators.base import (
     GenerationResult,
     Generator,
     StreamState,
+    close_iterator,
 )
 from offchain.logging import kv
 
@@ -47,13 +49,13 @@ class OpenStream:
     first: str | None
     rest: Iterator[str]
 
-    def deltas(self) -> Iterator[str]:
+    def deltas(self) -> PyGenerator[str, None, None]:
         try:
             if self.first:
                 yield self.first
             yield from self.rest
         finally:
-            _close(self.rest)
+            close_iterator(self.rest)
 
 
 @dataclass
@@ -165,12 +167,12 @@ class GeneratorChain:
             try:
                 first = next(it, None)
             except GeneratorError as err:
-                _close(it)
+                close_iterator(it)
                 errors.append(f"{gen.name}: {err}")
                 self._mark_down(gen, request.model, err)
                 continue
             except BaseException:
-                _close(it)
+                close_iterator(it)
                 raise
             return OpenStream(gen, state, first, it)
         raise NoGeneratorAvailableError(_none_left(request.model, errors))
@@ -184,9 +186,3 @@ def _none_left(model: str, errors: list[str]) -> str:
     detail = "; ".join(errors) if errors else "every generator is waiting to be retried"
     logger.error("no generator left", extra=kv(model=model, detail=detail))
     return f"No generator can serve model '{model}' right now; retry later."
-
-
-def _close(it: Iterator[str]) -> None:
-    close = getattr(it, "close", None)
-    if close is not None:
-        close()

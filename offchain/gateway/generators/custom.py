@@ -28,6 +28,7 @@ from typing import Any
 from offchain.gateway.config import CustomGeneratorConfig
 from offchain.gateway.errors import GenerationInputError, GeneratorError
 from offchain.gateway.generators.base import (
+    FinishReason,
     GenerationRequest,
     GenerationResult,
     Generator,
@@ -160,7 +161,7 @@ def _parse_output(stdout: str, request: GenerationRequest) -> GenerationResult:
             text = str(data["text"])
         except (ValueError, KeyError) as err:
             raise GeneratorError(f"custom command printed invalid JSON: {err}") from err
-        finish = "length" if data.get("finish_reason") == "length" else "stop"
+        finish: FinishReason = "length" if data.get("finish_reason") == "length" else "stop"
         return GenerationResult(
             text,
             int(data.get("prompt_tokens", _words(request.prompt))),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from offchain.gateway.generators.base import (
     GenerationResult,
     Generator,
     StreamState,
+    close_iterator,
 )
 from offchain.logging import kv
 
@@ -111,7 +113,14 @@ class LocalGenerator(Generator):
     def generate(self, request: GenerationRequest) -> GenerationResult:
         model = self._model(request.model)
         with _mapped_errors():
-            out = model.generate(request.prompt, **_sampling(request))
+            out = model.generate(
+                request.prompt,
+                max_new_tokens=request.max_tokens,
+                temperature=request.temperature,
+                top_p=request.top_p,
+                seed=request.seed,
+                stop=list(request.stop) or None,
+            )
         return GenerationResult(
             out.text, out.prompt_tokens, out.completion_tokens, out.finish_reason
         )
@@ -120,43 +129,37 @@ class LocalGenerator(Generator):
         model = self._model(request.model)
         with _mapped_errors():
             state.prompt_tokens = model.count_tokens(request.prompt)
-            deltas = model.stream(request.prompt, **_sampling(request))
+            deltas = model.stream(
+                request.prompt,
+                max_new_tokens=request.max_tokens,
+                temperature=request.temperature,
+                top_p=request.top_p,
+                seed=request.seed,
+                stop=list(request.stop) or None,
+            )
             try:
                 for delta in deltas:
                     state.text_parts.append(delta)
                     yield delta
             finally:
-                deltas.close()  # releases the model's lock if the client went away
+                close_iterator(deltas)  # releases the model's lock if the client went away
         # Re-tokenising the text can overcount (a cut UTF-8 byte decodes to U+FFFD): clamp.
         state.completion_tokens = min(model.count_tokens(state.text), request.max_tokens)
         state.finish_reason = "length" if state.completion_tokens >= request.max_tokens else "stop"
 
 
-def _sampling(request: GenerationRequest) -> dict[str, object]:
-    return {
-        "max_new_tokens": request.max_tokens,
-        "temperature": request.temperature,
-        "top_p": request.top_p,
-        "seed": request.seed,
-        "stop": list(request.stop) or None,
-    }
-
-
-class _mapped_errors:
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
     """Turn the trainer's errors into the gateway's: bad input -> 400, the rest -> fallback."""
+    from trainer.errors import InferenceError, PromptTooLongError
 
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
-        if exc is None or isinstance(exc, GeneratorExit):
-            return False
-        from trainer.errors import InferenceError, PromptTooLongError
-
-        if isinstance(exc, PromptTooLongError):
-            raise GenerationInputError(str(exc), param="prompt", code="context_length_exceeded")
-        if isinstance(exc, InferenceError):
-            raise GenerationInputError(str(exc), code="invalid_value")
-        if isinstance(exc, RuntimeError | ValueError):
-            raise GeneratorError(f"local generation failed: {exc}") from exc
-        return False
+    try:
+        yield
+    except PromptTooLongError as err:
+        raise GenerationInputError(
+            str(err), param="prompt", code="context_length_exceeded"
+        ) from err
+    except InferenceError as err:
+        raise GenerationInputError(str(err), code="invalid_value") from err
+    except (RuntimeError, ValueError) as err:
+        raise GeneratorError(f"local generation failed: {err}") from err
