@@ -21,7 +21,6 @@ from eth_account.signers.local import LocalAccount
 from typer.testing import CliRunner, Result
 
 from offchain.chain.units import ONE as LORA
-from offchain.cli.main import app
 from offchain.devnet import dev_account
 from offchain.settings import Settings, load_settings
 
@@ -111,6 +110,8 @@ def settings(loranet_env: Path) -> Settings:
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
     """Invoke ``loranet`` in-process; fails the test on an unexpected Python exception."""
+    from offchain.cli.main import app  # imported here: other packages' CLIs load with it
+
     runner = CliRunner()
 
     def _run(*args: str, input: str | None = None, ok: bool | None = None) -> Result:
