@@ -280,3 +280,20 @@ def test_unexpected_chain_answer_is_still_one_sentence(
     data["contracts"]["ComputePool"] = data["contracts"]["LoraToken"]
     deployment_file.write_text(json.dumps(data))
     refused("pool", "list", sentence="the node answered with an error: execution reverted")
+
+
+def test_unknown_pool(refused: Callable[..., Result], with_node: str) -> None:
+    refused("pool", "join", "99", "--node", "gpu-0", sentence="pool 99 does not exist.")
+
+
+def test_removing_another_providers_node(
+    refused: Callable[..., Result], run_cli: Run, other_provider: Callable[..., Any]
+) -> None:
+    other, node = other_provider()
+    run_cli("provider", "register", "--stake", "2000", ok=True)
+    refused(
+        "node",
+        "remove",
+        node.address,
+        sentence=f"node {node.address} belongs to another provider ({other.address}).",
+    )
