@@ -14,7 +14,8 @@ Modules (each does one job):
 - :mod:`trainer.merkle`, :mod:`trainer.replay`: per-step records, Merkle root and proofs,
   the replay check validators run.
 - :mod:`trainer.evaluation`: held-out loss and perplexity, base vs adapter.
-- :mod:`trainer.collab`: DHT, start barrier, ``train_round``, ``read_progress``.
+- :mod:`trainer.dht`: DHT, run ids, start barrier, ``read_progress``, stragglers.
+- :mod:`trainer.collab`: ``train_round`` (one node, one round) and its ``RoundResult``.
 - :mod:`trainer.local`, :mod:`trainer.peer`: N peers as local subprocesses.
 - :mod:`trainer.inference`: ``InferenceModel`` (generate, stream, count tokens).
 - :mod:`trainer.cli`: ``loranet train``.

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,8 +37,8 @@ def test_join_mode_needs_node_index() -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_two_local_peers_train_and_report(tmp_path: Path) -> None:
-    exe = shutil.which("loranet")
-    assert exe, "the loranet console script is not on PATH"
+    exe = shutil.which("loranet", path=str(Path(sys.executable).parent)) or shutil.which("loranet")
+    assert exe, "the loranet console script is not installed (pip install -e . missing?)"
     cmd = [exe, "train", "--peers", "2", "--epochs", "2", "--out", str(tmp_path), "--json"]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
