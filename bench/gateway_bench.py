@@ -219,11 +219,12 @@ Date {report["date"]}, machine: {report["machine"]}.
 {rows}
 
 The local generator runs one generation at a time per model (the trainer's `InferenceModel`
-holds a lock while it decodes), so concurrent streams queue: throughput stays about flat
-while latency grows with the number of streams. More throughput needs batching in the
-trainer's decoding loop or several model replicas (not done).
+holds a lock while it decodes), so concurrent streams queue: latency and time to first token
+grow with the number of streams while the tokens/s stay within the same range (the client
+threads share the machine's cores with the server, and other jobs were running). More
+throughput needs batched decoding in the trainer or several model replicas (not done).
 
-Reproduce: `.venv/bin/python bench/gateway_bench.py` (about a minute; `--no-write` to only print).
+Reproduce: `.venv/bin/python bench/gateway_bench.py` (about a minute; `--no-write` only prints).
 """
 
 
@@ -242,7 +243,7 @@ def write_section(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--requests", type=int, default=4, help="Requests per stream.")
+    parser.add_argument("--requests", type=int, default=8, help="Requests per stream.")
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1, help="Torch threads of the server.")
     parser.add_argument("--no-write", action="store_true", help="Do not edit docs/benchmarks.md.")

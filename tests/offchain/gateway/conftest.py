@@ -23,8 +23,16 @@ from offchain.gateway.auth import KeyStore
 from offchain.gateway.config import GatewayConfig, load_gateway_config
 from offchain.gateway.server import BackgroundServer
 from trainer.artifacts import save_adapter
-from trainer.config import ModelConfig
-from trainer.models import attach_lora, build_base_model, lora_named_parameters
+from trainer.config import DataConfig, ModelConfig
+from trainer.data import TrainingData
+from trainer.evaluation import evaluate_loss
+from trainer.models import (
+    attach_lora,
+    build_base_model,
+    build_tokenizer,
+    lora_named_parameters,
+)
+from trainer.replay import step_loss_and_grads
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,15 +42,20 @@ def _few_threads() -> None:
 
 @pytest.fixture(scope="session")
 def adapter_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A LoRA adapter of the tiny model with visibly non-zero weights, saved canonically."""
+    """A LoRA adapter of the tiny model trained for 30 local steps (no hivemind) on the
+    arithmetic data with the trainer's modules, saved canonically."""
     cfg = ModelConfig()
-    model = attach_lora(build_base_model(cfg), cfg)
-    gen = torch.Generator().manual_seed(7)
-    with torch.no_grad():
-        for _, param in lora_named_parameters(model):
-            param.copy_(torch.randn(param.shape, generator=gen) * 0.5)
+    data = TrainingData(DataConfig(num_examples=256), build_tokenizer(cfg))
+    shard = data.shard(pool_id=0, round=0, node_index=0, node_count=1)
+    model = attach_lora(build_base_model(cfg), cfg).train()
+    before = evaluate_loss(model, data.heldout()).loss
+    optimizer = torch.optim.AdamW([p for _, p in lora_named_parameters(model)], lr=3e-2)
+    for step in range(30):
+        step_loss_and_grads(model, shard.batch(step, 16))
+        optimizer.step()
+    assert evaluate_loss(model, data.heldout()).loss < before / 2  # it did learn
     path = tmp_path_factory.mktemp("adapters") / "arith.safetensors"
-    save_adapter(model, path)
+    save_adapter(model.eval(), path)
     return path
 
 
