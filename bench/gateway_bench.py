@@ -220,9 +220,10 @@ Date {report["date"]}, machine: {report["machine"]}.
 
 The local generator runs one generation at a time per model (the trainer's `InferenceModel`
 holds a lock while it decodes), so concurrent streams queue: latency and time to first token
-grow with the number of streams while the tokens/s stay within the same range (the client
-threads share the machine's cores with the server, and other jobs were running). More
-throughput needs batched decoding in the trainer or several model replicas (not done).
+grow with the number of streams, and tokens/s do not grow with them (they fall from 1 to 4
+streams: the client threads share the machine's cores with the server, other jobs were
+running, and a waiting stream starts only when the one decoding ends). More throughput
+needs batched decoding in the trainer or several model replicas (not done).
 
 Reproduce: `.venv/bin/python bench/gateway_bench.py` (about a minute; `--no-write` only prints).
 """
