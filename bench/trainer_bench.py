@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- trainer-bench:begin -->", "<!-- trainer-bench:end -->"
@@ -139,7 +140,7 @@ def main() -> None:
         write_section(payload, ROOT / "docs" / "benchmarks.md")
 
 
-def plot(eval_losses: list[float], rows: list[dict], path: Path) -> None:
+def plot(eval_losses: list[float], rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,7 +167,7 @@ def plot(eval_losses: list[float], rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def write_section(payload: dict, path: Path) -> None:
+def write_section(payload: dict[str, Any], path: Path) -> None:
     rows = payload["rounds"]
     cfg = payload["config"]
     m = cfg["model"]

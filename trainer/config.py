@@ -34,17 +34,17 @@ class ModelConfig(_Frozen):
     seed: int = 0
 
     # tiny LLaMA-shaped dims (ignored for source="pretrained")
-    hidden_size: int = Field(64, ge=8)
-    num_hidden_layers: int = Field(2, ge=1)
-    num_attention_heads: int = Field(4, ge=1)
-    num_key_value_heads: int = Field(4, ge=1)
-    intermediate_size: int = Field(128, ge=8)
-    max_position_embeddings: int = Field(256, ge=16)
-    init_std: float = Field(0.2, gt=0)  # large enough that LoRA on q/v can move the logits
+    hidden_size: int = Field(default=64, ge=8)
+    num_hidden_layers: int = Field(default=2, ge=1)
+    num_attention_heads: int = Field(default=4, ge=1)
+    num_key_value_heads: int = Field(default=4, ge=1)
+    intermediate_size: int = Field(default=128, ge=8)
+    max_position_embeddings: int = Field(default=256, ge=16)
+    init_std: float = Field(default=0.2, gt=0)  # large enough that LoRA on q/v can move the logits
 
-    lora_r: int = Field(8, ge=1)
-    lora_alpha: int = Field(16, ge=1)
-    lora_dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    lora_r: int = Field(default=8, ge=1)
+    lora_alpha: int = Field(default=16, ge=1)
+    lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj")
 
     quantization: Literal["none", "8bit", "4bit"] = "none"
@@ -78,10 +78,10 @@ class DataConfig(_Frozen):
     source: Literal["arithmetic", "text"] = "arithmetic"
     path: Path | None = None
     seed: int = 0
-    num_examples: int = Field(4096, ge=8)
-    max_operand: int = Field(99, ge=1)
-    heldout_fraction: float = Field(0.1, gt=0.0, lt=1.0)
-    max_length: int = Field(64, ge=4)
+    num_examples: int = Field(default=4096, ge=8)
+    max_operand: int = Field(default=99, ge=1)
+    heldout_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
+    max_length: int = Field(default=64, ge=4)
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
@@ -93,23 +93,23 @@ class DataConfig(_Frozen):
 class ReplayConfig(_Frozen):
     """The per-step replay records and the thresholds of the replay check."""
 
-    projection_dim: int = Field(64, ge=4)
+    projection_dim: int = Field(default=64, ge=4)
     projection_seed: int = 1234
-    max_loss_rel_diff: float = Field(1e-3, gt=0.0)
-    min_cosine: float = Field(0.99, gt=-1.0, le=1.0)
+    max_loss_rel_diff: float = Field(default=1e-3, gt=0.0)
+    min_cosine: float = Field(default=0.99, gt=-1.0, le=1.0)
 
 
 class HivemindConfig(_Frozen):
     """How peers find each other and average."""
 
     host_maddrs: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/0",)
-    target_batch_size: int = Field(64, ge=1)
-    matchmaking_time: float = Field(2.0, gt=0.0)
-    averaging_timeout: float = Field(15.0, gt=0.0)
-    barrier_timeout: float = Field(120.0, gt=0.0)
-    start_delay: float = Field(2.0, ge=0.0)
-    average_state_every: int = Field(1, ge=1)
-    progress_expiration: float = Field(10.0, gt=0.0)
+    target_batch_size: int = Field(default=64, ge=1)
+    matchmaking_time: float = Field(default=2.0, gt=0.0)
+    averaging_timeout: float = Field(default=15.0, gt=0.0)
+    barrier_timeout: float = Field(default=120.0, gt=0.0)
+    start_delay: float = Field(default=2.0, ge=0.0)
+    average_state_every: int = Field(default=1, ge=1)
+    progress_expiration: float = Field(default=10.0, gt=0.0)
     run_prefix: str = "loranet"
 
 
@@ -120,9 +120,9 @@ class TrainConfig(_Frozen):
     data: DataConfig = DataConfig()
     hivemind: HivemindConfig = HivemindConfig()
     replay: ReplayConfig = ReplayConfig()
-    batch_size: int = Field(8, ge=1)
-    learning_rate: float = Field(3e-2, gt=0.0)
-    weight_decay: float = Field(0.0, ge=0.0)
-    max_local_steps: int = Field(64, ge=1)
-    max_epochs: int | None = Field(None, ge=1)
-    torch_threads: int | None = Field(None, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    learning_rate: float = Field(default=3e-2, gt=0.0)
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    max_local_steps: int = Field(default=64, ge=1)
+    max_epochs: int | None = Field(default=None, ge=1)
+    torch_threads: int | None = Field(default=None, ge=1)

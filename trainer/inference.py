@@ -151,6 +151,10 @@ class InferenceModel:
             )
         return torch.tensor([ids], dtype=torch.long, device=self.device)
 
+    def _text(self, ids: list[int]) -> str:
+        out = self.tokenizer.decode(ids, skip_special_tokens=True)
+        return out if isinstance(out, str) else "".join(out)
+
     @staticmethod
     def _check_args(max_new_tokens: int, temperature: float, top_p: float) -> None:
         if max_new_tokens < 1:
@@ -205,7 +209,7 @@ class InferenceModel:
             if token == eos:
                 finish = "stop"
                 break
-            text = self.tokenizer.decode(completion, skip_special_tokens=True)
+            text = self._text(completion)
             cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
             if cut >= 0:
                 text, finish = text[:cut], "stop"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -50,8 +50,8 @@ def build_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
 def build_base_model(cfg: ModelConfig, *, device: str | None = None) -> PreTrainedModel:
     """Build (tiny) or load (pretrained) the base model, in eval mode, on ``device``."""
     if cfg.source == "tiny":
-        model = _build_tiny(cfg)
-        return model.to(device or "cpu").eval()
+        model: Any = _on_device(_build_tiny(cfg), device or "cpu")
+        return cast("PreTrainedModel", model.eval())
     return _load_pretrained(cfg, device=device)
 
 
@@ -73,7 +73,8 @@ def _build_tiny(cfg: ModelConfig) -> PreTrainedModel:
         tie_word_embeddings=False,
         attention_dropout=0.0,
     )
-    model = LlamaForCausalLM(config).to(torch.float32)
+    model: Any = LlamaForCausalLM(config)  # type: ignore[no-untyped-call]
+    model = model.to(torch.float32)
     with torch.no_grad():
         for name, param in sorted(model.named_parameters()):
             if param.dim() == 1:  # RMSNorm weights
@@ -81,7 +82,12 @@ def _build_tiny(cfg: ModelConfig) -> PreTrainedModel:
             else:
                 gen = seeded_generator("tiny", cfg.seed, name)
                 param.copy_(torch.randn(param.shape, generator=gen) * cfg.init_std)
-    return model
+    return cast("PreTrainedModel", model)
+
+
+def _on_device(model: PreTrainedModel, device: str) -> PreTrainedModel:
+    moved: Any = model  # transformers' decorated ``.to`` confuses type checkers
+    return cast("PreTrainedModel", moved.to(device))
 
 
 def _load_pretrained(cfg: ModelConfig, *, device: str | None) -> PreTrainedModel:
@@ -95,7 +101,7 @@ def _load_pretrained(cfg: ModelConfig, *, device: str | None) -> PreTrainedModel
         # Only reached with CUDA present: transformers imports bitsandbytes here, lazily.
         from transformers import BitsAndBytesConfig
 
-        kwargs["quantization_config"] = BitsAndBytesConfig(
+        kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
             load_in_8bit=plan.quantization == "8bit",
             load_in_4bit=plan.quantization == "4bit",
             bnb_4bit_compute_dtype=torch.bfloat16,
@@ -108,14 +114,14 @@ def _load_pretrained(cfg: ModelConfig, *, device: str | None) -> PreTrainedModel
         plan.quantization,
         plan.tier,
     )
-    model = AutoModelForCausalLM.from_pretrained(str(cfg.path), **kwargs)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(cfg.path), **kwargs)
     if plan.quantization != "none":
         from peft import prepare_model_for_kbit_training
 
-        model = prepare_model_for_kbit_training(model)
+        model = prepare_model_for_kbit_training(model)  # type: ignore[no-untyped-call]
     else:
-        model = model.to(device or plan.device)
-    return model.eval()
+        model = _on_device(model, device or plan.device)
+    return cast("PreTrainedModel", model.eval())
 
 
 def attach_lora(model: PreTrainedModel, cfg: ModelConfig) -> PeftModel:

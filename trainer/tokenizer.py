@@ -28,14 +28,14 @@ def build_byte_tokenizer() -> PreTrainedTokenizerFast:
     for symbol in sorted(ByteLevel.alphabet()):
         vocab[symbol] = len(vocab)
     core = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=UNK))
-    core.pre_tokenizer = ByteLevel(add_prefix_space=False, use_regex=False)  # type: ignore[assignment]
-    core.decoder = decoders.ByteLevel()  # type: ignore[assignment]
+    core.pre_tokenizer = ByteLevel(add_prefix_space=False, use_regex=False)
+    core.decoder = decoders.ByteLevel()
     core.add_special_tokens(list(SPECIAL_TOKENS))
     # add_special_tokens=True prepends <s>, as LLaMA tokenizers do; the data appends </s>.
-    core.post_processor = processors.TemplateProcessing(  # type: ignore[assignment]
+    core.post_processor = processors.TemplateProcessing(
         single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, vocab[BOS])]
     )
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=core, pad_token=PAD, bos_token=BOS, eos_token=EOS, unk_token=UNK
     )
     assert len(tokenizer) == BYTE_VOCAB_SIZE
