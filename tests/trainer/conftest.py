@@ -108,7 +108,7 @@ def swarm_cfg() -> TrainConfig:
             target_batch_size=64,
             matchmaking_time=1.0,
             averaging_timeout=10.0,
-            average_state_every=5,
+            average_state_every=1,
             barrier_timeout=60.0,
             start_delay=1.0,
         ),
