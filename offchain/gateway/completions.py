@@ -16,7 +16,7 @@ from typing import Any
 
 from anyio import to_thread
 
-from offchain.gateway.config import GatewayConfig
+from offchain.gateway.config import EXECUTION_MODE_IDS, GatewayConfig
 from offchain.gateway.errors import GenerationInputError, GeneratorError, NoGeneratorAvailableError
 from offchain.gateway.generators.base import ChatTurn, GenerationRequest, Generator
 from offchain.gateway.generators.chain import GeneratorChain, OpenStream
@@ -103,6 +103,7 @@ class CompletionService:
     def info(self, gen: Generator, model: str) -> LoranetInfo:
         return LoranetInfo(
             execution_mode=gen.mode,
+            execution_mode_id=EXECUTION_MODE_IDS[gen.mode],
             reward_multiplier=self.config.multiplier(gen.mode),
             generator=gen.name,
             adapter_hash=self.adapter_hashes.get(model) if gen.mode == "local" else None,

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 ExecutionMode = Literal["local", "custom", "api"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$"
 DEFAULT_MULTIPLIERS: dict[ExecutionMode, float] = {"local": 1.5, "custom": 1.0, "api": 0.5}
+# The WorkLedger's uint8 executionMode (IDomainRegistry.ExecutionMode: LOCAL_GPU, CUSTOM,
+# REMOTE_API) of each mode, for reporting inference work on chain.
+EXECUTION_MODE_IDS: dict[ExecutionMode, int] = {"local": 0, "custom": 1, "api": 2}
 
 
 class _Strict(BaseModel):

@@ -101,6 +101,9 @@ class LoranetInfo(BaseModel):
     """The ``loranet`` extension field of every response."""
 
     execution_mode: Literal["local", "custom", "api"]
+    execution_mode_id: int = Field(
+        description="WorkLedger executionMode: 0 local, 1 custom, 2 api."
+    )
     reward_multiplier: float
     generator: str
     adapter_hash: str | None = None

@@ -85,6 +85,10 @@ class Generator(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (called once at shutdown)."""
 
+    def describe(self) -> dict[str, object]:
+        """Extra facts for ``/health`` (device, loaded models...)."""
+        return {}
+
     @abc.abstractmethod
     def check(self, model: str | None = None) -> None:
         """Health check (of ``model``, or of everything served): return when ready, raise

@@ -123,7 +123,15 @@ class GeneratorChain:
                 for (name, m), d in self._down.items()
                 if name == gen.name
             }
-            out.append({"name": gen.name, "mode": gen.mode, "ready": "*" not in down, "down": down})
+            out.append(
+                {
+                    "name": gen.name,
+                    "mode": gen.mode,
+                    "ready": "*" not in down,
+                    "down": down,
+                    **gen.describe(),
+                }
+            )
         return out
 
     def retry_in(self, model: str) -> float:

@@ -83,6 +83,25 @@ class LocalGenerator(Generator):
         for name in [model] if model is not None else self.served_models():
             self._model(name)
 
+    def describe(self) -> dict[str, object]:
+        from trainer.hardware import cuda_vram_bytes, plan_runtime
+
+        plans = {
+            name: plan_runtime(cfg.quantization, cuda_vram_bytes())
+            for name, cfg in self._config.base_models.items()
+        }
+        return {
+            "loaded": sorted(self._models),
+            "runtime": {
+                name: {
+                    "device": self._device or p.device,
+                    "tier": p.tier,
+                    "quantization": p.quantization,
+                }
+                for name, p in plans.items()
+            },
+        }
+
     def loaded(self, name: str) -> InferenceModel | None:
         return self._models.get(name)
 

@@ -42,6 +42,7 @@ def test_completion_with_adapter_matches_the_trainer(
     }
     assert data["loranet"] == {
         "execution_mode": "local",
+        "execution_mode_id": 0,
         "reward_multiplier": 1.5,
         "generator": "gpu0",
         "adapter_hash": adapter_hash(adapter_file),
@@ -144,6 +145,7 @@ def test_fallback_to_the_api_generator_when_the_local_adapter_is_corrupt(
     assert data["choices"][0]["message"]["content"] == REMOTE_TEXT
     assert data["loranet"] == {
         "execution_mode": "api",
+        "execution_mode_id": 2,
         "reward_multiplier": 0.5,
         "generator": "remote",
         "adapter_hash": None,
@@ -160,6 +162,8 @@ def test_fallback_to_the_api_generator_when_the_local_adapter_is_corrupt(
     local = next(g for g in health["generators"] if g["name"] == "gpu0")
     assert "broken" in local["down"]
     assert local["ready"] is True  # the other models of the local generator still serve
+    assert local["runtime"]["tiny"] == {"device": "cpu", "tier": "cpu", "quantization": "none"}
+    assert set(local["loaded"]) == {"tiny", "arith"}
     # the healthy adapter is still served locally
     ok = client.post("/v1/completions", json={"model": "arith", "prompt": "1"}).json()
     assert ok["loranet"]["execution_mode"] == "local"
