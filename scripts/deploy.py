@@ -219,7 +219,7 @@ def deploy_all(
     registry = contract("ComputeRegistry", hub)
     domains = contract("DomainRegistry", hub)
     pools = contract("ComputePool", hub, domains)
-    ledger = contract("WorkLedger", hub, token, stake, domains, pools)
+    ledger = contract("WorkLedger", hub, token, stake, registry, domains, pools)
 
     # Wiring: every step checks the chain first, so a re-run resumes where a crash stopped.
     if hub.workLedger() != ledger.address:

@@ -70,6 +70,8 @@ interface IWorkLedger {
     error WorkLedgerInvalidSamples(uint256 samples);
     /// @notice The node is not a member of the pool, or joined after the round ended.
     error WorkLedgerNotPoolMember(uint256 poolId, address node);
+    /// @notice The node's provider is blacklisted.
+    error WorkLedgerProviderBlacklisted(address provider);
     /// @notice The node already reported this round (or a later one).
     error WorkLedgerDuplicateReport(uint256 poolId, uint256 round, address node);
     /// @notice The node changed provider while its report of `round` is not finalized yet.
@@ -155,7 +157,8 @@ interface IWorkLedger {
 
     /// @notice Records a node-signed work report. Anyone may send it.
     /// @dev Requirements: valid node signature; `executionMode <= 2`; `0 < samples < 2^64`;
-    /// the node is a member of the pool since before the round's end; now within the round's
+    /// the node is a member of the pool since before the round's end; its provider is not
+    /// blacklisted; now within the round's
     /// submission window; first report of the node for this round; if the node's provider
     /// changed, its previous report in this pool is finalized. Emits {ReportSubmitted}.
     /// @return index The report's index in the round (its bit in attestations).

@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IComputePool} from "../interfaces/IComputePool.sol";
+import {IComputeRegistry} from "../interfaces/IComputeRegistry.sol";
 import {IDomainRegistry} from "../interfaces/IDomainRegistry.sol";
 import {IHubModule} from "../interfaces/IHubModule.sol";
 import {ILoraToken} from "../interfaces/ILoraToken.sol";
@@ -35,6 +36,8 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     address public immutable token;
     /// @notice The stake manager that slashes rejected work.
     IStakeManager public immutable stakeManager;
+    /// @notice The compute registry (provider blacklist).
+    IComputeRegistry public immutable computeRegistry;
     /// @notice The domain registry (policies).
     IDomainRegistry public immutable domainRegistry;
     /// @notice The pools (round clock, membership).
@@ -57,15 +60,22 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     /// @param hub_ The network hub.
     /// @param token_ The LORA token.
     /// @param stakeManager_ The stake manager.
+    /// @param computeRegistry_ The compute registry.
     /// @param domainRegistry_ The domain registry.
     /// @param computePool_ The pools.
-    constructor(address hub_, address token_, address stakeManager_, address domainRegistry_, address computePool_)
-        EIP712("loranet WorkLedger", "1")
-    {
+    constructor(
+        address hub_,
+        address token_,
+        address stakeManager_,
+        address computeRegistry_,
+        address domainRegistry_,
+        address computePool_
+    ) EIP712("loranet WorkLedger", "1") {
         if (
-            hub_ == address(0) || token_ == address(0) || stakeManager_ == address(0) || domainRegistry_ == address(0)
-                || computePool_ == address(0)
+            hub_ == address(0) || token_ == address(0) || stakeManager_ == address(0)
+                || computeRegistry_ == address(0) || domainRegistry_ == address(0) || computePool_ == address(0)
         ) revert IHubModule.HubModuleZeroAddress();
+        computeRegistry = IComputeRegistry(computeRegistry_);
         hub = hub_;
         token = token_;
         stakeManager = IStakeManager(stakeManager_);
@@ -99,6 +109,7 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         }
         IComputePool.Membership memory m = computePool.membershipOf(node);
         if (m.poolId != poolId || m.joinedAt >= end) revert WorkLedgerNotPoolMember(poolId, node);
+        if (computeRegistry.providerOf(m.provider).blacklisted) revert WorkLedgerProviderBlacklisted(m.provider);
         // windows of successive rounds do not overlap, so "reported this round or later" is one slot per node
         Reporter memory rep = _reporters[poolId][node];
         if (rep.lastRoundPlusOne > round) revert WorkLedgerDuplicateReport(poolId, round, node);

@@ -185,6 +185,15 @@ def test_blacklisted_node_cannot_submit(
             submit(i, 0)
 
 
+def test_blacklisted_provider_cannot_submit(protocol, active_pool, submit, warp, owner, alice):
+    _, end, _ = active_pool.window(0)
+    protocol.hub.setProviderBlacklisted(alice, True, sender=owner)
+    warp(end)
+    with ape.reverts(protocol.ledger.WorkLedgerProviderBlacklisted, provider=alice.address):
+        submit(0, 0)
+    submit(2, 0)  # bob's node is fine
+
+
 @pytest.mark.parametrize(
     ("field", "value", "error"),
     [
