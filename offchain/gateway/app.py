@@ -95,6 +95,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(chain.start)
+        if keys is not None and not any(r.active for r in keys.list()):
+            logger.warning(
+                "no active API key in %s: every request will be refused; "
+                "create one with `loranet keys create <name>`",
+                keys.path,
+            )
         logger.info("gateway ready generators=%s", [g.name for g in gens])
         try:
             yield
