@@ -168,26 +168,34 @@ def pool_train_fn(
     on_step: Callable[[Any], None] | None = None,
 ) -> TrainFn:
     """The worker's ``TrainFn``: node count and base adapter from the chain, then
-    :func:`train_verifiable`."""
+    :func:`train_verifiable` in a child process (hivemind needs a main thread, see
+    :mod:`offchain.validator.node_process`). ``on_step`` is called once per trained step
+    after the round (the worker's step counter)."""
     base_of = base_resolver(cfg, client=client, sources=adapter_sources, cache_dir=cache_dir)
     pools = client.contract("ComputePool")
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        from offchain.validator.node_process import NodeSpec, train_in_child
+
         node_count = int(pools.functions.poolOf(pool_id).call()[9])
         base, base_hash = base_of(pool_id, round)
-        return train_verifiable(
-            cfg,
-            node_key=node_key,
+        spec = NodeSpec(
+            cfg=cfg,
+            node_key="0x" + bytes(node_key.key).hex(),
             pool_id=pool_id,
             round=round,
             node_index=node_index,
             node_count=node_count,
-            initial_peers=initial_peers,
+            initial_peers=list(initial_peers),
             base_adapter=base,
             base_hash=base_hash,
             out_dir=out_dir,
-            on_step=on_step,
         )
+        trained = train_in_child(spec)
+        if on_step is not None:
+            for _ in range(trained.samples // max(cfg.batch_size, 1)):
+                on_step(None)
+        return trained
 
     return _train
 
