@@ -113,6 +113,9 @@ TEMPLATES: dict[str, Template] = {
         f"node {_addr(a['node'])} still has a report of round {a['round']} of pool "
         f"{a['poolId']} waiting to be finalized: try again once that round is finalized"
     ),
+    "WorkLedgerProviderBlacklisted": lambda a, c: (
+        f"provider {_addr(a['provider'])} is blacklisted and cannot submit work"
+    ),
     "WorkLedgerUnauthorized": lambda a, c: (
         f"{_addr(a['caller'])} may not call the work ledger directly: go through the hub"
     ),
