@@ -12,6 +12,7 @@ provider pays in steady state.
 
 import datetime as dt
 import importlib.util
+import os
 import platform
 import sys
 import tempfile
@@ -214,7 +215,7 @@ def render(gas: dict[str, list[int]]) -> str:
         "",
         "Measured by `scripts/gas_report.py`",
         "(`ape run gas_report --network ethereum:local:foundry`) on anvil (local Ape network),",
-        f"{today}, {cpu}, Python {platform.python_version()}, solc 0.8.37 (solc-js),",
+        f"{today}, {cpu} ({os.cpu_count()} CPUs), Python {platform.python_version()}, solc 0.8.37 (solc-js),",
         "optimizer 200 runs, EVM cancun.",
         "",
         "The flow: two providers register (ERC-2612 permit + stake + register in one",
@@ -242,12 +243,15 @@ def render(gas: dict[str, list[int]]) -> str:
         lines.append(f"| {name} | {first:,} | {nxt} | {target_text} | {prime} |")
     lines += [
         "",
-        '"ok" means every measured call of that kind is within the target. Reports weigh most',
-        "where they store least: a report keeps two storage slots (node + mode, provider +",
-        "samples) and one per-node slot against double submission; the adapter hash, loss,",
+        '"ok" means every measured call of that kind is within the target. A report stores',
+        "one slot (node, samples, mode) and updates the node's per-pool slot (last round",
+        "reported, provider), which `joinPool` already created; the first report of a round",
+        "also creates the round's counter slot (the *first* column). The adapter hash, loss,",
         "artifact URI and replay root live only in the `ReportSubmitted` event and in the signed",
-        "EIP-712 digest. Finalization loops over the round's reports (at most 256), so its cost",
-        "grows with the report count (about 10-25k per report).",
+        "EIP-712 digest; each further 32 bytes of artifact URI cost about 800 gas (calldata and",
+        "log). The second attestation of a round costs more than the first because it reaches",
+        "the quorum and records the outcome. Finalization loops over the round's reports (at",
+        "most 256), so its cost grows with the report count (about 10-25k per report).",
         "",
         "A claim mints LORA, whose ERC20Votes bookkeeping writes a total-supply checkpoint per",
         "block (about 25k of the claim). A claim by an address that holds no LORA yet costs about",
