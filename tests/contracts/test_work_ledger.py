@@ -450,3 +450,34 @@ def test_minted_per_round_never_exceeds_reward(
     assert protocol.ledger.roundState(1, 0).awarded <= REWARD
     assert protocol.ledger.totalAwarded() <= REWARD
     assert TOKEN  # units used in docs
+
+
+def test_node_moved_to_other_provider_waits_for_settlement(
+    protocol, active_pool, submit, signer, warp, alice, bob, validator, validator2, node_keys
+):
+    """Rewards and slashes of a report go to the provider that owned the node when it reported,
+    even if the node changes hands before the round is finalized."""
+    key = node_keys[0]
+    _, end0, sub0 = active_pool.window(0)
+    warp(end0)
+    submit(0, 0)  # alice's node reports round 0
+    protocol.hub.leavePool(key.address, sender=alice)
+    protocol.hub.removeNode(key.address, sender=alice)  # no longer in an active pool
+    sig = signer.add_node(key, bob, 10)
+    protocol.hub.addNode(key.address, 10, ZERO, 2**63, sig, sender=bob)
+    protocol.hub.setNodeValidated(key.address, True, sender=validator)
+    protocol.hub.joinPool(1, key.address, 2**63, signer.join(key, 1, bob), sender=bob)
+    assert protocol.ledger.reporterOf(1, key.address).provider == alice.address
+
+    _, end1, _ = active_pool.window(1)
+    warp(end1)
+    with ape.reverts(protocol.ledger.WorkLedgerPreviousReportPending, round=0):
+        submit(0, 1)
+    assert end1 < sub0 + CHALLENGE  # round 0 can still be decided now
+    for v in (validator, validator2):
+        protocol.ledger.attest(1, 0, 1, ZERO, sender=v)
+    protocol.ledger.finalize(1, 0, sender=validator)
+    assert protocol.ledger.pendingRewards(alice) == REWARD  # the only report of round 0
+    assert protocol.ledger.pendingRewards(bob) == 0
+    submit(0, 1)  # settled: bob's node may report now
+    assert protocol.ledger.reporterOf(1, key.address).provider == bob.address
