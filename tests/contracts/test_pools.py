@@ -246,6 +246,9 @@ def test_leave(protocol, active_pool, alice, bob, node_keys):
     assert event.poolId == 1 and event.node == node
     assert protocol.pools.poolOf(1).nodeCount == 3
     assert protocol.pools.membershipOf(node).poolId == 0
+    assert not protocol.pools.inActivePool(node) and protocol.pools.inActivePool(
+        node_keys[1].address
+    )
     with ape.reverts(protocol.pools.ComputePoolNotMember):
         protocol.hub.leavePool(node, sender=alice)
 

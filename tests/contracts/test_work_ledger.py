@@ -270,6 +270,10 @@ def test_quorum_path_finalizes_and_pays(
     tx = protocol.ledger.attest(1, 0, 0b1111, nxt, sender=validator2)
     assert [e.event_name for e in tx.events] == ["Attested", "QuorumReached"]
     assert protocol.ledger.roundState(1, 0).decided
+    assert protocol.ledger.outcomeOf(1, 0) == (0b1111, nxt)
+    assert protocol.ledger.hasAttested(1, 0, validator) and not protocol.ledger.hasAttested(
+        1, 0, alice
+    )
 
     tx = protocol.ledger.finalize(1, 0, sender=attacker)  # anyone may finalize
     # weights: 1000*1.5, 1000*1.5, 2000*1.0, 500*0.5 = 1500 + 1500 + 2000 + 250 = 5250
