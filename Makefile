@@ -82,7 +82,7 @@ test: setup
 	ape test $(ARGS) --network $(NETWORK)
 
 demo: setup
-	ape run deploy --network $(NETWORK)
+	$(BIN)/python -m offchain.demo $(ARGS)
 
 lint: setup
 	ruff check .

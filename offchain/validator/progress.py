@@ -4,7 +4,8 @@ hivemind's progress record holds the samples a peer accumulated in its *current*
 is replaced at every step (and expires shortly after the peer stops). The validator therefore
 polls it while the round runs (:class:`ProgressRecorder`) and keeps, per run, node and epoch,
 the largest count it saw (:class:`ProgressLog`, SQLite). A node's published samples for the
-round are the sum over its epochs.
+round are the sum over its epochs (gaps the recorder missed are filled, see
+:meth:`ProgressLog.published_samples`).
 """
 
 from __future__ import annotations
@@ -58,14 +59,26 @@ class ProgressLog:
         return len(rows)
 
     def published_samples(self, run_id: str, node: str) -> int | None:
-        """Sum over epochs of the samples ``node`` published in ``run_id``; None if never seen."""
+        """Samples ``node`` published in ``run_id``: the sum over its epochs of the largest
+        count seen; None if never seen.
+
+        An epoch between two observed ones that the recorder missed entirely (a busy machine
+        polls late) counts as the median of the node's observed epochs: the node was in the
+        run then, and a peer's share of an epoch is steady. Nothing is added before the first
+        or after the last observed epoch.
+        """
         with self._lock:
-            row = self._db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(samples), 0) FROM progress "
-                "WHERE run_id = ? AND node = ?",
+            rows = self._db.execute(
+                "SELECT epoch, samples FROM progress WHERE run_id = ? AND node = ? ORDER BY epoch",
                 (run_id, node.lower()),
-            ).fetchone()
-        return int(row[1]) if row[0] else None
+            ).fetchall()
+        if not rows:
+            return None
+        seen = {int(e): int(n) for e, n in rows}
+        counts = sorted(n for n in seen.values() if n > 0)
+        fill = counts[(len(counts) - 1) // 2] if counts else 0
+        first, last = min(seen), max(seen)
+        return sum(seen.get(e, fill) for e in range(first, last + 1))
 
 
 class ProgressRecorder:

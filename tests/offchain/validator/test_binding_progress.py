@@ -87,6 +87,14 @@ def test_progress_log_sums_the_largest_count_per_epoch(tmp_path: Path) -> None:
     assert ProgressLog(tmp_path / "p.db").published_samples("run", node) == 32  # persisted
 
 
+def test_progress_log_fills_epochs_it_missed(tmp_path: Path) -> None:
+    log = ProgressLog(tmp_path / "p.db")
+    log.record("run", [NodeProgress("0xA", 0, 48), NodeProgress("0xA", 3, 40)])
+    log.record("run", [NodeProgress("0xA", 5, 0)])  # finished: the last epoch is empty
+    # epochs 1, 2 and 4 were missed: each counts as the median of the observed ones (40)
+    assert log.published_samples("run", "0xa") == 48 + 40 + 40 + 40 + 40 + 0
+
+
 def test_recorder_polls_every_run(tmp_path: Path) -> None:
     log = ProgressLog(tmp_path / "p.db")
     seen = {"a": [NodeProgress("0xA", 0, 8)], "b": []}
