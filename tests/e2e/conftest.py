@@ -1,17 +1,17 @@
 """End-to-end fixtures: the protocol on anvil, a pool with four nodes, one real hivemind round.
 
 The module fixture ``trained_round`` trains round 0 of the pool ONCE: three real hivemind
-peers (subprocesses, ``train_peer.py``) train together while a DHT reader in this process
-records the progress each node published (what a validator does during the round). Nodes
-0 and 1 are honest; node 2 trained too (the ``inflate`` and ``noise`` cheaters start from its
-work); node 3 never trained (the ``copy`` and ``lazy`` cheaters). Each test then submits the
+peers (subprocesses running the worker's ``offchain.validator.node_process``) train together
+while a DHT reader in this process records the progress each node published (what a
+validator does during the round). Nodes 0 and 1 are honest; node 2 trained too (the
+``inflate`` and ``noise`` cheaters start from its work); node 3 never trained (the ``copy``
+and ``lazy`` cheaters). Each test then submits the
 reports of its scenario and runs validators in-process against the real contracts; Ape
 rolls the chain back after every test, so the scenarios do not see each other.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -46,6 +46,7 @@ from offchain.chain import ChainClient, Deployment, TxSender
 from offchain.chain.protocol import Protocol
 from offchain.chain.provider import ProviderActions
 from offchain.settings import Settings
+from offchain.validator.node_process import RESULT_FILE, NodeSpec
 from offchain.validator.progress import ProgressLog, ProgressRecorder
 from offchain.validator.publish import publishing_store_fn
 from offchain.validator.service import ValidatorService
@@ -167,28 +168,31 @@ def trained_round(
         for i in range(PEERS):
             out = node_dirs[i] / "rounds" / str(protocol.pool_id) / "0"
             out.mkdir(parents=True)
-            spec = {
-                "cfg": e2e_cfg.model_dump(mode="json"),
-                "node_key": "0x" + bytes(protocol.nodes[i].key).hex(),
-                "pool_id": protocol.pool_id,
-                "round": 0,
-                "node_index": i,
-                "node_count": PEERS,
-                "initial_peers": visible_maddrs(bootstrap),
-                "out_dir": str(out),
-            }
-            (out / "spec.json").write_text(json.dumps(spec))
-            with (out / "peer.log").open("wb") as peer_log:
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, str(Path(__file__).with_name("train_peer.py")),
-                         str(out / "spec.json")],
-                        stdout=peer_log,
-                        stderr=subprocess.STDOUT,
-                        env={**os.environ, "OMP_NUM_THREADS": "1"},
-                        start_new_session=True,
-                    )
-                )  # fmt: skip
+            spec = NodeSpec(
+                cfg=e2e_cfg,
+                node_key="0x" + bytes(protocol.nodes[i].key).hex(),
+                pool_id=protocol.pool_id,
+                round=0,
+                node_index=i,
+                node_count=PEERS,
+                initial_peers=visible_maddrs(bootstrap),
+                base_adapter=None,
+                base_hash="0x" + "00" * 32,
+                out_dir=out,
+            )
+            with (out / "train.log").open("wb") as peer_log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "offchain.validator.node_process"],
+                    stdin=subprocess.PIPE,
+                    stdout=peer_log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "OMP_NUM_THREADS": "1"},
+                    start_new_session=True,
+                )
+            assert proc.stdin is not None
+            proc.stdin.write(spec.payload().encode())
+            proc.stdin.close()
+            procs.append(proc)
         deadline = time.monotonic() + TRAIN_TIMEOUT_S
         while any(p.poll() is None for p in procs) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -204,9 +208,10 @@ def trained_round(
     uris: dict[int, str] = {}
     for i in range(PEERS):
         out = node_dirs[i] / "rounds" / str(protocol.pool_id) / "0"
-        marker = out / "trained.json"
-        assert marker.is_file(), (out / "peer.log").read_text()[-3000:]
-        trained[i] = TrainedRound.model_validate_json(marker.read_text())
+        result = out / RESULT_FILE
+        assert result.is_file(), (out / "train.log").read_text()[-3000:]
+        trained[i] = TrainedRound.model_validate_json(result.read_text())
+        (out / "trained.json").write_text(result.read_text())  # the worker's marker
         uris[i] = publishing_store_fn(node_dirs[i] / "artifacts")(trained[i].adapter_path)
     node_dirs[3].mkdir(parents=True, exist_ok=True)
     return TrainedRound0(
