@@ -38,12 +38,14 @@ interface IWorkLedger {
         uint8 executionMode;
     }
 
-    /// @notice Per pool and node (one slot): the provider credited (or slashed) for the node's
-    /// reports and one past the last round it reported. Created when the node joins the pool,
-    /// so that reports only update it.
+    /// @notice Per pool and node (one slot): one past the last round the node reported, the
+    /// provider credited (or slashed) for its reports, and how many of its reports are not
+    /// finalized yet. The provider can change only when none is pending. Created when the node
+    /// joins the pool, so that reports only update it.
     struct Reporter {
         uint64 lastRoundPlusOne;
         address provider;
+        uint32 pending;
     }
 
     /// @notice Per-round bookkeeping (one slot).
@@ -74,7 +76,8 @@ interface IWorkLedger {
     error WorkLedgerProviderBlacklisted(address provider);
     /// @notice The node already reported this round (or a later one).
     error WorkLedgerDuplicateReport(uint256 poolId, uint256 round, address node);
-    /// @notice The node changed provider while its report of `round` is not finalized yet.
+    /// @notice The node changed provider while some of its reports in this pool (the latest of
+    /// round `round`) are not finalized yet.
     error WorkLedgerPreviousReportPending(uint256 poolId, address node, uint256 round);
     /// @notice The caller is not the hub.
     error WorkLedgerUnauthorized(address caller);
@@ -160,7 +163,7 @@ interface IWorkLedger {
     /// the node is a member of the pool since before the round's end; its provider is not
     /// blacklisted; now within the round's
     /// submission window; first report of the node for this round; if the node's provider
-    /// changed, its previous report in this pool is finalized. Emits {ReportSubmitted}.
+    /// changed, all its previous reports in this pool are finalized. Emits {ReportSubmitted}.
     /// @return index The report's index in the round (its bit in attestations).
     function submitReport(WorkReport calldata report, bytes calldata signature) external returns (uint256 index);
 

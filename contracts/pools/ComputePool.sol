@@ -112,7 +112,9 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
         bytes32 digest = _hashTypedDataV4(
             keccak256(abi.encode(JOIN_POOL_TYPEHASH, poolId, node, provider, _useNonce(node), deadline))
         );
-        if (!SignatureChecker.isValidSignatureNow(node, digest, signature)) revert ComputePoolInvalidSignature(node);
+        if (!SignatureChecker.isValidSignatureNowCalldata(node, digest, signature)) {
+            revert ComputePoolInvalidSignature(node);
+        }
         unchecked {
             pool.nodeCount += 1; // < maxNodes <= 256
         }

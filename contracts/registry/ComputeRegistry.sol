@@ -105,7 +105,7 @@ contract ComputeRegistry is IComputeRegistry, HubModule, EIP712, Nonces {
         if (block.timestamp > deadline) revert ComputeRegistryExpiredSignature(deadline);
         bytes32 structHash =
             keccak256(abi.encode(ADD_NODE_TYPEHASH, provider, node, computeUnits, specsHash, _useNonce(node), deadline));
-        if (!SignatureChecker.isValidSignatureNow(node, _hashTypedDataV4(structHash), signature)) {
+        if (!SignatureChecker.isValidSignatureNowCalldata(node, _hashTypedDataV4(structHash), signature)) {
             revert ComputeRegistryInvalidSignature(node);
         }
     }

@@ -113,13 +113,12 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         // windows of successive rounds do not overlap, so "reported this round or later" is one slot per node
         Reporter memory rep = _reporters[poolId][node];
         if (rep.lastRoundPlusOne > round) revert WorkLedgerDuplicateReport(poolId, round, node);
-        if (rep.provider != m.provider && rep.lastRoundPlusOne != 0) {
-            // the node moved to another provider: its last report must be settled first, since
+        if (rep.provider != m.provider && rep.pending != 0) {
+            // the node moved to another provider: its reports must be settled first, since
             // finalization credits (or slashes) the provider recorded here
-            uint256 last = rep.lastRoundPlusOne - 1;
-            if (!_rounds[poolId][last].finalized) revert WorkLedgerPreviousReportPending(poolId, node, last);
+            revert WorkLedgerPreviousReportPending(poolId, node, rep.lastRoundPlusOne - 1);
         }
-        if (!SignatureChecker.isValidSignatureNow(node, _reportDigest(report), signature)) {
+        if (!SignatureChecker.isValidSignatureNowCalldata(node, _reportDigest(report), signature)) {
             revert WorkLedgerInvalidSignature(node);
         }
 
@@ -130,7 +129,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
             rs.reportCount = uint32(index + 1); // < MAX_REPORTS
         }
         // round < 2^32 (ComputePool.roundWindow), samples < 2^64 (checked above)
-        _reporters[poolId][node] = Reporter({lastRoundPlusOne: uint64(round + 1), provider: m.provider});
+        // pending counts this node's unfinalized reports in this pool: far below 2^32
+        _reporters[poolId][node] =
+            Reporter({lastRoundPlusOne: uint64(round + 1), provider: m.provider, pending: rep.pending + 1});
         _reports[poolId][round][index] =
             StoredReport({node: node, samples: uint64(report.samples), executionMode: report.executionMode});
         _emitReport(report, m.provider, index);
@@ -192,14 +193,17 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
             if (block.timestamp < challengeEnd) revert WorkLedgerNotFinalizable(poolId, round, challengeEnd);
         }
         rs.finalized = true;
+        uint256 n = rs.reportCount;
         if (!rs.decided) {
+            for (uint256 i; i < n; ++i) {
+                _settle(poolId, _reports[poolId][round][i].node);
+            }
             _rounds[poolId][round] = rs;
             emit RoundFinalized(poolId, round, false, 0, 0, 0, _baseAdapter[poolId]);
             return;
         }
 
         Outcome memory outcome = _outcomes[poolId][round];
-        uint256 n = rs.reportCount;
         uint256 totalWeight;
         for (uint256 i; i < n; ++i) {
             if (outcome.acceptBitmap & (1 << i) != 0) {
@@ -209,9 +213,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         }
         // effects: rewards of accepted reports (sum of floors <= rewardPerRound)
         for (uint256 i; i < n; ++i) {
+            StoredReport memory r = _reports[poolId][round][i];
+            address provider = _settle(poolId, r.node);
             if (outcome.acceptBitmap & (1 << i) != 0) {
-                StoredReport memory r = _reports[poolId][round][i];
-                address provider = _reporters[poolId][r.node].provider;
                 uint256 reward =
                     (rewardPerRound * uint256(r.samples) * _multiplier(policy, r.executionMode)) / totalWeight;
                 _pending[provider] += reward;
@@ -317,6 +321,16 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         IComputePool.Pool memory pool = computePool.poolOf(poolId);
         policy = domainRegistry.policyOf(pool.domainId);
         rewardPerRound = pool.rewardPerRound;
+    }
+
+    /// @dev Marks one report of `node` in `poolId` finalized; returns its provider (which cannot
+    /// have changed while the report was pending).
+    function _settle(uint256 poolId, address node) private returns (address provider) {
+        Reporter storage rep = _reporters[poolId][node];
+        unchecked {
+            rep.pending -= 1; // counted when the report was submitted
+        }
+        return rep.provider;
     }
 
     function _multiplier(IDomainRegistry.Policy memory policy, uint8 mode) private pure returns (uint256) {

@@ -485,3 +485,34 @@ def test_node_moved_to_other_provider_waits_for_settlement(
     assert protocol.ledger.pendingRewards(bob) == 0
     submit(0, 1)  # settled: bob's node may report now
     assert protocol.ledger.reporterOf(1, key.address).provider == bob.address
+
+
+def test_provider_change_waits_for_every_pending_report(
+    protocol, active_pool, submit, signer, warp, alice, bob, validator, validator2, node_keys
+):
+    """Round 1 is finalized but round 0 is not: the node still may not change hands, or
+    finalizing round 0 would credit the new provider."""
+    key = node_keys[0]
+    for r in (0, 1):
+        warp(active_pool.window(r)[1])
+        submit(0, r)
+    warp(active_pool.window(1)[2])
+    for v in (validator, validator2):
+        protocol.ledger.attest(1, 1, 1, ZERO, sender=v)
+    protocol.ledger.finalize(1, 1, sender=validator)  # round 0 left pending
+    assert protocol.ledger.reporterOf(1, key.address).pending == 1
+    protocol.hub.leavePool(key.address, sender=alice)
+    protocol.hub.removeNode(key.address, sender=alice)
+    sig = signer.add_node(key, bob, 10)
+    protocol.hub.addNode(key.address, 10, ZERO, 2**63, sig, sender=bob)
+    protocol.hub.setNodeValidated(key.address, True, sender=validator)
+    protocol.hub.joinPool(1, key.address, 2**63, signer.join(key, 1, bob), sender=bob)
+
+    warp(active_pool.window(2)[1])
+    with ape.reverts(protocol.ledger.WorkLedgerPreviousReportPending, round=1):
+        submit(0, 2)
+    protocol.ledger.finalize(1, 0, sender=validator)  # expired: settles without paying
+    assert protocol.ledger.reporterOf(1, key.address).pending == 0
+    submit(0, 2)
+    reporter = protocol.ledger.reporterOf(1, key.address)
+    assert reporter.provider == bob.address and reporter.pending == 1
