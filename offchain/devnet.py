@@ -177,10 +177,13 @@ def down(settings: Settings) -> DevnetInfo | None:
 
 def deploy_protocol(settings: Settings, *, fund_lora: int = 100_000 * ONE) -> Deployment:
     """Run ``ape run deploy`` against the anvil at ``settings.rpc_url`` and copy its output
-    to ``settings.resolved_deployments_file``."""
+    to ``settings.resolved_deployments_file``. The script writes into a staging folder under
+    the data dir (``LORANET_DEPLOYMENTS_DIR``), so a devnet never touches another folder."""
     root = project_root()
+    staging = devnet_dir(settings) / "deployments"  # the deploy script's own output folder
     env = {
         **os.environ,
+        "LORANET_DEPLOYMENTS_DIR": str(staging),
         "LORANET_FUND_AMOUNT": str(Decimal(fund_lora) / ONE),
         "APE_FOUNDRY_HOST": settings.resolved_rpc_url,
         "LORANET_DEPLOY_PRINT_JSON": "1",
@@ -208,7 +211,7 @@ def deploy_protocol(settings: Settings, *, fund_lora: int = 100_000 * ONE) -> De
     if result.returncode != 0:
         tail = " | ".join((result.stdout + result.stderr).strip().splitlines()[-3:])
         raise DevnetError(f"`ape run deploy` failed (exit {result.returncode}): {tail}")
-    data = _deployment_json(result.stdout) or _read_json(root / "deployments" / "local.json")
+    data = _deployment_json(result.stdout) or _read_json(staging / "local.json")
     deployment = Deployment.model_validate(data)
     target = settings.resolved_deployments_file
     target.parent.mkdir(parents=True, exist_ok=True)
