@@ -114,7 +114,9 @@ def simulate_round(cfg: TrainConfig, nodes: int, steps: int, epochs: int, store:
     return reports, compute
 
 
-def measure(name: str, cfg: TrainConfig, nodes: int, steps: int, epochs: int) -> dict[str, object]:
+def measure(
+    name: str, cfg: TrainConfig, nodes: int, steps: int, epochs: int, eval_examples: int = 256
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         store = ArtifactStore(Path(tmp) / "store")
         reports, train_s = simulate_round(cfg, nodes, steps, epochs, store)
@@ -124,7 +126,7 @@ def measure(name: str, cfg: TrainConfig, nodes: int, steps: int, epochs: int) ->
             base_hash="0x" + "00" * 32,
             seed_block_hash="0x" + "ab" * 32,
             published=lambda _node: steps * cfg.batch_size,
-            thresholds=Thresholds(),
+            thresholds=Thresholds(eval_examples=eval_examples),
             cache_dir=Path(tmp) / "cache",
             out_dir=Path(tmp) / "adapters",
         )
@@ -142,6 +144,7 @@ def measure(name: str, cfg: TrainConfig, nodes: int, steps: int, epochs: int) ->
         "val_s": val_s,
         "share": val_s / train_s,
         "accepted": accepted,
+        "eval_examples": eval_examples,
     }
     print(
         f"{name}: {nodes} nodes x {steps} steps: training {train_s:.1f} s, "
@@ -161,9 +164,11 @@ def main() -> None:
         model=ModelConfig(hidden_size=256, num_hidden_layers=4, intermediate_size=512),
     )
     rows = [
-        measure("demo (tiny model, 1 round of `make demo`)", tiny, 4, 6, 3),
+        measure("demo: tiny model, 6 steps per node", tiny, 4, 6, 3),
         measure("tiny model, 128 steps per node", tiny, 4, 128, 4),
-        measure("medium model (as the trainer bench), 128 steps per node", medium, 3, 128, 4),
+        measure("medium model, 128 steps per node", medium, 3, 128, 4, eval_examples=0),
+        measure("medium model, 128 steps per node", medium, 3, 128, 4),
+        measure("medium model, 512 steps per node", medium, 3, 512, 4),
     ]
     text = render(rows)
     print(text)
@@ -179,13 +184,14 @@ def render(rows: list[dict[str, object]]) -> str:
         "(2 vCPU AMD EPYC, shared with other jobs), one torch thread, Python "
         f"{platform.python_version()}. Script: `bench/validation_share.py`.",
         "",
-        "| round | nodes | steps/node | batch | model params | training compute (all nodes) "
-        "| validation (one validator) | share |",
-        "|---|---|---|---|---|---|---|---|",
+        "| round | nodes | steps/node | batch | model params | eval examples "
+        "| training compute (all nodes) | validation (one validator) | share |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['name']} | {r['nodes']} | {r['steps']} | {r['batch']} | {r['params']:,} "
+            f"| {r['eval_examples'] or 'all (410)'} "
             f"| {r['train_s']:.1f} s | {r['val_s']:.2f} s | **{100 * float(r['share']):.1f}%** |"  # type: ignore[arg-type]
         )
     lines.append(END)

@@ -22,6 +22,7 @@ import math
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 
@@ -39,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 ARTIFACT, AGREEMENT, EVAL, SAMPLES, REPLAY = "artifact", "agreement", "eval", "samples", "replay"
 MIN_AGREEMENT_REPORTS = 3  # a majority needs at least three adapters
+
+K = TypeVar("K", str, int)
 
 
 def _same_hash(a: str, b: str) -> bool:
@@ -73,12 +76,12 @@ def check_artifact(
 
 
 def check_agreement(
-    adapters: Mapping[str, Path],
+    adapters: Mapping[K, Path],
     base: Path,
     *,
     min_cosine: float,
     max_distance: float,
-) -> dict[str, CheckResult]:
+) -> dict[K, CheckResult]:
     """Per key of ``adapters``: does its update agree with the round's median update?
 
     The update of an adapter is its weights minus the ``base`` adapter's; the comparison is

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,7 +176,8 @@ class ValidatorService:
     def adapters_dir(self) -> Path:
         return self.data_dir / "adapters"
 
-    def published(self, pool_id: int, round: int) -> Any:
+    def published(self, pool_id: int, round: int) -> Callable[[str], int | None]:
+        """``node -> samples`` it published in the round's hivemind run."""
         run_id = run_id_for(self.cfg.hivemind.run_prefix, pool_id, round)
         return lambda node: self.progress.published_samples(run_id, node)
 

@@ -29,6 +29,9 @@ class ValidatorSettings(BaseSettings):
     )
     samples_slack: int = Field(0, ge=0, description="Extra samples tolerated over the ratio.")
     replay_steps: int = Field(2, ge=1, description="Steps replayed per report.")
+    eval_examples: int = Field(
+        256, ge=0, description="Held-out examples of the eval check (0: the whole split)."
+    )
     poll_interval_s: float = Field(1.0, gt=0, description="Pause between service steps.")
     progress_interval_s: float = Field(0.25, gt=0, description="DHT progress polling period.")
     finalize: bool = Field(True, description="Send finalize once the round is decided/expired.")
@@ -42,4 +45,5 @@ class ValidatorSettings(BaseSettings):
             samples_max_ratio=self.samples_max_ratio,
             samples_slack=self.samples_slack,
             replay_steps=self.replay_steps,
+            eval_examples=self.eval_examples,
         )

@@ -32,7 +32,7 @@ from offchain.validator.reasons import CheckResult, Reason
 from trainer.aggregate import aggregate_adapters
 from trainer.artifacts import adapter_hash, load_adapter_state
 from trainer.config import TrainConfig
-from trainer.data import TrainingData
+from trainer.data import Shard, TrainingData
 from trainer.evaluation import evaluate_adapters
 from trainer.models import build_tokenizer
 from trainer.replay import ReplayChecker
@@ -65,6 +65,7 @@ class Thresholds(BaseModel):
     samples_max_ratio: float = 2.0
     samples_slack: int = 0
     replay_steps: int = 2
+    eval_examples: int = 0  # 0: the whole held-out split
 
 
 @dataclass
@@ -133,6 +134,15 @@ class RoundVerdict:
         }
 
 
+def eval_split(data: TrainingData, examples: int) -> Shard:
+    """The held-out examples the eval check uses: all of them, or a fixed subset of
+    ``examples`` (the same for every round and validator, so losses stay comparable)."""
+    heldout = data.heldout()
+    if examples <= 0 or examples >= len(heldout):
+        return heldout
+    return Shard(heldout.example_ids[:examples], heldout.sequences[:examples], heldout.pad_id)
+
+
 def _bundle_of(report: Report, cache_dir: Path) -> ReplayBundle | None:
     uri = bundle_uri(report.artifact_uri, report.pool_id, report.round, report.node)
     try:
@@ -160,11 +170,11 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
     agreement = check_agreement(
         paths, inputs.base_adapter, min_cosine=th.min_cosine, max_distance=th.max_distance
     )
-    named = {"base": inputs.base_adapter, **{str(i): p for i, p in paths.items()}}
-    losses = evaluate_adapters(cfg, dict(named))
-    base_loss = losses["base"].loss
-
     data = TrainingData(cfg.data, build_tokenizer(cfg.model))
+    heldout = eval_split(data, th.eval_examples)
+    named = {"base": inputs.base_adapter, **{str(i): p for i, p in paths.items()}}
+    losses = evaluate_adapters(cfg, dict(named), heldout=heldout)
+    base_loss = losses["base"].loss
     checker = ReplayChecker(cfg)
     for v in verdicts:
         r = v.report
@@ -220,7 +230,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
         next_path = inputs.out_dir / f"{next_hash.removeprefix('0x')}.safetensors"
         tmp.replace(next_path)
         assert adapter_hash(next_path) == next_hash
-        next_loss = evaluate_adapters(cfg, {"next": next_path})["next"].loss
+        next_loss = evaluate_adapters(cfg, {"next": next_path}, heldout=heldout)["next"].loss
     pool_id = reports[0].pool_id if reports else -1
     round_ = reports[0].round if reports else -1
     return RoundVerdict(

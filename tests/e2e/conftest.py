@@ -37,15 +37,14 @@ from e2e_support import (
     TRAIN_TIMEOUT_S,
     Protocol4,
     TrainedRound0,
+    client_for,
 )
 from eth_account import Account
 from eth_utils import keccak
-from web3 import Web3
 
-from offchain.chain import ChainClient, Deployment, TxSender
+from offchain.chain import TxSender
 from offchain.chain.protocol import Protocol
 from offchain.chain.provider import ProviderActions
-from offchain.settings import Settings
 from offchain.validator.node_process import RESULT_FILE, NodeSpec
 from offchain.validator.progress import ProgressLog, ProgressRecorder
 from offchain.validator.publish import publishing_store_fn
@@ -85,13 +84,6 @@ def e2e_cfg() -> TrainConfig:
     )
 
 
-def _client(rpc_url: str, contracts: dict[str, str], chain_id: int, data: Path) -> ChainClient:
-    settings = Settings(network="local", rpc_url=rpc_url, data_dir=data, confirmations=1)
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-    deployment = Deployment(chain_id=chain_id, contracts=contracts)
-    return ChainClient(settings=settings, w3=w3, deployment=deployment)
-
-
 @pytest.fixture(scope="module")
 def protocol(
     deployment: Any, project: Any, chain: Any, tmp_path_factory: pytest.TempPathFactory
@@ -106,7 +98,7 @@ def protocol(
     for v in validators:
         hub.grantRole(hub.VALIDATOR_ROLE(), v, sender=admin)
 
-    client = _client(deployment.rpc_url, c, deployment.chain_id, tmp_path_factory.mktemp("e2e"))
+    client = client_for(deployment.rpc_url, c, deployment.chain_id, tmp_path_factory.mktemp("e2e"))
     proto = Protocol(client)
     providers = [deployment.accounts[i] for i in range(1, 1 + NODES)]
     nodes = [Account.from_key(keccak(text=f"loranet-e2e-node-{i}")) for i in range(NODES)]
@@ -253,11 +245,12 @@ def make_validator(
 
     def _make(k: int) -> ValidatorService:
         data = tmp_path / f"validator{k}"
-        data.mkdir()
-        shutil.copyfile(trained_round.progress_db, data / "progress.db")
+        if not data.exists():  # a second call with the same k is a restart of that validator
+            data.mkdir()
+            shutil.copyfile(trained_round.progress_db, data / "progress.db")
         account = protocol.validators[k]
         service = ValidatorService.build(
-            client=_client(protocol.rpc_url, protocol.contracts, protocol.chain_id, data),
+            client=client_for(protocol.rpc_url, protocol.contracts, protocol.chain_id, data),
             account=Account.from_key(account.private_key),
             cfg=trained_round.cfg,
             data_dir=data,

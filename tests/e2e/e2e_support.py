@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
+from offchain.chain import ChainClient, Deployment
+from offchain.settings import Settings
 from offchain.worker.round_work import TrainedRound
 from trainer.config import TrainConfig
 
@@ -66,3 +69,11 @@ class TrainedRound0:
 
     def out_dir(self, node: int, pool_id: int) -> Path:
         return self.node_dirs[node] / "rounds" / str(pool_id) / "0"
+
+
+def client_for(rpc_url: str, contracts: dict[str, str], chain_id: int, data: Path) -> ChainClient:
+    """A chain client of the test anvil, as ``loranet`` builds it."""
+    settings = Settings(network="local", rpc_url=rpc_url, data_dir=data, confirmations=1)
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+    deployment = Deployment(chain_id=chain_id, contracts=contracts)
+    return ChainClient(settings=settings, w3=w3, deployment=deployment)

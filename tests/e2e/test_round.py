@@ -14,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import SLASH_BPS, STAKE, Protocol4, TrainedRound0
+from e2e_support import SLASH_BPS, STAKE, Protocol4, TrainedRound0, client_for
+from eth_account import Account
 
+from offchain.validator.errors import ValidatorError
 from offchain.validator.publish import fresh_adapter, publishing_store_fn
 from offchain.validator.reasons import Reason
 from offchain.validator.service import ValidatorService
 from offchain.worker import cheats
 from offchain.worker.round_work import TrainedRound
 from trainer.aggregate import aggregate_adapters
+from trainer.config import TrainConfig
 from trainer.evaluation import evaluate_adapters
 
 #: what each cheater must be rejected for (at least these reasons)
@@ -164,3 +167,47 @@ def test_offline_validator(
     for i in range(4):
         assert protocol.ledger.pendingRewards(protocol.providers[i]) == 0
         assert protocol.stake.stakedOf(protocol.providers[i]) == STAKE
+
+
+def test_validator_restart_never_attests_twice(
+    protocol: Protocol4,
+    trained_round: TrainedRound0,
+    submit: Callable[[int, TrainedRound, str], int],
+    after_submission: Callable[[], None],
+    make_validator: Callable[[int], ValidatorService],
+    tmp_path: Path,
+) -> None:
+    """A validator restarted after attesting (same data dir) resumes without a second
+    attestation; the round is then decided with the other validator and finalized once."""
+    run, pool = trained_round, protocol.pool_id
+    for i in (0, 1):
+        submit(i, run.trained[i], run.uris[i])
+    cheater, faked, uri = cheater_report("inflate", protocol, run, tmp_path)
+    submit(cheater, faked, uri)
+    after_submission()
+    first = make_validator(0)
+    first.step()
+    first.step()  # the outbox confirms the attestation
+    address = first.account.address
+    assert protocol.ledger.hasAttested(pool, 0, address)
+    first.close()
+
+    again = make_validator(0)  # same data dir: watcher cursor, verdict, outbox
+    again.step()
+    assert again.outbox.counts() == {"confirmed": 1}
+    settle([again, make_validator(1)], protocol)
+    state = protocol.ledger.roundState(pool, 0)
+    assert state.finalized and (state.accepted, state.rejected) == (2, 1)
+    attests = again.view.ledger.events.Attested().get_logs(from_block=protocol.first_block)
+    assert [e["args"]["validator"] for e in attests].count(address) == 1
+
+
+def test_validator_needs_the_role(protocol: Protocol4, deployment: Any, tmp_path: Path) -> None:
+    outsider = deployment.accounts[6]
+    with pytest.raises(ValidatorError, match="does not hold VALIDATOR_ROLE"):
+        ValidatorService.build(
+            client=client_for(protocol.rpc_url, protocol.contracts, protocol.chain_id, tmp_path),
+            account=Account.from_key(outsider.private_key),
+            cfg=TrainConfig(),
+            data_dir=tmp_path / "v",
+        )
