@@ -82,7 +82,7 @@ test: setup
 	ape test $(ARGS) --network $(NETWORK)
 
 demo: setup
-	$(BIN)/python -m offchain.demo $(ARGS)
+	$(BIN)/python -m offchain.demo $(DEMO_ARGS)
 
 lint: setup
 	ruff check .

@@ -21,7 +21,7 @@ from eth_account.signers.local import LocalAccount
 from offchain.validator.binding import announce_node
 from offchain.validator.bundle import BUNDLE_FILE, ZERO_HASH, ReplayBundle, bundle_name
 from offchain.validator.errors import FetchError, ValidatorError
-from offchain.validator.fetch import fetch, sibling_uri
+from offchain.validator.fetch import fetch
 from offchain.worker.round_work import StoreFn, TrainedRound, TrainFn, artifact_store_fn
 from trainer.artifacts import ArtifactStore, adapter_hash, save_adapter
 from trainer.config import TrainConfig
@@ -48,7 +48,7 @@ def resolve_adapter(digest: str, sources: Sequence[str], cache_dir: Path) -> Pat
     name = f"{digest.lower().removeprefix('0x')}.safetensors"
     for source in sources:
         try:
-            path = fetch(sibling_uri(source.rstrip("/") + "/x", name), cache_dir)
+            path = fetch(f"{source.rstrip('/')}/{name}", cache_dir)
         except FetchError:
             continue
         if adapter_hash(path) == "0x" + name.removesuffix(".safetensors"):
