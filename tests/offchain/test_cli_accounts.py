@@ -99,8 +99,14 @@ def test_ape_made_account_works_in_loranet(
     from ape import config
     from ape_accounts import import_account_from_private_key
 
+    from ape import accounts as ape_accounts
+
     monkeypatch.setattr(config, "DATA_FOLDER", tmp_path / "ape")
     (tmp_path / "ape" / "accounts").mkdir(parents=True)
+    # Ape caches each container's folder on first use (cached_property): point it here too,
+    # or an earlier test's access makes the import write into the real ~/.ape/accounts.
+    container = ape_accounts.containers["accounts"]
+    monkeypatch.setitem(container.__dict__, "data_folder", tmp_path / "ape" / "accounts")
     made = import_account_from_private_key("from-ape", password, dev_account(2).key.hex())
     monkeypatch.setenv("LORANET_KEYSTORE_DIR", str(tmp_path / "ape" / "accounts"))
     listed = json.loads(run_cli("account", "list", "--json", ok=True).stdout)
