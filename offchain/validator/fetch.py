@@ -41,8 +41,10 @@ def fetch(uri: str, cache_dir: Path) -> Path:
     """
     path = local_path(uri)
     if path is not None:
-        if not path.is_file():
+        if not path.is_file():  # also refuses devices and folders a report could name
             raise FetchError(f"artifact {uri} does not exist.")
+        if path.stat().st_size > MAX_BYTES:
+            raise FetchError(f"artifact {uri} is larger than {MAX_BYTES} bytes.")
         return path
     parsed = urlparse(uri)
     if parsed.scheme not in ("http", "https"):

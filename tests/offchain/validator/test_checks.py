@@ -45,6 +45,12 @@ def test_artifact_missing(tmp_path: Path, http_folder: tuple[Path, str]) -> None
         assert result.reason is Reason.ARTIFACT_UNAVAILABLE and path is None
 
 
+def test_artifact_that_is_not_a_regular_file(tmp_path: Path) -> None:
+    for uri in ("/dev/zero", str(tmp_path), "file:///dev/urandom"):
+        result, _ = check_artifact(uri, "0x" + "11" * 32, tmp_path / "cache")
+        assert result.reason is Reason.ARTIFACT_UNAVAILABLE
+
+
 def test_artifact_hash_mismatch(base: Path, tmp_path: Path) -> None:
     result, _ = check_artifact(str(base), "0x" + "11" * 32, tmp_path)
     assert result.reason is Reason.ARTIFACT_HASH_MISMATCH
