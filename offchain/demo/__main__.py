@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -49,12 +50,16 @@ def parse(argv: list[str] | None) -> DemoConfig:
     parser.add_argument("--round-length", type=int, default=90, help="seconds per round")
     parser.add_argument("--out", type=Path, default=root / "demo-output")
     parser.add_argument(
-        "--workdir", type=Path, default=None, help="state and logs (default: a new temp dir)"
+        "--workdir",
+        type=Path,
+        default=None,
+        help="state and logs (default: a temp dir, removed after a successful run)",
     )
     parser.add_argument("--timeout", type=float, default=540.0, help="seconds for the rounds")
     args = parser.parse_args(argv)
     return DemoConfig(
         workdir=(args.workdir or Path(tempfile.mkdtemp(prefix="loranet-demo-"))).resolve(),
+        keep_workdir=args.workdir is not None,
         out=args.out.resolve(),
         cheat=args.cheat,
         rounds=args.rounds,
@@ -140,10 +145,8 @@ def run(cfg: DemoConfig, console: Console) -> int:
         )
         outcome.print(console)
         files = write_outputs(outcome, cfg.out)
-        console.print(
-            f"wrote {', '.join(str(f) for f in files)} in {time.monotonic() - started:.0f} s; "
-            f"logs and state in {cfg.workdir}"
-        )
+        console.print(f"wrote {', '.join(str(f) for f in files)}")
+        console.print(f"done in {time.monotonic() - started:.0f} s")
         return 0 if outcome.ok else 1
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: stopping every process[/]")
@@ -155,12 +158,22 @@ def run(cfg: DemoConfig, console: Console) -> int:
         net.close()
 
 
+def main_run(cfg: DemoConfig, console: Console) -> int:
+    """:func:`run`, then remove the temp workdir after a success (kept for a failure)."""
+    code = run(cfg, console)
+    if code == 0 and not cfg.keep_workdir:
+        shutil.rmtree(cfg.workdir, ignore_errors=True)
+    elif cfg.workdir.exists():
+        console.print(f"logs and state of every participant: {cfg.workdir}")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     console = Console()
     if not console.is_terminal:
         console = Console(width=120)  # logs and CI: keep the tables readable
-    return run(parse(argv), console)
+    return main_run(parse(argv), console)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class DemoConfig:
     slash_bps: int = 1_000  # 10 % of the slashable stake
     stake: int = 2_000
     timeout_s: float = 540.0
+    keep_workdir: bool = True
 
     @property
     def nodes(self) -> int:
@@ -108,9 +109,9 @@ class DemoNetwork:
 
     def start_chain(self) -> None:
         root = self.cfg.workdir
-        if root.exists():
-            shutil.rmtree(root)
-        root.mkdir(parents=True)
+        root.mkdir(parents=True, exist_ok=True)
+        if any(root.iterdir()):
+            raise DemoError(f"the demo's work dir {root} is not empty: choose a new one.")
         port = _free_port()
         self.settings = Settings(
             network="local",
