@@ -273,7 +273,7 @@ class ValidatorService:
                 round=round,
                 bitmap=bin(verdict.accept_bitmap),
                 next=verdict.next_adapter_hash,
-                seconds=round_s(verdict.seconds),
+                seconds=f"{verdict.seconds:.3f}",
             ),
         )
         return "attesting"
@@ -316,7 +316,3 @@ class ValidatorService:
         self.watcher.store.close()
         self.store.close()
         self.progress.close()
-
-
-def round_s(value: float) -> float:
-    return round(value, 3)
