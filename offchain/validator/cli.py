@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from offchain.cli.context import ACCOUNT_HELP, state
+from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
 from offchain.errors import LoranetError
 from offchain.logging import configure_logging
 
@@ -78,3 +78,35 @@ def run(
     finally:
         if dht is not None:
             dht.shutdown()
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="State folder (default: <LORANET_DATA_DIR>/validator)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+) -> None:
+    """Show the validator's rounds (status, accepted reports, reasons) from its data dir."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from offchain.validator.store import rounds_summary
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    folder = data_dir or cli.settings.data_dir / "validator"
+    rounds = rounds_summary(folder)
+
+    def render(console: Console) -> None:
+        table = Table("pool", "round", "status", "accepted", "rejected (reasons)",
+                      title=f"validator state in {folder}")  # fmt: skip
+        for r in rounds:
+            table.add_row(
+                str(r["pool_id"]), str(r["round"]), r["status"], str(r["accepted"]),
+                "; ".join(f"{i}: {','.join(why)}" for i, why in r["rejected"].items()) or "-",
+            )  # fmt: skip
+        console.print(table if rounds else f"no rounds judged in {folder}")
+
+    cli.emit({"data_dir": str(folder), "rounds": rounds}, render)

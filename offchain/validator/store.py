@@ -124,3 +124,33 @@ class ValidatorStore:
                 "verdict = COALESCE(excluded.verdict, rounds.verdict)",
                 (pool_id, round, status, json.dumps(verdict) if verdict is not None else None),
             )
+
+
+def rounds_summary(data_dir: Path) -> list[dict[str, Any]]:
+    """What ``loranet validator status`` shows, read from the data dir (no chain access)."""
+    path = Path(data_dir) / "validator.db"
+    if not path.is_file():
+        return []
+    store = ValidatorStore(path)
+    try:
+        with store._lock:
+            rows = store._db.execute(
+                "SELECT pool_id, round, status, verdict FROM rounds ORDER BY pool_id, round"
+            ).fetchall()
+    finally:
+        store.close()
+    out = []
+    for pool_id, round_, status, verdict_json in rows:
+        verdict = json.loads(verdict_json) if verdict_json else {"reports": []}
+        reports = verdict["reports"]
+        out.append(
+            {
+                "pool_id": int(pool_id),
+                "round": int(round_),
+                "status": str(status),
+                "accepted": sum(1 for r in reports if r["accepted"]),
+                "rejected": {str(r["index"]): r["reasons"] for r in reports if not r["accepted"]},
+                "next_adapter_hash": verdict.get("next_adapter_hash"),
+            }
+        )
+    return out

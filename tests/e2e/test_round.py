@@ -8,6 +8,7 @@ the mean of the honest adapters. Training is one real hivemind round shared by t
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,9 @@ from typing import Any
 import pytest
 from e2e_support import SLASH_BPS, STAKE, Protocol4, TrainedRound0, client_for
 from eth_account import Account
+from typer.testing import CliRunner
 
+from offchain.cli.main import app
 from offchain.validator.errors import ValidatorError
 from offchain.validator.publish import fresh_adapter, publishing_store_fn
 from offchain.validator.reasons import Reason
@@ -200,6 +203,15 @@ def test_validator_restart_never_attests_twice(
     assert state.finalized and (state.accepted, state.rejected) == (2, 1)
     attests = again.view.ledger.events.Attested().get_logs(from_block=protocol.first_block)
     assert [e["args"]["validator"] for e in attests].count(address) == 1
+    settle([again], protocol, rounds=1)  # sees the finalization
+
+    shown = CliRunner().invoke(
+        app, ["validator", "status", "--data-dir", str(again.data_dir), "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    (round0,) = json.loads(shown.stdout)["rounds"]
+    assert (round0["pool_id"], round0["round"], round0["status"]) == (pool, 0, "finalized")
+    assert round0["accepted"] == 2 and "SAMPLES_INFLATED" in str(round0["rejected"])
 
 
 def test_validator_needs_the_role(protocol: Protocol4, deployment: Any, tmp_path: Path) -> None:
