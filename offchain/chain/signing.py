@@ -1,8 +1,9 @@
-"""EIP-712 signatures the protocol checks: node keys (AddNode, JoinPool) and ERC-2612 permits.
+"""EIP-712 signatures the protocol checks: node keys (AddNode, JoinPool, WorkReport) and
+ERC-2612 permits.
 
 Type strings are copied from the contracts (``ComputeRegistry.ADD_NODE_TYPEHASH``,
-``ComputePool.JOIN_POOL_TYPEHASH``); ``tests/offchain`` checks them against the deployed
-type hashes.
+``ComputePool.JOIN_POOL_TYPEHASH``, ``WorkLedger.WORK_REPORT_TYPEHASH``); ``tests/offchain``
+checks them against the deployed type hashes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ JOIN_POOL_TYPE = [
     {"name": "nonce", "type": "uint256"},
     {"name": "deadline", "type": "uint256"},
 ]
+WORK_REPORT_TYPE = [
+    {"name": "poolId", "type": "uint256"},
+    {"name": "round", "type": "uint256"},
+    {"name": "node", "type": "address"},
+    {"name": "adapterHash", "type": "bytes32"},
+    {"name": "samples", "type": "uint256"},
+    {"name": "loss", "type": "uint256"},
+    {"name": "artifactUri", "type": "string"},
+    {"name": "executionMode", "type": "uint8"},
+    {"name": "replayRoot", "type": "bytes32"},
+]
 PERMIT_TYPE = [
     {"name": "owner", "type": "address"},
     {"name": "spender", "type": "address"},
@@ -48,6 +60,7 @@ DOMAIN_TYPE = [
 ]
 REGISTRY_DOMAIN = ("loranet ComputeRegistry", "1")
 POOL_DOMAIN = ("loranet ComputePool", "1")
+LEDGER_DOMAIN = ("loranet WorkLedger", "1")
 
 
 class SpecsFileError(LoranetError):
@@ -129,6 +142,22 @@ def sign_add_node(
             "nonce": nonce,
             "deadline": deadline,
         },
+    )
+    return bytes(signed.signature)
+
+
+def sign_work_report(
+    node_key: LocalAccount, message: dict[str, Any], *, chain_id: int, ledger: str
+) -> bytes:
+    """The node key's signature of a ``WorkReport`` (``message`` keyed by the type's fields)."""
+    signed = sign_typed(
+        node_key,
+        domain=LEDGER_DOMAIN,
+        chain_id=chain_id,
+        verifying_contract=ledger,
+        primary="WorkReport",
+        fields=WORK_REPORT_TYPE,
+        message=message,
     )
     return bytes(signed.signature)
 

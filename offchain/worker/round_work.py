@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel
 from web3 import Web3
 
 from offchain.abi import load_abi
+from offchain.chain.signing import WORK_REPORT_TYPE, sign_work_report
 from offchain.chain.tx import TxRequest
 from offchain.logging import kv
 from offchain.outbox import Outbox, OutboxEntry, OutboxKey
@@ -35,18 +35,8 @@ logger = logging.getLogger(__name__)
 
 REPORT_KIND = "report"
 LOSS_SCALE = 1_000_000  # WorkReport.loss is fixed point, 1e6 = 1.0
-WORK_REPORT_TYPES = [
-    {"name": "poolId", "type": "uint256"},
-    {"name": "round", "type": "uint256"},
-    {"name": "node", "type": "address"},
-    {"name": "adapterHash", "type": "bytes32"},
-    {"name": "samples", "type": "uint256"},
-    {"name": "loss", "type": "uint256"},
-    {"name": "artifactUri", "type": "string"},
-    {"name": "executionMode", "type": "uint8"},
-    {"name": "replayRoot", "type": "bytes32"},
-]
-LEDGER_DOMAIN = ("loranet WorkLedger", "1")
+#: The report's fields in the contract's order (re-exported for callers of this module).
+WORK_REPORT_TYPES = WORK_REPORT_TYPE
 
 
 class TrainedRound(BaseModel):
@@ -83,25 +73,6 @@ def report_message(
 
 def round_half(value: float) -> int:
     return int(value + 0.5)
-
-
-def sign_work_report(
-    node_key: LocalAccount, message: dict[str, Any], *, chain_id: int, ledger: str
-) -> bytes:
-    """EIP-712 signature of a ``WorkReport`` by the node key."""
-    name, version = LEDGER_DOMAIN
-    signed = Account.sign_typed_data(
-        node_key.key,
-        domain_data={
-            "name": name,
-            "version": version,
-            "chainId": chain_id,
-            "verifyingContract": Web3.to_checksum_address(ledger),
-        },
-        message_types={"WorkReport": WORK_REPORT_TYPES},
-        message_data=message,
-    )
-    return bytes(signed.signature)
 
 
 class RoundWorker:

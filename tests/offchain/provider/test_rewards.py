@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 from typer.testing import Result
 
 from offchain.chain.protocol import Protocol
+from offchain.chain.signing import WORK_REPORT_TYPE as WORK_REPORT
 from offchain.chain.signing import sign_typed
 from offchain.chain.tx import TxRequest, TxSender
 from offchain.chain.units import ONE as LORA
@@ -19,17 +20,6 @@ from offchain.keys import Keystore
 
 Run = Callable[..., Result]
 ROUND, WINDOW = 3600, 600
-WORK_REPORT = [
-    {"name": "poolId", "type": "uint256"},
-    {"name": "round", "type": "uint256"},
-    {"name": "node", "type": "address"},
-    {"name": "adapterHash", "type": "bytes32"},
-    {"name": "samples", "type": "uint256"},
-    {"name": "loss", "type": "uint256"},
-    {"name": "artifactUri", "type": "string"},
-    {"name": "executionMode", "type": "uint8"},
-    {"name": "replayRoot", "type": "bytes32"},
-]
 
 
 def test_claim_after_an_accepted_report(
