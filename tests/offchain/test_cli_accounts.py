@@ -96,10 +96,9 @@ def test_ape_made_account_works_in_loranet(
     password: str,
 ) -> None:
     """An account made by Ape's own importer (``ape accounts import``) is usable by loranet."""
+    from ape import accounts as ape_accounts
     from ape import config
     from ape_accounts import import_account_from_private_key
-
-    from ape import accounts as ape_accounts
 
     monkeypatch.setattr(config, "DATA_FOLDER", tmp_path / "ape")
     (tmp_path / "ape" / "accounts").mkdir(parents=True)
