@@ -13,6 +13,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from offchain.chain.signing import (
+    ADD_NODE_TYPE,
+    JOIN_POOL_TYPE,
+    PERMIT_TYPE,
+    WORK_REPORT_TYPE,
+    sign_typed,
+)
+
 TOKEN = 10**18
 ROUND = 600
 WINDOW = 300
@@ -26,33 +34,41 @@ SLASH_BPS = 1_000
 DEADLINE = 2**63  # far future
 ZERO = b"\x00" * 32
 
-# EIP-712 types, in the contracts' field order (docs/protocol.md).
-ADD_NODE_TYPES = [
-    {"name": "provider", "type": "address"},
-    {"name": "node", "type": "address"},
-    {"name": "computeUnits", "type": "uint32"},
-    {"name": "specsHash", "type": "bytes32"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
-JOIN_POOL_TYPES = [
-    {"name": "poolId", "type": "uint256"},
-    {"name": "node", "type": "address"},
-    {"name": "provider", "type": "address"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-]
-WORK_REPORT_TYPES = [
-    {"name": "poolId", "type": "uint256"},
-    {"name": "round", "type": "uint256"},
-    {"name": "node", "type": "address"},
-    {"name": "adapterHash", "type": "bytes32"},
-    {"name": "samples", "type": "uint256"},
-    {"name": "loss", "type": "uint256"},
-    {"name": "artifactUri", "type": "string"},
-    {"name": "executionMode", "type": "uint8"},
-    {"name": "replayRoot", "type": "bytes32"},
-]
+# EIP-712 types, in the contracts' field order (docs/protocol.md): the ones the Python
+# services sign with, so these tests also pin them against the contracts' type hashes.
+ADD_NODE_TYPES = ADD_NODE_TYPE
+JOIN_POOL_TYPES = JOIN_POOL_TYPE
+WORK_REPORT_TYPES = WORK_REPORT_TYPE
+
+
+def permit_vrs(
+    token: Any,
+    *,
+    owner: str,
+    spender: str,
+    value: int,
+    deadline: int,
+    signer_key: Any,
+    chain_id: int,
+) -> tuple[int, bytes, bytes]:
+    """ERC-2612 permit ``(v, r, s)`` for ``owner``, signed with ``signer_key`` (normally the
+    owner's key; another key or chain id makes the adversarial cases)."""
+    signed = sign_typed(
+        Account.from_key(signer_key),
+        domain=(token.name(), "1"),
+        chain_id=chain_id,
+        verifying_contract=str(token.address),
+        primary="Permit",
+        fields=PERMIT_TYPE,
+        message={
+            "owner": str(owner),
+            "spender": str(spender),
+            "value": value,
+            "nonce": token.nonces(owner),
+            "deadline": deadline,
+        },
+    )
+    return int(signed.v), int(signed.r).to_bytes(32, "big"), int(signed.s).to_bytes(32, "big")
 
 
 @dataclass

@@ -5,38 +5,19 @@ from __future__ import annotations
 
 import ape
 import pytest
-from eth_account import Account
-from loranet_testkit import BASE_STAKE, DEADLINE, TOKEN, UNBONDING, ZERO, register
+from loranet_testkit import BASE_STAKE, DEADLINE, TOKEN, UNBONDING, ZERO, permit_vrs, register
 
 
 def _permit(token, owner, spender, value, deadline, chain_id):
-    signed = Account.sign_typed_data(
-        owner.private_key,
-        domain_data={
-            "name": token.name(),
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": token.address,
-        },
-        message_types={
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        },
-        message_data={
-            "owner": owner.address,
-            "spender": spender.address,
-            "value": value,
-            "nonce": token.nonces(owner),
-            "deadline": deadline,
-        },
+    return permit_vrs(
+        token,
+        owner=owner.address,
+        spender=str(spender.address),
+        value=value,
+        deadline=deadline,
+        signer_key=owner.private_key,
+        chain_id=chain_id,
     )
-    sig = bytes(signed.signature)
-    return sig[64], sig[:32], sig[32:64]
 
 
 # ---------------------------------------------------------------------- register + stake

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from eth_account import Account
+from loranet_testkit import permit_vrs
 
 TOKEN = 10**18
 CAP = 1_000_000_000 * TOKEN
@@ -12,32 +12,15 @@ CAP = 1_000_000_000 * TOKEN
 
 def _permit_signature(token, owner_acct, spender, value, deadline, signer_key, *, chain_id):
     """EIP-712 signature of an ERC-2612 Permit, as a wallet would produce it."""
-    signed = Account.sign_typed_data(
-        signer_key,
-        domain_data={
-            "name": token.name(),
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": token.address,
-        },
-        message_types={
-            "Permit": [
-                {"name": "owner", "type": "address"},
-                {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ]
-        },
-        message_data={
-            "owner": owner_acct.address,
-            "spender": spender.address,
-            "value": value,
-            "nonce": token.nonces(owner_acct),
-            "deadline": deadline,
-        },
+    return permit_vrs(
+        token,
+        owner=owner_acct.address,
+        spender=spender.address,
+        value=value,
+        deadline=deadline,
+        signer_key=signer_key,
+        chain_id=chain_id,
     )
-    return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
 
 
 def _delegate(token, delegatee, *, sender):
