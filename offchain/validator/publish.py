@@ -169,13 +169,13 @@ def pool_train_fn(
 ) -> TrainFn:
     """The worker's ``TrainFn``: node count and base adapter from the chain, then
     :func:`train_verifiable` in a child process (hivemind needs a main thread, see
-    :mod:`offchain.validator.node_process`). ``on_step`` is called once per trained step
+    :mod:`offchain.worker.node_process`). ``on_step`` is called once per trained step
     after the round (the worker's step counter)."""
     base_of = base_resolver(cfg, client=client, sources=adapter_sources, cache_dir=cache_dir)
     pools = client.contract("ComputePool")
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
-        from offchain.validator.node_process import NodeSpec, train_in_child
+        from offchain.worker.node_process import NodeSpec, train_in_child
 
         node_count = int(pools.functions.poolOf(pool_id).call()[9])
         base, base_hash = base_of(pool_id, round)

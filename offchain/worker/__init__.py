@@ -9,4 +9,9 @@
 - :mod:`offchain.worker.heartbeat` — psutil/NVML snapshots, published in a hivemind DHT.
 - :mod:`offchain.worker.metrics` — Prometheus metrics on a per-service registry.
 - :mod:`offchain.worker.shutdown` — SIGINT/SIGTERM to a stop flag.
+- :mod:`offchain.worker.round_work` — train, store, sign and submit one round's report
+  through the outbox, exactly once.
+- :mod:`offchain.worker.node_process` — a round's training in a child process (hivemind
+  installs signal handlers, which only a main thread may do).
+- :mod:`offchain.worker.cheats` — dishonest variants for tests and the demo (off by default).
 """

@@ -1,7 +1,7 @@
 """End-to-end fixtures: the protocol on anvil, a pool with four nodes, one real hivemind round.
 
 The module fixture ``trained_round`` trains round 0 of the pool ONCE: three real hivemind
-peers (subprocesses running the worker's ``offchain.validator.node_process``) train together
+peers (subprocesses running the worker's ``offchain.worker.node_process``) train together
 while a DHT reader in this process records the progress each node published (what a
 validator does during the round). Nodes 0 and 1 are honest; node 2 trained too (the
 ``inflate`` and ``noise`` cheaters start from its work); node 3 never trained (the ``copy``
@@ -47,11 +47,11 @@ from offchain.chain.protocol import Protocol
 from offchain.chain.provider import ProviderActions
 from offchain.chain.signing import WORK_REPORT_TYPE as WORK_REPORT_TYPES
 from offchain.chain.signing import sign_work_report
-from offchain.validator.node_process import RESULT_FILE, NodeSpec
 from offchain.validator.progress import ProgressLog, ProgressRecorder
 from offchain.validator.publish import publishing_store_fn
 from offchain.validator.service import ValidatorService
 from offchain.validator.settings import ValidatorSettings
+from offchain.worker.node_process import RESULT_FILE, NodeSpec
 from offchain.worker.round_work import TrainedRound, report_message
 from trainer.collab import create_dht, run_id_for, visible_maddrs
 from trainer.config import HivemindConfig, TrainConfig
@@ -171,7 +171,7 @@ def trained_round(
             )
             with (out / "train.log").open("wb") as peer_log:
                 proc = subprocess.Popen(
-                    [sys.executable, "-m", "offchain.validator.node_process"],
+                    [sys.executable, "-m", "offchain.worker.node_process"],
                     stdin=subprocess.PIPE,
                     stdout=peer_log,
                     stderr=subprocess.STDOUT,

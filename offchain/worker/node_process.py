@@ -1,4 +1,4 @@
-"""A node's training round in a child process: ``python -m offchain.validator.node_process``.
+"""A node's training round in a child process: ``python -m offchain.worker.node_process``.
 
 hivemind's averagers install signal handlers, which only the main thread of a process may
 do; the worker service runs its tasks in a Celery thread, so each round is trained in a child
@@ -47,13 +47,13 @@ class NodeSpec(BaseModel):
 
 
 def train_in_child(spec: NodeSpec, *, timeout_s: float | None = None) -> TrainedRound:
-    """Run the round in ``python -m offchain.validator.node_process``; its ``TrainedRound``."""
+    """Run the round in ``python -m offchain.worker.node_process``; its ``TrainedRound``."""
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     result = spec.out_dir / RESULT_FILE
     result.unlink(missing_ok=True)
     with (spec.out_dir / "train.log").open("ab") as log:
         proc = subprocess.run(
-            [sys.executable, "-m", "offchain.validator.node_process"],
+            [sys.executable, "-m", "offchain.worker.node_process"],
             input=spec.payload().encode(),
             stdout=log,
             stderr=subprocess.STDOUT,
