@@ -69,6 +69,16 @@ def parse(argv: list[str] | None) -> DemoConfig:
     )
 
 
+def progress_line(log: ChainLog, rounds: int) -> str:
+    """The rounds' state in one line (for logs, where the live table is not drawn)."""
+    parts = []
+    for r in range(rounds):
+        s = log.rounds[r]
+        state = "finalized" if s.finalized else f"{s.attestations} attestations"
+        parts.append(f"round {r}: {s.reports} reports, {state}")
+    return "; ".join(parts)
+
+
 def status_view(net: DemoNetwork, log: ChainLog, phase: str, started: float) -> Group:
     assert net.client is not None
     chain_now = int(net.client.w3.eth.get_block("latest")["timestamp"])
@@ -121,6 +131,7 @@ def run(cfg: DemoConfig, console: Console) -> int:
         ledger = net.client.contract("WorkLedger")
         deadline = time.monotonic() + cfg.timeout_s
         log = ChainLog.read(ledger, net.pool_id, net.deploy_block)
+        last_line = ""
         with Live(status_view(net, log, "rounds", started), console=console) as live:
             while not log.finalized(cfg.rounds):
                 if time.monotonic() > deadline:
@@ -128,6 +139,11 @@ def run(cfg: DemoConfig, console: Console) -> int:
                 time.sleep(1.0)
                 log = ChainLog.read(ledger, net.pool_id, net.deploy_block)
                 live.update(status_view(net, log, "training, reporting, validating", started))
+                if not console.is_terminal:  # a log file sees no live view: one line a change
+                    line = progress_line(log, cfg.rounds)
+                    if line != last_line:
+                        console.print(f"[{time.monotonic() - started:4.0f} s] {line}")
+                        last_line = line
         net.stop_services()
         with console.status("claiming rewards with `loranet rewards claim`…"):
             for who in net.providers:

@@ -45,3 +45,15 @@ def test_a_good_run_passes_and_writes_its_outputs(tmp_path: Path) -> None:
 def test_the_demo_fails_when_a_promise_is_broken(bad: dict[str, float], failed: str) -> None:
     result = outcome(**bad)  # type: ignore[arg-type]
     assert not result.ok and result.checks()[failed] is False
+
+
+def test_progress_line_for_logs_names_each_round() -> None:
+    from offchain.demo.__main__ import progress_line
+    from offchain.demo.chainlog import ChainLog
+
+    log = ChainLog(pool_id=1)
+    log.rounds[0].reports, log.rounds[0].finalized = 4, True
+    log.rounds[1].reports, log.rounds[1].attestations = 3, 1
+    assert progress_line(log, 2) == (
+        "round 0: 4 reports, finalized; round 1: 3 reports, 1 attestations"
+    )
