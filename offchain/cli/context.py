@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from offchain.chain.client import ChainClient
     from offchain.chain.protocol import Protocol
-    from offchain.chain.provider import ProviderActions
+    from offchain.chain.provider import ActionResult, ProviderActions
     from offchain.chain.tx import TxSender
     from offchain.keys import Keystore
 
@@ -79,6 +79,12 @@ class CliState:
             self.console.print(human)
         else:
             human(self.console)
+
+    def emit_action(self, result: ActionResult, headline: str) -> None:
+        """A provider action's outcome: its JSON, or ``headline`` and the transactions sent."""
+        from offchain.cli import render
+
+        self.emit(result.as_dict(), lambda console: render.action(console, headline, result))
 
     def note(self, message: str) -> None:
         """A progress line for people (stderr, silent in ``--json`` mode)."""

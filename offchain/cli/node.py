@@ -78,12 +78,7 @@ def add(
     actions = cli.actions(account)
     node_key = cli.unlock_node(node)
     result = actions.add_node(node_key, units=units, specs_hash=digest)
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(
-            console, f"added node {node_key.address} with {units} compute units", result
-        ),
-    )
+    cli.emit_action(result, f"added node {node_key.address} with {units} compute units")
 
 
 @app.command("remove")
@@ -98,9 +93,7 @@ def remove(
     cli.use_json(as_json)
     address = cli.node_address(node)
     result = cli.actions(account).remove_node(address)
-    cli.emit(
-        result.as_dict(), lambda console: render.action(console, f"removed node {address}", result)
-    )
+    cli.emit_action(result, f"removed node {address}")
 
 
 @app.command("list")

@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli import render
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
 
 app = typer.Typer(help="Training pools: list, show, join, leave.", no_args_is_help=True)
@@ -104,12 +103,7 @@ def join(
     actions = cli.actions(account)
     node_key = cli.unlock_node(node)
     result = actions.join_pool(pool_id, node_key)
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(
-            console, f"node {node_key.address} joined pool {pool_id}", result
-        ),
-    )
+    cli.emit_action(result, f"node {node_key.address} joined pool {pool_id}")
 
 
 @app.command("leave")
@@ -125,7 +119,4 @@ def leave(
     address = cli.node_address(node)
     result = cli.actions(account).leave_pool(address)
     pool_id = result.summary["pool_id"]
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(console, f"node {address} left pool {pool_id}", result),
-    )
+    cli.emit_action(result, f"node {address} left pool {pool_id}")

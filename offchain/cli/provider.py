@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from offchain.cli import render
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
 
 app = typer.Typer(help="Provider registration.", no_args_is_help=True)
@@ -28,11 +27,6 @@ def register(
     amount = parse_amount(stake)
     actions = cli.actions(account)
     result = actions.register(amount, use_permit=not approve)
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(
-            console,
-            f"registered {actions.address} as a provider with {format_lora(amount)} staked",
-            result,
-        ),
+    cli.emit_action(
+        result, f"registered {actions.address} as a provider with {format_lora(amount)} staked"
     )

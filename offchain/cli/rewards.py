@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from offchain.cli import render
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
 
 app = typer.Typer(help="Rewards for validated work: show and claim.", no_args_is_help=True)
@@ -42,7 +41,4 @@ def claim(
     cli.use_json(as_json)
     result = cli.actions(account).claim()
     amount = int(result.summary["claimed"])
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(console, f"claimed {format_lora(amount)}", result),
-    )
+    cli.emit_action(result, f"claimed {format_lora(amount)}")

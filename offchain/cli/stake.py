@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from offchain.cli import render
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
 
 app = typer.Typer(help="Stake: add, unbond, withdraw.", no_args_is_help=True)
@@ -24,10 +23,7 @@ def add(
     cli.use_json(as_json)
     wei = parse_amount(amount)
     result = cli.actions(account).stake_add(wei)
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(console, f"added {format_lora(wei)} to the stake", result),
-    )
+    cli.emit_action(result, f"added {format_lora(wei)} to the stake")
 
 
 @app.command("unbond")
@@ -45,12 +41,7 @@ def unbond(
     wei = parse_amount(amount)
     result = cli.actions(account).unbond(wei)
     when = result.summary["release_at_utc"]
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(
-            console, f"unbonding {format_lora(wei)}, withdrawable from {when}", result
-        ),
-    )
+    cli.emit_action(result, f"unbonding {format_lora(wei)}, withdrawable from {when}")
 
 
 @app.command("withdraw")
@@ -66,7 +57,4 @@ def withdraw(
     cli.use_json(as_json)
     result = cli.actions(account).withdraw()
     amount = int(result.summary["withdrawn"])
-    cli.emit(
-        result.as_dict(),
-        lambda console: render.action(console, f"withdrew {format_lora(amount)}", result),
-    )
+    cli.emit_action(result, f"withdrew {format_lora(amount)}")
