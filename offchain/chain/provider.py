@@ -174,12 +174,7 @@ class ProviderActions:
         if node.blacklisted:
             raise PrecheckError(f"node {node.address} is blacklisted.")
         total = me.total_units + units
-        required = self.protocol.min_stake_for_units(total)
-        if me.staked < required:
-            raise PrecheckError(
-                f"stake {format_lora(me.staked)} is below the minimum {format_lora(required)} "
-                f"for {total} compute units: add stake with `loranet stake add`."
-            )
+        self._require_min_stake(me, total)
         registry = self.protocol.registry
         deadline = self.protocol.now() + SIGNATURE_TTL_S
         signature = sign_add_node(
@@ -260,12 +255,7 @@ class ProviderActions:
         if node.pool_id and self.protocol.pools.functions.inActivePool(node.address).call():
             raise PrecheckError(f"node {node.address} is already in pool {node.pool_id}.")
         me = self.view()
-        required = self.protocol.min_stake_for_units(me.total_units)
-        if me.staked < required:
-            raise PrecheckError(
-                f"stake {format_lora(me.staked)} is below the minimum {format_lora(required)} "
-                f"for {me.total_units} compute units: add stake with `loranet stake add`."
-            )
+        self._require_min_stake(me, me.total_units)
         pools = self.protocol.pools
         deadline = self.protocol.now() + SIGNATURE_TTL_S
         signature = sign_join_pool(
@@ -327,6 +317,15 @@ class ProviderActions:
                 f"node {node.address} belongs to another provider ({node.provider})."
             )
         return node
+
+    def _require_min_stake(self, me: ProviderView, total_units: int) -> None:
+        """Refuse when ``me``'s stake is below the minimum for ``total_units`` compute units."""
+        required = self.protocol.min_stake_for_units(total_units)
+        if me.staked < required:
+            raise PrecheckError(
+                f"stake {format_lora(me.staked)} is below the minimum {format_lora(required)} "
+                f"for {total_units} compute units: add stake with `loranet stake add`."
+            )
 
     def _require_positive(self, amount: int) -> None:
         if amount <= 0:
