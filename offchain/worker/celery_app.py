@@ -14,6 +14,7 @@ through the module ``__getattr__`` below, which builds an app from the environme
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -49,6 +50,35 @@ class LoranetCelery(Celery):
 
     def set_handler_context(self, context: HandlerContext) -> None:
         self._context = context
+
+
+EMBEDDED_BROKER_ATTEMPTS = 6
+
+
+def prepare_embedded_broker(app: Celery, queue: str) -> None:
+    """Create the embedded broker's tables and ``queue``'s row before anything publishes.
+
+    kombu's SQLAlchemy transport creates both lazily, on first use, guarded by a lock that only
+    covers one process's threads. Two processes opening a new ``broker.db`` at once (a worker
+    process and the watcher's dispatcher) race on ``CREATE TABLE`` and the queue ``INSERT``;
+    the loser's publish is retried by kombu on a channel it has already closed
+    (``'NoneType' object has no attribute 'client'``). Done here first, with bounded retries
+    and backoff, the first publish finds everything in place.
+    """
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(EMBEDDED_BROKER_ATTEMPTS):
+        try:
+            with app.connection_for_write() as conn:
+                conn.default_channel._get_or_create(queue)
+            return
+        except (OperationalError, IntegrityError) as err:
+            if attempt == EMBEDDED_BROKER_ATTEMPTS - 1:
+                raise
+            logger.info(
+                "embedded broker busy, retrying", extra=kv(attempt=attempt + 1, error=str(err))
+            )
+            time.sleep(0.1 * 2**attempt)
 
 
 def create_app(
@@ -91,6 +121,8 @@ def create_app(
         return {"key": outcome.key, "ran": outcome.ran}
 
     app.task(name=TASK_PREFIX + handlers.ROUND_WORK, acks_late=True)(round_work)
+    if settings.resolved_broker_url.startswith("sqla+"):
+        prepare_embedded_broker(app, settings.queue)
     return app
 
 
