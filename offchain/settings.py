@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from offchain.artifacts.settings import ArtifactSettings
 from offchain.errors import LoranetError
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,19 @@ class Settings(BaseSettings):
         "public address here.",
     )
     devnet_port: int = Field(8545, ge=1, le=65535, description="Port of `loranet devnet up`.")
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings,
+        description="Artifact stores (LORANET_ARTIFACTS_*, or an 'artifacts:' YAML section).",
+    )
+
+    @field_validator("artifacts", mode="before")
+    @classmethod
+    def _artifacts_section(cls, value: Any) -> Any:
+        """A YAML/dict section: its values, under the LORANET_ARTIFACTS_* variables set."""
+        if isinstance(value, dict):
+            from_env = ArtifactSettings()
+            return ArtifactSettings(**{**value, **from_env.model_dump(exclude_unset=True)})
+        return value
 
     @classmethod
     def settings_customise_sources(
