@@ -230,8 +230,35 @@ class ProviderActions:
     # -- pools -----------------------------------------------------------------------------
 
     def join_pool(self, pool_id: int, node_key: LocalAccount) -> ActionResult:
+        self.check_join_pool(pool_id, node_key.address)
+        deadline = self.protocol.now() + SIGNATURE_TTL_S
+        signature = sign_join_pool(
+            node_key,
+            chain_id=self.protocol.client.chain_id,
+            pool_contract=str(self.protocol.pools.address),
+            pool_id=pool_id,
+            provider=self.address,
+            nonce=int(self.protocol.pools.functions.nonces(node_key.address).call()),
+            deadline=deadline,
+        )
+        return self._send_join(pool_id, node_key.address, deadline, signature)
+
+    def join_pool_signed(
+        self, pool_id: int, node: str, *, deadline: int, signature: bytes
+    ) -> ActionResult:
+        """Join with a signature the node key made elsewhere (``loranet node sign``)."""
+        self.check_join_pool(pool_id, node)
+        if deadline <= self.protocol.now():
+            raise PrecheckError(
+                f"the node's join signature expired at {utc(deadline)}: sign again "
+                "(`loranet node sign`)."
+            )
+        return self._send_join(pool_id, node, deadline, signature)
+
+    def check_join_pool(self, pool_id: int, node_address: str) -> None:
+        """The prechecks of a join (nothing is signed or sent)."""
         pool = self.protocol.pool(pool_id)
-        node = self._own_node(node_key.address)
+        node = self._own_node(node_address)
         if pool.status == "completed":
             raise PrecheckError(f"pool {pool_id} has ended.")
         if pool.node_count >= pool.max_nodes:
@@ -256,30 +283,22 @@ class ProviderActions:
             raise PrecheckError(f"node {node.address} is already in pool {node.pool_id}.")
         me = self.view()
         self._require_min_stake(me, me.total_units)
-        pools = self.protocol.pools
-        deadline = self.protocol.now() + SIGNATURE_TTL_S
-        signature = sign_join_pool(
-            node_key,
-            chain_id=self.protocol.client.chain_id,
-            pool_contract=str(pools.address),
-            pool_id=pool_id,
-            provider=self.address,
-            nonce=int(pools.functions.nonces(node_key.address).call()),
-            deadline=deadline,
-        )
+
+    def _send_join(self, pool_id: int, node: str, deadline: int, signature: bytes) -> ActionResult:
+        units = self.view().total_units
         result = self.sender.send(
             TxRequest.call(
                 self.protocol.hub,
                 "joinPool",
                 pool_id,
-                node_key.address,
+                node,
                 deadline,
                 signature,
                 description=f"join pool {pool_id}",
-                context={"units": me.total_units},
+                context={"units": units},
             )
         )
-        return ActionResult([result], {"pool_id": pool_id, "node": node_key.address})
+        return ActionResult([result], {"pool_id": pool_id, "node": node})
 
     def leave_pool(self, node_address: str) -> ActionResult:
         node = self._own_node(node_address)

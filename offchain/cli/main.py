@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from offchain import __version__
-from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
+from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status, web
 from offchain.cli.context import JSON_HELP, CliState, state
 from offchain.cli.errors import LoranetGroup
 from offchain.gateway import cli as gateway_cli
@@ -80,6 +80,7 @@ app.add_typer(gateway_cli.keys_app, name="keys")
 app.command("train")(trainer_cli.train)
 app.add_typer(worker_cli.app, name="worker")
 app.add_typer(validator_cli.app, name="validator")
+app.command("web")(web.web)
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -1,0 +1,169 @@
+"""The provider console's server half: the CLI's own checks and calldata, signed in the browser.
+
+The browser wallet (EIP-1193) holds the provider key; nothing is signed here. For an action
+the console asks :func:`plan`, which runs the very ``ProviderActions`` method the CLI runs,
+with a :class:`PlanSender` in place of the CLI's ``TxSender``: the prechecks refuse with the
+CLI's sentences, the first transaction is gas-estimated from the provider's address (a
+revert is decoded into the CLI's sentence), and instead of signing, each transaction is
+recorded (target, calldata, description). The browser sends them in order through the
+wallet; a revert there is sent back to :func:`describe_revert`, which decodes it with the
+CLI's decoder and templates (``offchain.chain.revert`` / ``offchain.chain.messages``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eth_utils import is_address, to_checksum_address
+from hexbytes import HexBytes
+from pydantic import BaseModel, Field
+
+from offchain.chain.client import ChainClient
+from offchain.chain.errors import PrecheckError
+from offchain.chain.protocol import Protocol
+from offchain.chain.provider import ActionResult, ProviderActions
+from offchain.chain.revert import ErrorDecoder
+from offchain.chain.tx import TxRequest, TxResult, TxSender
+from offchain.chain.units import format_lora, parse_amount
+
+logger = logging.getLogger(__name__)
+
+Action = Literal["register", "stake", "unbond", "withdraw", "claim", "join", "leave"]
+
+
+@dataclass(frozen=True)
+class _Address:
+    """Stands in for a ``LocalAccount`` where only the address is read."""
+
+    address: str
+
+
+class PlanSender(TxSender):
+    """A ``TxSender`` that estimates the first request and records every request."""
+
+    def __init__(self, client: ChainClient, address: str) -> None:
+        super().__init__(client, _Address(address))  # type: ignore[arg-type]
+        self.planned: list[TxRequest] = []
+
+    def send(self, request: TxRequest) -> TxResult:
+        if not self.planned:
+            self.estimate(request)  # a revert raises the CLI's sentence; later ones depend
+        self.planned.append(request)  # on the earlier ones being mined (approve → stake)
+        return TxResult(tx_hash="", block=0, gas_used=0, fee_wei=0, receipt={"logs": []})  # type: ignore[typeddict-item]
+
+
+class PlanRequest(BaseModel):
+    """What the console asks for."""
+
+    action: Action
+    address: str
+    amount: str | None = None
+    pool_id: int | None = Field(None, ge=1)
+    node: str | None = None
+    deadline: int | None = None
+    signature: str | None = None
+
+
+def _checked(address: str | None, what: str) -> str:
+    if not address or not is_address(address):
+        raise PrecheckError(f"'{address or ''}' is not a valid {what} address.")
+    return str(to_checksum_address(address))
+
+
+def plan(client: ChainClient, request: PlanRequest) -> dict[str, Any]:
+    """The transactions the CLI would send for ``request``, or a ``LoranetError`` sentence."""
+    provider = _checked(request.address, "provider")
+    sender = PlanSender(client, provider)
+    actions = ProviderActions(Protocol(client), sender)
+    result: ActionResult
+    if request.action in ("register", "stake", "unbond"):
+        amount = parse_amount(request.amount or "")
+        if request.action == "register":
+            result = actions.register(amount, use_permit=False)
+        elif request.action == "stake":
+            result = actions.stake_add(amount)
+        else:
+            result = actions.unbond(amount)
+    elif request.action == "withdraw":
+        result = actions.withdraw()
+    elif request.action == "claim":
+        result = actions.claim()
+    elif request.action == "leave":
+        result = actions.leave_pool(_checked(request.node, "node"))
+    else:
+        if request.pool_id is None or request.deadline is None or not request.signature:
+            raise PrecheckError(
+                "joining needs the node's signature: paste the output of "
+                "`loranet node sign --node ALIAS --pool ID --provider ADDRESS`."
+            )
+        result = actions.join_pool_signed(
+            request.pool_id,
+            _checked(request.node, "node"),
+            deadline=int(request.deadline),
+            signature=bytes(HexBytes(request.signature)),
+        )
+    summary = {k: v for k, v in result.summary.items() if k != "release_at"}
+    return {
+        "action": request.action,
+        "provider": provider,
+        "chain_id": client.chain_id,
+        "summary": summary,
+        "transactions": [
+            {
+                "to": tx.to,
+                "data": tx.data,
+                "value": hex(tx.value),
+                "description": tx.description,
+                "context": dict(tx.context),
+            }
+            for tx in sender.planned
+        ],
+    }
+
+
+def describe_revert(
+    decoder: ErrorDecoder, data: str | None, context: dict[str, Any] | None = None
+) -> str:
+    """The CLI's sentence for revert data (as ``ChainClient.revert_error`` words it)."""
+    from offchain.chain.messages import describe
+
+    decoded = decoder.decode(data)
+    if decoded is None:
+        return "the contract refused the call without a known reason."
+    return describe(decoded, context or {})
+
+
+def account(client: ChainClient, address: str) -> dict[str, Any]:
+    """The provider's live position (the CLI's ``status`` view), amounts also in LORA."""
+    protocol = Protocol(client)
+    view = protocol.provider(_checked(address, "provider"))
+    data = view.as_dict()
+    for key in (
+        "lora",
+        "allowance",
+        "staked",
+        "unbonding",
+        "withdrawable",
+        "min_stake",
+        "base_stake",
+        "per_unit_stake",
+        "pending_rewards",
+    ):
+        data[key] = {"wei": str(data[key]), "lora": format_lora(int(data[key]))}
+    data["eth"] = str(data["eth"])
+    for unbond in data["unbonds"]:
+        unbond["amount"] = {"wei": str(unbond["amount"]), "lora": format_lora(unbond["amount"])}
+    data["nodes"] = [
+        {
+            "address": n.address,
+            "compute_units": n.compute_units,
+            "validated": n.validated,
+            "blacklisted": n.blacklisted,
+            "pool_id": n.pool_id,
+        }
+        for n in protocol.nodes_of(view.address)
+    ]
+    data["chain_id"] = client.chain_id
+    return data
