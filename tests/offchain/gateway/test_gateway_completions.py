@@ -95,7 +95,7 @@ def test_chat_stream_chunks_are_well_formed_and_end_with_done(client: httpx.Clie
     assert last["choices"][0]["finish_reason"] == whole["choices"][0]["finish_reason"]
     assert usage["choices"] == []  # OpenAI's include_usage chunk
     assert usage["usage"] == whole["usage"]
-    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in body + [last])
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in [*body, last])
     assert text == whole["choices"][0]["message"]["content"]
 
 
