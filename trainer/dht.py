@@ -43,6 +43,7 @@ def create_dht(
     dht = hivemind.DHT(
         initial_peers=list(initial_peers),
         host_maddrs=list(cfg.host_maddrs),
+        announce_maddrs=list(cfg.announce_maddrs) or None,
         client_mode=client_mode,
         record_validators=validators or (),
         start=True,
