@@ -171,7 +171,7 @@ def create_app(
     if settings.resolved_broker_url.startswith(("redis://", "rediss://")):
         # unacknowledged tasks of a killed worker come back after this long (the SQLAlchemy
         # transport has no such option: see redeliver_unacked)
-        # kombu scans for them every interval × throttle seconds (100 s by default): scan
+        # kombu scans for them every interval x throttle seconds (100 s by default): scan
         # every interval, and never less often than the timeout itself.
         timeout = settings.task_visibility_timeout_s
         app.conf.broker_transport_options = {
