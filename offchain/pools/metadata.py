@@ -123,7 +123,7 @@ def decode_data_uri(uri: str) -> bytes:
 
 def default_fetcher(*, allow_file: bool) -> Fetcher:
     """``http(s)://`` (bounded size and time), ``file://`` when ``allow_file``, ``s3://``
-    through the artifact stores (:mod:`offchain.artifacts`) when they are installed."""
+    with the artifact stores' S3 settings (:mod:`offchain.artifacts`)."""
 
     def _fetch(uri: str) -> bytes:
         scheme = urlparse(uri).scheme
@@ -189,17 +189,16 @@ def _http_get(uri: str) -> bytes:
 
 
 def _s3_get(uri: str) -> bytes:
+    """An S3 object (``LORANET_ARTIFACTS_S3_*`` settings: endpoint, keys), first bytes only."""
+    from offchain.artifacts.s3 import s3_client, split_s3
+
     try:
-        from offchain import artifacts  # the artifact stores (s3, http, file)
-    except ImportError:
-        raise MetadataError(
-            f"cannot read {uri}: this installation has no S3 support (offchain.artifacts)."
-        ) from None
-    reader = getattr(artifacts, "read_bytes", None)
-    if reader is None:
-        raise MetadataError(f"cannot read {uri}: the artifact stores cannot read plain URIs.")
-    try:
-        raw: bytes = reader(uri, limit=MAX_METADATA_BYTES + 1)
-    except Exception as err:  # the store's own error type, whatever it is, becomes one sentence
-        raise MetadataError(f"cannot fetch the pool metadata at {uri}: {err}") from None
+        bucket, key = split_s3(uri)
+        answer = s3_client().get_object(
+            Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_METADATA_BYTES}"
+        )
+        raw: bytes = answer["Body"].read()
+    except Exception as err:  # boto3/botocore errors and ours: one sentence either way
+        reason = getattr(err, "response", {}).get("Error", {}).get("Code") or type(err).__name__
+        raise MetadataError(f"cannot fetch the pool metadata at {uri} ({reason}).") from None
     return raw

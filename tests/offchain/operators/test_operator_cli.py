@@ -166,3 +166,33 @@ def test_validator_validates_and_blacklists_nodes(
             sentence=f"node {node} is already blacklisted.")  # fmt: skip
     refused(admin_key, "validator", "validate-node", dev_account(8).address, "--account", "admin",
             sentence="is not registered.")  # fmt: skip
+
+
+def test_faucet_drips_once_per_cooldown(
+    cli_json: Callable[..., Any],
+    run_cli: Run,
+    refused: Callable[..., Result],
+    outsider_key: LocalAccount,
+    deployment: Any,
+    deployment_file: Path,
+    project: Any,
+    protocol: Protocol,
+) -> None:
+    refused(outsider_key, "faucet", "--account", "outsider",
+            sentence="has no faucet: ask its operator for LORA")  # fmt: skip
+    token = project.LoraToken.at(deployment.contracts["LoraToken"])
+    faucet = deployment.deployer.deploy(
+        project.LoraFaucet, token, deployment.deployer, 10**21, 3600
+    )
+    token.transfer(faucet, 10**21, sender=deployment.accounts[1])
+    data = json.loads(deployment_file.read_text())
+    data["contracts"]["LoraFaucet"] = faucet.address
+    deployment_file.write_text(json.dumps(data))
+    before = protocol.token.functions.balanceOf(outsider_key.address).call()
+    out = cli_json("faucet", "--account", "outsider")
+    assert out["received"] == str(10**21)
+    assert protocol.token.functions.balanceOf(outsider_key.address).call() == before + 10**21
+    refused(outsider_key, "faucet", "--account", "outsider",
+            sentence="took a drip recently: the next one is possible at")  # fmt: skip
+    shown = cli_json("faucet", "--show", "--account", "outsider")
+    assert shown["balance"] == "0" and shown["cooldown"] == 3600
