@@ -11,8 +11,9 @@ import typer
 
 from offchain import __version__
 from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
-from offchain.cli.context import JSON_HELP, CliState, state
+from offchain.cli.context import CliState, state
 from offchain.cli.errors import LoranetGroup
+from offchain.cli.options import JsonOpt
 from offchain.gateway import cli as gateway_cli
 from offchain.logging import configure_logging
 from offchain.validator import cli as validator_cli
@@ -40,7 +41,7 @@ def _root(
         None, "--network", "-n", help="Network name: 'local' (anvil) or e.g. 'sepolia'."
     ),
     rpc_url: str | None = typer.Option(None, "--rpc-url", help="JSON-RPC URL of the network."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens on stderr."),
 ) -> None:
     """loranet: decentralized, verifiable LoRA fine-tuning."""
@@ -56,7 +57,7 @@ def _root(
 @app.command()
 def version(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Print the loranet version and the versions of its main components."""
     info = {"loranet": __version__, "python": platform.python_version()}
