@@ -39,3 +39,7 @@ class BarrierTimeoutError(TrainerError):
 
 class ReplayError(TrainerError):
     """A replay record or proof is malformed (wrong step, bad projection size)."""
+
+
+class PeerUnreachableError(TrainerError):
+    """The hivemind DHT could not start or reach any of its bootstrap peers."""
