@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +25,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from offchain.artifacts.settings import ArtifactSettings
 from offchain.errors import LoranetError
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,30 @@ class Settings(BaseSettings):
     priority_fee_gwei: float = Field(1.0, ge=0, description="EIP-1559 tip, in gwei.")
     gas_multiplier: float = Field(1.2, ge=1.0, description="Headroom over the gas estimate.")
     hivemind_port: int = Field(31337, ge=1, le=65535, description="Hivemind listening port.")
+    hivemind_host_maddrs: list[str] | None = Field(
+        None,
+        description="Hivemind listen multiaddrs of this machine (JSON list), e.g. "
+        '["/ip4/0.0.0.0/tcp/31337"]; default: the train config\'s (127.0.0.1 only).',
+    )
+    hivemind_announce_maddrs: list[str] | None = Field(
+        None,
+        description="Multiaddrs other hosts dial (JSON list): a host behind NAT announces its "
+        "public address here.",
+    )
     devnet_port: int = Field(8545, ge=1, le=65535, description="Port of `loranet devnet up`.")
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings,
+        description="Artifact stores (LORANET_ARTIFACTS_*, or an 'artifacts:' YAML section).",
+    )
+
+    @field_validator("artifacts", mode="before")
+    @classmethod
+    def _artifacts_section(cls, value: Any) -> Any:
+        """A YAML/dict section: its values, under the LORANET_ARTIFACTS_* variables set."""
+        if isinstance(value, dict):
+            from_env = ArtifactSettings()
+            return ArtifactSettings(**{**value, **from_env.model_dump(exclude_unset=True)})
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -142,6 +142,9 @@ class HivemindConfig(_Frozen):
     """How peers find each other and average."""
 
     host_maddrs: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/0",)
+    #: Addresses other hosts dial (a host behind NAT announces its public address); empty:
+    #: hivemind announces what it listens on.
+    announce_maddrs: tuple[str, ...] = ()
     target_batch_size: int = Field(default=64, ge=1)
     matchmaking_time: float = Field(default=2.0, gt=0.0)
     averaging_timeout: float = Field(default=15.0, gt=0.0)

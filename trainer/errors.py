@@ -52,3 +52,7 @@ class DataFormatError(TrainerConfigError):
 
 class ContentHashError(TrainerError):
     """A model folder or data set does not hash to the hash it is expected to have."""
+
+
+class PeerUnreachableError(TrainerError):
+    """The hivemind DHT could not start or reach any of its bootstrap peers."""
