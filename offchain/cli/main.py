@@ -85,6 +85,7 @@ app.add_typer(devnet.app, name="devnet")
 app.command("serve")(gateway_cli.serve)
 app.add_typer(gateway_cli.keys_app, name="keys")
 app.command("train")(trainer_cli.train)
+app.command("hash")(trainer_cli.hash_path)
 app.add_typer(worker_cli.app, name="worker")
 app.add_typer(validator_cli.app, name="validator")
 # operators on any chain (pool creators, validators, admin): issue 12
