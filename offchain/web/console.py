@@ -2,17 +2,19 @@
 
 The browser wallet (EIP-1193) holds the provider key; nothing is signed here. For an action
 the console asks :func:`plan`, which runs the very ``ProviderActions`` method the CLI runs,
-with a :class:`PlanSender` in place of the CLI's ``TxSender``: the prechecks refuse with the
-CLI's sentences, the first transaction is gas-estimated from the provider's address (a
-revert is decoded into the CLI's sentence), and instead of signing, each transaction is
-recorded (target, calldata, description). The browser sends them in order through the
-wallet; a revert there is sent back to :func:`describe_revert`, which decodes it with the
-CLI's decoder and templates (``offchain.chain.revert`` / ``offchain.chain.messages``).
+in the CLI's ``--dry-run`` mode (a reviewer that never sends, over a sender that knows only
+the provider's address): the prechecks refuse with the CLI's sentences, the first transaction
+is gas-estimated from the provider's address (a revert is decoded into the CLI's sentence),
+and the planned transactions (target, calldata, description) come back. The browser sends
+them in order through the wallet; a revert there is sent back to :func:`describe_revert`,
+which decodes it with the CLI's decoder and templates (``offchain.chain.revert``,
+``offchain.chain.messages``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,7 +27,8 @@ from offchain.chain.errors import PrecheckError
 from offchain.chain.protocol import Protocol
 from offchain.chain.provider import ActionResult, ProviderActions
 from offchain.chain.revert import ErrorDecoder
-from offchain.chain.tx import TxRequest, TxResult, TxSender
+from offchain.chain.review import Plan, PlannedTx
+from offchain.chain.tx import TxSender
 from offchain.chain.units import format_lora, parse_amount
 
 logger = logging.getLogger(__name__)
@@ -35,23 +38,14 @@ Action = Literal["register", "stake", "unbond", "withdraw", "claim", "join", "le
 
 @dataclass(frozen=True)
 class _Address:
-    """Stands in for a ``LocalAccount`` where only the address is read."""
+    """Stands in for a ``LocalAccount`` where only the address is read (estimates, plans)."""
 
     address: str
 
 
-class PlanSender(TxSender):
-    """A ``TxSender`` that estimates the first request and records every request."""
-
-    def __init__(self, client: ChainClient, address: str) -> None:
-        super().__init__(client, _Address(address))  # type: ignore[arg-type]
-        self.planned: list[TxRequest] = []
-
-    def send(self, request: TxRequest) -> TxResult:
-        if not self.planned:
-            self.estimate(request)  # a revert raises the CLI's sentence; later ones depend
-        self.planned.append(request)  # on the earlier ones being mined (approve → stake)
-        return TxResult(tx_hash="", block=0, gas_used=0, fee_wei=0, receipt={"logs": []})  # type: ignore[typeddict-item]
+def _dry_run(_plan: Plan, _planned: Sequence[PlannedTx]) -> bool:
+    """The reviewer of the console: never send (the browser wallet does)."""
+    return False
 
 
 class PlanRequest(BaseModel):
@@ -75,8 +69,8 @@ def _checked(address: str | None, what: str) -> str:
 def plan(client: ChainClient, request: PlanRequest) -> dict[str, Any]:
     """The transactions the CLI would send for ``request``, or a ``LoranetError`` sentence."""
     provider = _checked(request.address, "provider")
-    sender = PlanSender(client, provider)
-    actions = ProviderActions(Protocol(client), sender)
+    sender = TxSender(client, _Address(provider))  # type: ignore[arg-type]
+    actions = ProviderActions(Protocol(client), sender, review=_dry_run)
     result: ActionResult
     if request.action in ("register", "stake", "unbond"):
         amount = parse_amount(request.amount or "")
@@ -110,15 +104,17 @@ def plan(client: ChainClient, request: PlanRequest) -> dict[str, Any]:
         "provider": provider,
         "chain_id": client.chain_id,
         "summary": summary,
+        "plan": result.plan.as_dict() if result.plan is not None else None,
         "transactions": [
             {
-                "to": tx.to,
-                "data": tx.data,
-                "value": hex(tx.value),
-                "description": tx.description,
-                "context": dict(tx.context),
+                "to": tx.request.to,
+                "data": tx.request.data,
+                "value": hex(tx.request.value),
+                "gas": tx.gas,
+                "description": tx.request.description,
+                "context": dict(tx.request.context),
             }
-            for tx in sender.planned
+            for tx in result.planned
         ],
     }
 
