@@ -168,15 +168,15 @@ class MultihostNetwork:
         admin.address = admin.cli("account", "import", "admin", stdin=f"{key.key.hex()}\n")[
             "address"
         ]
-        admin.cli("admin", "grant", "pool-creator", admin.address)
+        admin.cli("admin", "grant", "pool-creator", admin.address, "--yes")
         for i, name in enumerate(("v1", "v2")):
             v = self.party(name)
             key = dev_account(8 + i)  # a funded (ETH) key of the rehearsal chain
             v.address = v.cli("account", "import", name, stdin=f"{key.key.hex()}\n")["address"]
-            admin.cli("admin", "grant", "validator", v.address)
+            admin.cli("admin", "grant", "validator", v.address, "--yes")
         admin.cli("domain", "create", "mh-lora", "--quorum", "2",
                   "--challenge-window", str(self.cfg.challenge_window),
-                  "--eval-tolerance", "1000", "--slash-bps", "1000")  # fmt: skip
+                  "--eval-tolerance", "1000", "--slash-bps", "1000", "--yes")  # fmt: skip
 
     def start_bootstrap(self) -> None:
         admin = self.party("admin")
@@ -203,7 +203,7 @@ class MultihostNetwork:
                 "--reward", str(self.cfg.reward), "--round-length", str(self.cfg.round_length),
                 "--submission-window", str(self.cfg.submission_window), "--max-nodes", "8",
                 "--train-config", str(train), "--adapter-source", self.store_uri,
-                "--name", "multihost"]  # fmt: skip
+                "--name", "multihost", "--yes"]  # fmt: skip
         for maddr in self.bootstrap:
             args += ["--bootstrap-peer", maddr]
         self.pool_id = int(admin.cli(*args)["pool_id"])
@@ -216,12 +216,12 @@ class MultihostNetwork:
         p = self.party(name)
         key = dev_account(key_index)
         p.address = p.cli("account", "import", name, stdin=f"{key.key.hex()}\n")["address"]
-        p.cli("faucet")
-        p.cli("provider", "register", "--stake", str(self.cfg.stake))
+        p.cli("faucet", "--yes")
+        p.cli("provider", "register", "--stake", str(self.cfg.stake), "--yes")
         node = str(p.cli("node", "keygen", "gpu")["address"])
         specs = p.host.home / "specs.json"
-        specs.write_text(json.dumps({"cpu": "namespace host", "gpu": None}))
-        p.cli("node", "add", "--node", "gpu", "--units", "10", "--specs", str(specs))
+        specs.write_text(json.dumps({"gpu": "RTX A4000", "vram_gb": 16}))  # up to 16 units
+        p.cli("node", "add", "--node", "gpu", "--units", "10", "--specs", str(specs), "--yes")
         return node
 
     def register_providers(self, names: tuple[str, ...]) -> dict[str, str]:
@@ -233,11 +233,17 @@ class MultihostNetwork:
     def validate_and_join(self, nodes: dict[str, str]) -> None:
         v1 = self.party("v1")
         for node in nodes.values():
-            v1.cli("validator", "validate-node", node)
+            v1.cli("validator", "validate-node", node, "--yes")
         with ThreadPoolExecutor(len(nodes)) as pool:
             joins = [
                 pool.submit(
-                    self.party(name).cli, "pool", "join", str(self.pool_id), "--node", "gpu"
+                    self.party(name).cli,
+                    "pool",
+                    "join",
+                    str(self.pool_id),
+                    "--node",
+                    "gpu",
+                    "--yes",
                 )
                 for name in nodes
             ]
@@ -257,7 +263,7 @@ class MultihostNetwork:
             self.party(name).spawn(args, "validator.log")
 
     def start_pool(self) -> None:
-        self.party("admin").cli("pool", "start", str(self.pool_id))
+        self.party("admin").cli("pool", "start", str(self.pool_id), "--yes")
 
     def ledger(self) -> Any:
         from offchain.abi import load_abi
