@@ -133,6 +133,32 @@ class ProviderActions:
 
         return self._run(plan, build, {"provider": self.address, "staked": str(amount)})
 
+    def deregister(self) -> ActionResult:
+        """End the registration (no nodes left), which frees the base stake for unbonding."""
+        hub = self.protocol.hub
+        if not any(entry.get("name") == "deregisterProvider" for entry in hub.abi):
+            raise PrecheckError(
+                "this deployment has no deregistration: a provider without nodes has no "
+                "minimum stake there, so `loranet stake unbond` frees the whole stake."
+            )
+        me = self.view()
+        if not me.registered:
+            raise PrecheckError(f"{self.address} is not registered as a provider.")
+        if me.node_count:
+            raise PrecheckError(
+                f"{self.address} still has {me.node_count} node(s): remove them first "
+                "(`loranet node remove`)."
+            )
+        plan = Plan(
+            f"deregister {self.address} as a provider",
+            [
+                ("stake", f"{format_lora(me.staked)} (all of it can be unbonded afterwards)"),
+                ("minimum stake", _change(me.min_stake, 0)),
+            ],
+        )
+        request = TxRequest.call(hub, "deregisterProvider", description="deregister")
+        return self._run(plan, lambda _sender: [request], {"provider": self.address})
+
     def stake_add(self, amount: int) -> ActionResult:
         me = self.view()
         self._require_positive(amount)
@@ -334,8 +360,39 @@ class ProviderActions:
     # -- pools -----------------------------------------------------------------------------
 
     def join_pool(self, pool_id: int, node_key: KeySource) -> ActionResult:
+        pools = self.protocol.pools
+
+        def sign() -> tuple[int, bytes]:
+            deadline = self.protocol.now() + SIGNATURE_TTL_S
+            signature = sign_join_pool(
+                resolve_key(node_key),
+                chain_id=self.protocol.client.chain_id,
+                pool_contract=str(pools.address),
+                pool_id=pool_id,
+                provider=self.address,
+                nonce=int(pools.functions.nonces(node_key.address).call()),
+                deadline=deadline,
+            )
+            return deadline, signature
+
+        return self._join(pool_id, node_key.address, sign)
+
+    def join_pool_signed(
+        self, pool_id: int, node: str, *, deadline: int, signature: bytes
+    ) -> ActionResult:
+        """Join with a signature the node key made on its own machine (``loranet node sign``)."""
+        if deadline <= self.protocol.now():
+            raise PrecheckError(
+                f"the node's join signature expired at {utc(deadline)}: sign again "
+                "(`loranet node sign`)."
+            )
+        return self._join(pool_id, node, lambda: (deadline, signature))
+
+    def _join(
+        self, pool_id: int, node_address: str, sign: Callable[[], tuple[int, bytes]]
+    ) -> ActionResult:
         pool = self.protocol.pool(pool_id)
-        node = self._own_node(node_key.address)
+        node = self._own_node(node_address)
         if pool.status == "completed":
             raise PrecheckError(f"pool {pool_id} has ended.")
         if pool.node_count >= pool.max_nodes:
@@ -360,7 +417,6 @@ class ProviderActions:
             raise PrecheckError(f"node {node.address} is already in pool {node.pool_id}.")
         me = self.view()
         self._require_min_stake(me, me.total_units)
-        pools = self.protocol.pools
         plan = Plan(
             f"join node {node.address} to pool {pool_id}",
             [
@@ -373,22 +429,13 @@ class ProviderActions:
         )
 
         def build(_sender: TxSender) -> list[TxRequest]:
-            deadline = self.protocol.now() + SIGNATURE_TTL_S
-            signature = sign_join_pool(
-                resolve_key(node_key),
-                chain_id=self.protocol.client.chain_id,
-                pool_contract=str(pools.address),
-                pool_id=pool_id,
-                provider=self.address,
-                nonce=int(pools.functions.nonces(node_key.address).call()),
-                deadline=deadline,
-            )
+            deadline, signature = sign()
             return [
                 TxRequest.call(
                     self.protocol.hub,
                     "joinPool",
                     pool_id,
-                    node_key.address,
+                    node.address,
                     deadline,
                     signature,
                     description=f"join pool {pool_id}",
@@ -396,7 +443,7 @@ class ProviderActions:
                 )
             ]
 
-        return self._run(plan, build, {"pool_id": pool_id, "node": node_key.address})
+        return self._run(plan, build, {"pool_id": pool_id, "node": node.address})
 
     def leave_pool(self, node_address: str) -> ActionResult:
         node = self._own_node(node_address)

@@ -17,6 +17,7 @@ from offchain.cli import domain as domain_cli
 from offchain.cli import faucet as faucet_cli
 from offchain.cli import pool_admin as pool_admin_cli
 from offchain.cli import validator_ops as validator_ops_cli
+from offchain.cli import web as web_cli
 from offchain.cli.context import CliState, state
 from offchain.cli.errors import LoranetGroup
 from offchain.cli.options import JsonOpt
@@ -95,6 +96,7 @@ app.add_typer(admin_cli.app, name="admin")
 app.add_typer(domain_cli.app, name="domain")
 app.command("dht")(dht_cli.dht)
 app.command("faucet")(faucet_cli.faucet)
+app.command("web")(web_cli.web)
 
 
 def main() -> None:  # pragma: no cover - console script

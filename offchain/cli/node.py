@@ -209,3 +209,64 @@ def import_(
     password = cli.password(f"Password for node key '{alias}'", confirm=True, node=True, new=True)
     info = keystore.import_key(alias, key, password)
     cli.emit(_info(info), f"imported node key [bold]{info.alias}[/] {info.address}")
+
+
+@app.command("sign")
+def sign(
+    ctx: typer.Context,
+    node: str = typer.Option(..., "--node", help="Alias (or address) of the local node key."),
+    pool_id: int = typer.Option(..., "--pool", help="Pool the node is to join."),
+    provider: str = typer.Option(..., "--provider", help="Address of the provider that sends."),
+    ttl: int = typer.Option(3600, "--ttl", min=60, help="Seconds the signature stays valid."),
+    as_json: JsonOpt = False,
+) -> None:
+    """Sign a pool join with the node key (EIP-712) for a provider who sends it elsewhere.
+
+    The node key stays on this machine: paste the printed JSON into the dashboard's console
+    (`loranet web`), whose browser wallet sends the join from the provider's address.
+    """
+    import json
+
+    from eth_utils import is_address, to_checksum_address
+
+    from offchain.chain.errors import PrecheckError
+    from offchain.chain.protocol import utc
+    from offchain.chain.signing import sign_join_pool
+
+    cli = state(ctx)
+    cli.use_json(as_json)
+    if not is_address(provider):
+        raise PrecheckError(f"'{provider}' is not a valid provider address.")
+    protocol = cli.protocol()
+    protocol.pool(pool_id)  # refuses an unknown pool with the CLI's sentence
+    node_key = cli.unlock_node(node)
+    pools = protocol.pools
+    deadline = protocol.now() + ttl
+    signature = sign_join_pool(
+        node_key,
+        chain_id=protocol.client.chain_id,
+        pool_contract=str(pools.address),
+        pool_id=pool_id,
+        provider=str(to_checksum_address(provider)),
+        nonce=int(pools.functions.nonces(node_key.address).call()),
+        deadline=deadline,
+    )
+    payload = {
+        "kind": "loranet-join-pool",
+        "chain_id": protocol.client.chain_id,
+        "pool_id": pool_id,
+        "node": node_key.address,
+        "provider": str(to_checksum_address(provider)),
+        "deadline": deadline,
+        "signature": "0x" + bytes(signature).hex(),
+    }
+
+    def render(console: Console) -> None:
+        console.print(
+            f"node {node_key.address} signed joining pool {pool_id} for {payload['provider']} "
+            f"(valid until {utc(deadline)}); paste this into the dashboard's console:",
+            highlight=False,
+        )
+        typer.echo(json.dumps(payload))  # one unwrapped line, safe to copy
+
+    cli.emit(payload, render)

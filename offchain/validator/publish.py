@@ -186,6 +186,7 @@ def pool_train_fn(
     config, used when the pool's metadata sets nothing. ``on_step`` is called once per trained
     step after the round (the worker's step counter)."""
     from offchain.pools.discovery import PoolDiscovery
+    from offchain.pools.inputs import verified_pool_config
 
     discovery = PoolDiscovery(client)
     local = dict(local_train) if local_train is not None else cfg.model_dump(mode="json")
@@ -204,6 +205,10 @@ def pool_train_fn(
             extra_sources=adapter_sources,
         )
         round_cfg = TrainConfig.model_validate(plan.train)
+        # the pool's model and data set, fetched by their on-chain URIs and hash-checked
+        round_cfg = verified_pool_config(
+            round_cfg, client=client, pool_id=pool_id, data_dir=cache_dir.parent
+        )
         sources = plan.adapter_sources
         base, base_hash = base_resolver(
             round_cfg, client=client, sources=sources, cache_dir=cache_dir
