@@ -204,6 +204,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 checkpoint=fetch_checkpoint(r.artifact_uri, inputs.cache_dir),
                 shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
                 checker=checker,
+                base=inputs.base_adapter,
             )
         )
         logger.info(
