@@ -26,6 +26,7 @@ from offchain.chain.review import (
     Reviewer,
     SenderSource,
     execute,
+    key_label,
     resolve_key,
     resolve_sender,
     sender_address,
@@ -284,7 +285,7 @@ class ProviderActions:
         required = self._require_min_stake(me, total)
         registry = self.protocol.registry
         plan = Plan(
-            f"add node {node_key.address} with {units} compute units",
+            f"add node {key_label(node_key)} with {units} compute units",
             [
                 ("compute units", f"{me.total_units} → {total}"),
                 ("minimum stake", _change(me.min_stake, required)),
@@ -375,7 +376,7 @@ class ProviderActions:
             )
             return deadline, signature
 
-        return self._join(pool_id, node_key.address, sign)
+        return self._join(pool_id, node_key.address, sign, label=key_label(node_key))
 
     def join_pool_signed(
         self, pool_id: int, node: str, *, deadline: int, signature: bytes
@@ -389,7 +390,12 @@ class ProviderActions:
         return self._join(pool_id, node, lambda: (deadline, signature))
 
     def _join(
-        self, pool_id: int, node_address: str, sign: Callable[[], tuple[int, bytes]]
+        self,
+        pool_id: int,
+        node_address: str,
+        sign: Callable[[], tuple[int, bytes]],
+        *,
+        label: str | None = None,
     ) -> ActionResult:
         pool = self.protocol.pool(pool_id)
         node = self._own_node(node_address)
@@ -418,7 +424,7 @@ class ProviderActions:
         me = self.view()
         self._require_min_stake(me, me.total_units)
         plan = Plan(
-            f"join node {node.address} to pool {pool_id}",
+            f"join node {label or node.address} to pool {pool_id}",
             [
                 ("pool", f"{pool_id} ({pool.status})"),
                 ("reward", f"{format_lora(pool.reward_per_round)} per round"),

@@ -111,6 +111,12 @@ class LazyKey:
 
     address: str
     unlock: Callable[[], LocalAccount]
+    alias: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``gpu-0 (0xAbC…)`` when the key has a local alias, else the address."""
+        return f"{self.alias} ({self.address})" if self.alias else self.address
 
 
 SenderSource = TxSender | LazySender
@@ -123,6 +129,10 @@ def resolve_sender(source: SenderSource) -> TxSender:
 
 def sender_address(source: SenderSource) -> str:
     return source.address if isinstance(source, LazySender) else str(source.account.address)
+
+
+def key_label(source: KeySource) -> str:
+    return source.label if isinstance(source, LazyKey) else str(source.address)
 
 
 def resolve_key(source: KeySource) -> LocalAccount:
