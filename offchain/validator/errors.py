@@ -11,3 +11,8 @@ class ValidatorError(LoranetError):
 
 class FetchError(ValidatorError):
     """An artifact could not be fetched from its URI."""
+
+
+class ArtifactUnavailable(FetchError):
+    """An artifact could not be fetched (network, timeout, missing, over this validator's size
+    limit): not evidence against the node; the validator abstains instead of rejecting."""
