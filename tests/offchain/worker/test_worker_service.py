@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import urllib.request
 from collections.abc import Callable
@@ -16,11 +17,18 @@ import pytest
 from typer.testing import CliRunner
 from web3 import Web3
 
+from offchain.artifacts import fetch_verified
 from offchain.cli.main import app as cli_app
 from offchain.worker.service import service_status
 from offchain.worker.settings import WorkerSettings
 
 pytestmark = pytest.mark.usefixtures("deployment", "pool")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _scrape(port: str) -> str:
@@ -38,6 +46,9 @@ def test_killed_mid_round_restarted_reports_once(
     worker_env: dict[str, str],
     read_reports: Callable[[], list[Any]],
 ) -> None:
+    # the node serves its artifacts over HTTP (the store of a node on a public chain)
+    worker_env["LORANET_ARTIFACTS_STORE"] = "http"
+    worker_env["LORANET_ARTIFACTS_SERVE_PORT"] = str(_free_port())
     settings = WorkerSettings(data_dir=data_dir, queue=worker_env["LORANET_QUEUE"])
     round_ = int(pool.pools.currentRound(pool.id))
     _, end, _ = pool.pools.roundWindow(pool.id, round_)
@@ -65,12 +76,18 @@ def test_killed_mid_round_restarted_reports_once(
     assert "loranet_events_dispatched_total" in metrics
     assert "loranet_watcher_cursor_block" in metrics
 
-    second.send_signal(signal.SIGTERM)  # graceful: finishes its step and exits 0
-    assert second.wait(timeout=30) == 0
-
+    # what validators do: fetch the reported URI from the worker's server, verified by hash
     (report,) = read_reports()
     assert report.args["poolId"] == pool.id and report.args["round"] == round_
     assert report.args["node"] == pool.node.address
+    uri, digest = report.args["artifactUri"], report.args["adapterHash"]
+    port = worker_env["LORANET_ARTIFACTS_SERVE_PORT"]
+    assert uri == f"http://127.0.0.1:{port}/artifacts/{digest.removeprefix('0x')}"
+    fetched = fetch_verified(uri, digest, data_dir.parent / "validator-cache")
+    assert fetched.read_bytes() == (data_dir / "artifacts" / digest.removeprefix("0x")).read_bytes()
+
+    second.send_signal(signal.SIGTERM)  # graceful: finishes its step and exits 0
+    assert second.wait(timeout=30) == 0
 
     status = service_status(settings)
     assert status["cursor"] and status["cursor"][0]["block"] >= report.block_number
