@@ -102,6 +102,16 @@ class Settings(BaseSettings):
     priority_fee_gwei: float = Field(1.0, ge=0, description="EIP-1559 tip, in gwei.")
     gas_multiplier: float = Field(1.2, ge=1.0, description="Headroom over the gas estimate.")
     hivemind_port: int = Field(31337, ge=1, le=65535, description="Hivemind listening port.")
+    hivemind_host_maddrs: list[str] | None = Field(
+        None,
+        description="Hivemind listen multiaddrs of this machine (JSON list), e.g. "
+        '["/ip4/0.0.0.0/tcp/31337"]; default: the train config\'s (127.0.0.1 only).',
+    )
+    hivemind_announce_maddrs: list[str] | None = Field(
+        None,
+        description="Multiaddrs other hosts dial (JSON list): a host behind NAT announces its "
+        "public address here.",
+    )
     devnet_port: int = Field(8545, ge=1, le=65535, description="Port of `loranet devnet up`.")
     artifacts: ArtifactSettings = Field(
         default_factory=ArtifactSettings,

@@ -11,6 +11,12 @@ import typer
 
 from offchain import __version__
 from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
+from offchain.cli import admin as admin_cli
+from offchain.cli import dht as dht_cli
+from offchain.cli import domain as domain_cli
+from offchain.cli import faucet as faucet_cli
+from offchain.cli import pool_admin as pool_admin_cli
+from offchain.cli import validator_ops as validator_ops_cli
 from offchain.cli.context import JSON_HELP, CliState, state
 from offchain.cli.errors import LoranetGroup
 from offchain.gateway import cli as gateway_cli
@@ -78,8 +84,16 @@ app.add_typer(devnet.app, name="devnet")
 app.command("serve")(gateway_cli.serve)
 app.add_typer(gateway_cli.keys_app, name="keys")
 app.command("train")(trainer_cli.train)
+app.command("hash")(trainer_cli.hash_path)
 app.add_typer(worker_cli.app, name="worker")
 app.add_typer(validator_cli.app, name="validator")
+# operators on any chain (pool creators, validators, admin): issue 12
+pool_admin_cli.register(pool.app)
+validator_ops_cli.register(validator_cli.app)
+app.add_typer(admin_cli.app, name="admin")
+app.add_typer(domain_cli.app, name="domain")
+app.command("dht")(dht_cli.dht)
+app.command("faucet")(faucet_cli.faucet)
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -245,7 +245,7 @@ class DemoNetwork:
         who = self.providers[i]
         args = [
             "worker", "run", "--node", f"gpu-{i}", "--account", who.name,
-            "--train-config", str(self.cfg.workdir / "train.yaml"), "--node-index", str(i),
+            "--train-config", str(self.cfg.workdir / "train.yaml"),
         ]  # fmt: skip
         for maddr in self.maddrs:
             args += ["--initial-peer", maddr]

@@ -13,10 +13,10 @@ independent). State is on disk, so a restarted worker knows it was ejected.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 from pathlib import Path
+
+from offchain.db import Schema, SqliteDb
 
 NODE = "node"
 
@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS flags (
     PRIMARY KEY (scope, flag)
 );
 """
+SCHEMA = Schema("standing", (_SCHEMA,))
 
 
 def pool_scope(pool_id: int) -> str:
@@ -41,29 +42,23 @@ class Standing:
     """Flags of one node in ``<data dir>/standing.db``."""
 
     def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
+        self._db = SqliteDb(path, SCHEMA)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def record(self, scope: str, flag: str, value: bool, *, block: int, log_index: int) -> bool:
         """Set ``flag`` of ``scope`` to ``value`` unless a later event already decided it.
 
         Returns whether the stored value changed."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.tx() as db:
+            row = db.execute(
                 "SELECT value, block, log_index FROM flags WHERE scope=? AND flag=?",
                 (scope, flag),
             ).fetchone()
             if row is not None and (int(row[1]), int(row[2])) >= (block, log_index):
                 return False
-            self._db.execute(
+            db.execute(
                 "INSERT INTO flags (scope, flag, value, block, log_index, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scope, flag) DO UPDATE SET "
                 "value=excluded.value, block=excluded.block, log_index=excluded.log_index, "
@@ -74,20 +69,15 @@ class Standing:
 
     def halts(self, pool_id: int) -> list[str]:
         """Why the node may not work for ``pool_id`` (empty: it may)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT scope, flag FROM flags WHERE value=1 AND scope IN (?, ?) "
-                "ORDER BY scope, flag",
-                (NODE, pool_scope(pool_id)),
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT scope, flag FROM flags WHERE value=1 AND scope IN (?, ?) ORDER BY scope, flag",
+            (NODE, pool_scope(pool_id)),
+        )
         return [f"{flag}" if scope == NODE else f"pool {pool_id} {flag}" for scope, flag in rows]
 
     def flags(self) -> dict[str, list[str]]:
         """Every set flag by scope (for ``loranet worker status``)."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT scope, flag FROM flags WHERE value=1 ORDER BY scope, flag"
-            ).fetchall()
+        rows = self._db.fetchall("SELECT scope, flag FROM flags WHERE value=1 ORDER BY scope, flag")
         out: dict[str, list[str]] = {}
         for scope, flag in rows:
             out.setdefault(str(scope), []).append(str(flag))
