@@ -13,14 +13,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import RecordingDispatcher
 from web3 import Web3
 
 from offchain.abi import AbiNotFoundError, load_abi
 from offchain.chain import TxSender
 from offchain.chain.tx import TxRequest
 from offchain.outbox import Outbox, OutboxKey
-from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
+from offchain.watcher import ChainEvent, EventWatcher, WatchedContract, WatcherStore
 from offchain.worker.actions import ServiceActions
 from offchain.worker.handlers import HandlerContext, Outcome, kind_of, process
 from offchain.worker.idempotency import ProcessedStore
@@ -34,6 +33,19 @@ ROUND = 600
 
 
 @dataclass
+class Recorded:
+    """The watcher's dispatcher here: keeps the events for the test to run as tasks."""
+
+    events: list[ChainEvent] = field(default_factory=list)
+
+    def dispatch(self, event: ChainEvent) -> None:
+        self.events.append(event)
+
+    def orphaned(self, event: ChainEvent) -> None:
+        raise AssertionError(f"unexpected reorg of {event}")
+
+
+@dataclass
 class NodeKit:
     """One node's worker pieces, as the service wires them (the Celery hop left out)."""
 
@@ -42,7 +54,7 @@ class NodeKit:
     outbox: Outbox
     standing: Standing
     watcher: EventWatcher
-    events: RecordingDispatcher
+    events: Recorded
     scheduled: list[RoundSlot] = field(default_factory=list)
     seen: int = 0
 
@@ -75,7 +87,7 @@ def make_kit(
                 contracts.append(WatchedContract(name, address, load_abi(name)))
             except AbiNotFoundError:
                 continue
-        events = RecordingDispatcher()
+        events = Recorded()
         watcher = EventWatcher(
             w3=w3,
             contracts=contracts,
