@@ -34,11 +34,18 @@ class LoraBank:
         self._scale = cfg.lora_alpha / cfg.lora_r
         self._rank = cfg.lora_r
         self._dtype = next(model.parameters()).dtype
-        targets = tuple(cfg.lora_target_modules)
+        from trainer.models import lora_targets
+
+        targets = lora_targets(model, cfg)  # the config's, or peft's default for the model
         self._modules: dict[str, torch.nn.Module] = {
             name: module
             for name, module in model.named_modules()
-            if name.rsplit(".", 1)[-1] in targets and hasattr(module, "in_features")
+            if hasattr(module, "in_features")
+            and (
+                name.rsplit(".", 1)[-1] in targets
+                if not isinstance(targets, str)  # "all-linear": every linear but the head
+                else isinstance(module, torch.nn.Linear) and not name.endswith("lm_head")
+            )
         }
         self._a: dict[str, torch.Tensor] = {}
         self._b: dict[str, torch.Tensor] = {}

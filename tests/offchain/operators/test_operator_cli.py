@@ -150,10 +150,10 @@ def test_validator_validates_and_blacklists_nodes(
     run_cli("account", "import", "prov", input=f"{key.key.hex()}\n", ok=True)
     node = json.loads(run_cli("node", "keygen", "gpu-0", "--json", ok=True).stdout)["address"]
     specs = tmp_path / "specs.json"
-    specs.write_text("{}")
-    run_cli("provider", "register", "--stake", "2000", "--account", "prov", ok=True)
+    specs.write_text('{"gpu": "RTX A4000", "vram_gb": 16}')  # up to 16 compute units
+    run_cli("provider", "register", "--stake", "2000", "--account", "prov", "--yes", ok=True)
     run_cli("node", "add", "--node", "gpu-0", "--units", "10", "--specs", str(specs),
-            "--account", "prov", ok=True)  # fmt: skip
+            "--account", "prov", "--yes", ok=True)  # fmt: skip
     refused(outsider_key, "validator", "validate-node", node, "--account", "outsider",
             sentence="does not hold the validator role, which validating a node needs")  # fmt: skip
     out = cli_json("validator", "validate-node", "gpu-0", "--account", "admin")
