@@ -13,7 +13,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from offchain.cli.context import JSON_HELP, CliState, state
+from offchain.cli.context import CliState, state
+from offchain.cli.options import JsonOpt
 from offchain.errors import LoranetError
 
 app = typer.Typer(
@@ -41,7 +42,7 @@ def _chain(cli: CliState) -> tuple[int | None, str]:
 def put(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="File to store (a model, a data set, an adapter)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Store FILE under its SHA-256 in the configured store; print its public URI and hash."""
     from offchain.artifacts import open_store
@@ -73,7 +74,7 @@ def get(
     uri: str = typer.Argument(..., help="http(s)://, s3:// or (local chains) file:// URI."),
     sha256: str = typer.Option(..., "--sha256", help="Expected hash: 0x + 64 hex digits."),
     out: Path | None = typer.Option(None, "--out", help="Also copy the verified file here."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Fetch URI, verify it hashes to --sha256 (bounded in size and time, retried), print the
     cached path."""
