@@ -4,7 +4,9 @@ A node's artifact store holds, side by side (same folder or prefix, each named b
 :mod:`offchain.artifacts.round`):
 
 * ``<adapter hash hex>`` — the reported adapter (its hash is in the report);
-* ``<checkpoint hash hex>`` — the adapter at the start of each hivemind epoch;
+* ``<checkpoint hash hex>`` — each training-state checkpoint (LoRA weights and inner optimizer
+  state) the records commit to (``trainer.replay``: a DiLoCo round saves one at every outer
+  step's start and end and every ``checkpoint_every`` inner steps);
 * ``<bundle hash hex>`` — this :class:`ReplayBundle`, named in the fragment of the report's
   artifact URI (``...#replay=<bundle hex>``), so the signed report binds it.
 
@@ -36,7 +38,7 @@ class ReplayBundle(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    version: int = 1
+    version: int = 2
     node: str
     pool_id: int
     round: int
@@ -46,7 +48,7 @@ class ReplayBundle(BaseModel):
     batch_size: int
     base_adapter: str = ZERO_HASH
     records: list[dict[str, object]]
-    epoch_adapters: dict[int, str]
+    checkpoints: list[str]  # hashes of every checkpoint the records name
 
     def replay_records(self) -> list[ReplayRecord]:
         return [ReplayRecord.from_json(dict(r)) for r in self.records]

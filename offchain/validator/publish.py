@@ -4,7 +4,7 @@
   also carries the node's endorsement of its hivemind peer (:mod:`offchain.validator.binding`);
   writes the replay bundle (:mod:`offchain.validator.bundle`) next to the adapter;
 * :func:`publishing_store_fn` — a local artifact store (``offchain.artifacts``) that also
-  publishes the epoch checkpoints and the bundle, named by hash;
+  publishes the training-state checkpoints and the bundle, named by hash;
 * :func:`fresh_adapter` / :func:`resolve_adapter` — the round's base adapter as a file (the
   seeded LoRA initialisation for hash 0, else fetched by hash from adapter sources, verified).
 """
@@ -21,10 +21,10 @@ from eth_account.signers.local import LocalAccount
 from offchain.artifacts import Fetcher
 from offchain.validator.binding import announce_node
 from offchain.validator.bundle import BUNDLE_FILE, ZERO_HASH, ReplayBundle
-from offchain.validator.errors import FetchError, ValidatorError
+from offchain.validator.errors import FetchError, SoloRoundError, ValidatorError
 from offchain.validator.fetch import as_fetcher, fetch
 from offchain.worker.round_work import StoreFn, TrainedRound, TrainFn
-from trainer.artifacts import adapter_hash, save_adapter
+from trainer.artifacts import save_adapter
 from trainer.config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def write_bundle(out_dir: Path, result: Any, node: str, base_hash: str, batch_si
         batch_size=batch_size,
         base_adapter=base_hash,
         records=[r.to_json() for r in records],
-        epoch_adapters={e: adapter_hash(p) for e, p in result.epoch_adapters.items()},
+        checkpoints=sorted(str(d) for d in result.checkpoints),
     )
     path = Path(out_dir) / BUNDLE_FILE
     path.write_text(bundle.model_dump_json())
@@ -162,6 +162,12 @@ def train_verifiable(
         )
     finally:
         dht.shutdown()
+    if not result.collaborative:
+        raise SoloRoundError(
+            f"Node {node_key.address} found no peer to average with in any of the "
+            f"{result.epochs} outer steps of run {run_id} ({node_count} members): the round "
+            f"is not reported as collaborative work (adapter kept in {out_dir})."
+        )
     write_bundle(out_dir, result, node_key.address, base_hash, cfg.batch_size)
     return TrainedRound(
         adapter_path=result.adapter_path,
@@ -198,6 +204,7 @@ def pool_train_fn(
     step after the round (the worker's step counter). ``fetcher`` fetches base adapters
     (verified, bounded; ``offchain.artifacts``)."""
     from offchain.pools.discovery import PoolDiscovery
+    from offchain.pools.inputs import verified_pool_config
 
     discovery = PoolDiscovery(client)
     local = dict(local_train) if local_train is not None else cfg.model_dump(mode="json")
@@ -216,6 +223,10 @@ def pool_train_fn(
             extra_sources=adapter_sources,
         )
         round_cfg = TrainConfig.model_validate(plan.train)
+        # the pool's model and data set, fetched by their on-chain URIs and hash-checked
+        round_cfg = verified_pool_config(
+            round_cfg, client=client, pool_id=pool_id, data_dir=cache_dir.parent
+        )
         sources = plan.adapter_sources
         base, base_hash = base_resolver(
             round_cfg, client=client, sources=sources, cache_dir=cache_dir, fetcher=fetcher

@@ -170,7 +170,7 @@ def eval_split(data: TrainingData, examples: int) -> Shard:
     heldout = data.heldout()
     if examples <= 0 or examples >= len(heldout):
         return heldout
-    return Shard(heldout.example_ids[:examples], heldout.sequences[:examples], heldout.pad_id)
+    return heldout.head(examples)  # keeps the answer-only loss masks of chat data
 
 
 def _bundle_of(report: Report, source: Fetcher | Path) -> ReplayBundle | CheckResult | None:
@@ -273,6 +273,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 checkpoint=fetch_checkpoint(r.artifact_uri, inputs.source),
                 shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
                 checker=checker,
+                base=inputs.base_adapter,
             )
         )
         logger.info(
