@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from offchain.pools.inputs import (
     verified_pool_config,
 )
 from offchain.settings import Settings
+from offchain.validator.errors import ValidatorError
+from offchain.validator.service import ValidatorService
 from trainer.config import ModelConfig, TrainConfig
 from trainer.content_hash import content_hash, publish_folder
 from trainer.data import TrainingData
@@ -158,6 +161,10 @@ def test_a_machine_without_the_pools_precision_refuses(
     qlora = TrainConfig(model=ModelConfig(source="pretrained", path=tmp_path, quantization="4bit"))
     with pytest.raises(PrecisionRefusedError, match="needs a CUDA GPU"):
         verified_pool_config(qlora, client=client, pool_id=pool_id, data_dir=tmp_path)
+    # the validator service turns it into "cannot judge": it abstains, it does not reject
+    service = SimpleNamespace(cfg=qlora, client=client, data_dir=tmp_path)
+    with pytest.raises(ValidatorError, match=r"abstaining: pool .* needs a CUDA GPU"):
+        ValidatorService.judge(service, pool_id, 0, "0x" + "00" * 32)  # type: ignore[arg-type]
 
 
 def test_hash_publish_gives_the_uri_and_hash_a_pool_names(
