@@ -5,11 +5,11 @@ namespaces): chain, S3 store (moto_server), admin + bootstrap peer, three provid
 cheats) and two validators, each on its own host, every step through the ``loranet`` CLI.
 It runs ONE round and reads:
 
-* the wall time split from the services' logs (``ts=`` of structured lines): training
-  (``round plan`` → ``round trained``), artifact upload (``round trained`` → ``report
-  enqueued``: the adapter, its replay bundle and checkpoints put into S3, the report signed),
-  validator fetch + checks (``round judging`` → ``round judged``), attestation (``round judged``
-  → ``attestation sent``);
+* the wall time split from the services' structured logs: training (``round plan`` →
+  ``round trained``: child process, hivemind barrier and epochs), artifact upload (the
+  ``seconds`` of ``artifacts stored``: adapter, replay bundle and checkpoints put into S3),
+  validator fetch + checks (the ``seconds`` of ``round judged``), attestation (``round
+  judged`` → the attest transaction's ``outbox entry confirmed``);
 * the bytes each host sent and received on its interface (``ip -s link``) from the pool's
   start to the round's finalization.
 
@@ -55,17 +55,33 @@ def counters(netns: str) -> tuple[int, int]:
     return int(stats["rx"]["bytes"]), int(stats["tx"]["bytes"])
 
 
-def first_ts(log: str, message: str) -> float | None:
-    """Epoch seconds of the first structured line whose ``msg`` is ``message``."""
+def _line(log: str, message: str, needle: str = "") -> str | None:
+    """The first structured line whose ``msg`` is ``message`` (and that holds ``needle``)."""
     for line in log.splitlines():
-        if f'msg="{message}"' in line or f"msg={message} " in line:
-            stamp = line.split("ts=", 1)[1].split(" ", 1)[0]
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        if (f'msg="{message}"' in line or f"msg={message} " in line) and needle in line:
+            return line
     return None
 
 
-def span(log: str, start: str, end: str) -> float | None:
-    a, b = first_ts(log, start), first_ts(log, end)
+def first_ts(log: str, message: str, needle: str = "") -> float | None:
+    """Epoch seconds of that line."""
+    line = _line(log, message, needle)
+    if line is None or "ts=" not in line:
+        return None
+    stamp = line.split("ts=", 1)[1].split(" ", 1)[0]
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def field(log: str, message: str, name: str) -> float | None:
+    """A numeric ``name=value`` field of that line."""
+    line = _line(log, message)
+    if line is None or f" {name}=" not in line:
+        return None
+    return float(line.split(f" {name}=", 1)[1].split(" ", 1)[0].strip('"'))
+
+
+def span(log: str, start: str, end: str, end_needle: str = "") -> float | None:
+    a, b = first_ts(log, start), first_ts(log, end, end_needle)
     return None if a is None or b is None else b - a
 
 
@@ -115,11 +131,13 @@ def run(cfg: MultihostConfig) -> dict[str, Any]:
         "round_to_finalized_s": round(round_s, 1),
         "split_s": {
             "training": mean([span(w, "round plan", "round trained") for w in workers]),
-            "artifact_upload": mean([span(w, "round trained", "report enqueued") for w in workers]),
+            "artifact_upload": mean([field(w, "artifacts stored", "seconds") for w in workers]),
             "validator_fetch_and_checks": mean(
-                [span(v, "round judging", "round judged") for v in validators]
+                [field(v, "round judged", "seconds") for v in validators]
             ),
-            "attestation": mean([span(v, "round judged", "attestation sent") for v in validators]),
+            "attestation": mean(
+                [span(v, "round judged", "outbox entry confirmed", ":attest") for v in validators]
+            ),
         },
         "bytes": {
             name: {

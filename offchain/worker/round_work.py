@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,13 @@ class RoundWorker:
             logger.info("report already in the outbox", extra=kv(key=key.id, status=entry.status))
             return entry
         trained = self._trained(pool_id, round)
+        logger.info("round trained", extra=kv(pool=pool_id, round=round, samples=trained.samples))
+        stored_at = time.monotonic()
         uri = self.store(trained.adapter_path)
+        logger.info(
+            "artifacts stored",
+            extra=kv(pool=pool_id, round=round, seconds=f"{time.monotonic() - stored_at:.3f}"),
+        )
         message = report_message(
             pool_id=pool_id,
             round=round,
