@@ -84,6 +84,8 @@ class RoundInputs:
     cache_dir: Path
     out_dir: Path
     fetcher: Fetcher | None = None  # bounds, retries, S3 endpoint; default: over cache_dir
+    #: node -> (shard index, node count) from the chain's round members; None: not checked
+    shard_of: Callable[[str], tuple[int, int] | None] | None = None
 
     @property
     def source(self) -> Fetcher | Path:
@@ -274,6 +276,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
                 checker=checker,
                 base=inputs.base_adapter,
+                expected_shard=_expected_shard(inputs, r.node),
             )
         )
         logger.info(
@@ -316,3 +319,11 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
         next_eval_loss=next_loss,
         seconds=time.perf_counter() - started,
     )
+
+
+def _expected_shard(inputs: RoundInputs, node: str) -> tuple[int, int] | None:
+    """The node's shard on chain; ``(-1, 0)`` for a reporter that is not a round member."""
+    if inputs.shard_of is None:
+        return None
+    found = inputs.shard_of(node)
+    return (-1, 0) if found is None else found

@@ -44,7 +44,7 @@ class MultihostConfig:
 
     round_length: int = 75
     submission_window: int = 25
-    challenge_window: int = 30
+    challenge_window: int = 60
     rounds: int = 2
     stake: int = 2_000
     reward: int = 100
