@@ -42,8 +42,8 @@ DHT_PORT = 31337
 class MultihostConfig:
     """Sizes and clocks: the smallest that still trains a swarm of three on two cores."""
 
-    round_length: int = 75
-    submission_window: int = 25
+    round_length: int = 90  # the demo's clock: training takes 20-50 s on 2 cores
+    submission_window: int = 30
     challenge_window: int = 60
     rounds: int = 2
     stake: int = 2_000
