@@ -133,6 +133,32 @@ class ProviderActions:
 
         return self._run(plan, build, {"provider": self.address, "staked": str(amount)})
 
+    def deregister(self) -> ActionResult:
+        """End the registration (no nodes left), which frees the base stake for unbonding."""
+        hub = self.protocol.hub
+        if not any(entry.get("name") == "deregisterProvider" for entry in hub.abi):
+            raise PrecheckError(
+                "this deployment has no deregistration: a provider without nodes has no "
+                "minimum stake there, so `loranet stake unbond` frees the whole stake."
+            )
+        me = self.view()
+        if not me.registered:
+            raise PrecheckError(f"{self.address} is not registered as a provider.")
+        if me.node_count:
+            raise PrecheckError(
+                f"{self.address} still has {me.node_count} node(s): remove them first "
+                "(`loranet node remove`)."
+            )
+        plan = Plan(
+            f"deregister {self.address} as a provider",
+            [
+                ("stake", f"{format_lora(me.staked)} (all of it can be unbonded afterwards)"),
+                ("minimum stake", _change(me.min_stake, 0)),
+            ],
+        )
+        request = TxRequest.call(hub, "deregisterProvider", description="deregister")
+        return self._run(plan, lambda _sender: [request], {"provider": self.address})
+
     def stake_add(self, amount: int) -> ActionResult:
         me = self.view()
         self._require_positive(amount)

@@ -3,7 +3,9 @@
 A node's artifact store holds, side by side (same folder, same URI scheme):
 
 * ``<adapter hash hex>.safetensors`` — the reported adapter (its hash is in the report);
-* ``<checkpoint hash hex>.safetensors`` — the adapter at the start of each hivemind epoch;
+* ``<checkpoint hash hex>.safetensors`` — each training-state checkpoint (LoRA weights and
+  inner optimizer state) the records commit to (``trainer.replay``: a DiLoCo round saves one
+  at every outer step's start and end and every ``checkpoint_every`` inner steps);
 * ``replay-<pool>-<round>-<node lower-case>.json`` — this :class:`ReplayBundle`.
 
 The bundle lists every replay record (their Merkle root is the report's signed ``replayRoot``),
@@ -33,7 +35,7 @@ class ReplayBundle(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    version: int = 1
+    version: int = 2
     node: str
     pool_id: int
     round: int
@@ -43,7 +45,7 @@ class ReplayBundle(BaseModel):
     batch_size: int
     base_adapter: str = ZERO_HASH
     records: list[dict[str, object]]
-    epoch_adapters: dict[int, str]
+    checkpoints: list[str]  # hashes of every checkpoint the records name
 
     def replay_records(self) -> list[ReplayRecord]:
         return [ReplayRecord.from_json(dict(r)) for r in self.records]

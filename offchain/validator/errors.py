@@ -11,3 +11,8 @@ class ValidatorError(LoranetError):
 
 class FetchError(ValidatorError):
     """An artifact could not be fetched from its URI."""
+
+
+class SoloRoundError(ValidatorError):
+    """A node trained a multi-node round alone (no all-reduce found a partner): it does not
+    report that round as collaborative work."""

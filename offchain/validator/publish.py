@@ -3,8 +3,8 @@
 * :func:`train_verifiable` — one round through ``trainer.collab.train_round`` with a DHT that
   also carries the node's endorsement of its hivemind peer (:mod:`offchain.validator.binding`);
   writes the replay bundle (:mod:`offchain.validator.bundle`) next to the adapter;
-* :func:`publishing_store_fn` — the worker's artifact store, plus the epoch checkpoints and the
-  bundle next to the artifact;
+* :func:`publishing_store_fn` — the worker's artifact store, plus the training-state checkpoints
+  and the bundle next to the artifact;
 * :func:`fresh_adapter` / :func:`resolve_adapter` — the round's base adapter as a file (the
   seeded LoRA initialisation for hash 0, else fetched by hash from adapter sources).
 """
@@ -20,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from offchain.validator.binding import announce_node
 from offchain.validator.bundle import BUNDLE_FILE, ZERO_HASH, ReplayBundle, bundle_name
-from offchain.validator.errors import FetchError, ValidatorError
+from offchain.validator.errors import FetchError, SoloRoundError, ValidatorError
 from offchain.validator.fetch import fetch
 from offchain.worker.round_work import StoreFn, TrainedRound, TrainFn, artifact_store_fn
 from trainer.artifacts import ArtifactStore, adapter_hash, save_adapter
@@ -103,7 +103,7 @@ def write_bundle(out_dir: Path, result: Any, node: str, base_hash: str, batch_si
         batch_size=batch_size,
         base_adapter=base_hash,
         records=[r.to_json() for r in records],
-        epoch_adapters={e: adapter_hash(p) for e, p in result.epoch_adapters.items()},
+        checkpoints=sorted(str(d) for d in result.checkpoints),
     )
     path = Path(out_dir) / BUNDLE_FILE
     path.write_text(bundle.model_dump_json())
@@ -146,6 +146,12 @@ def train_verifiable(
         )
     finally:
         dht.shutdown()
+    if not result.collaborative:
+        raise SoloRoundError(
+            f"Node {node_key.address} found no peer to average with in any of the "
+            f"{result.epochs} outer steps of run {run_id} ({node_count} members): the round "
+            f"is not reported as collaborative work (adapter kept in {out_dir})."
+        )
     write_bundle(out_dir, result, node_key.address, base_hash, cfg.batch_size)
     return TrainedRound(
         adapter_path=result.adapter_path,
@@ -180,6 +186,7 @@ def pool_train_fn(
     config, used when the pool's metadata sets nothing. ``on_step`` is called once per trained
     step after the round (the worker's step counter)."""
     from offchain.pools.discovery import PoolDiscovery
+    from offchain.pools.inputs import verified_pool_config
 
     discovery = PoolDiscovery(client)
     local = dict(local_train) if local_train is not None else cfg.model_dump(mode="json")
@@ -198,6 +205,10 @@ def pool_train_fn(
             extra_sources=adapter_sources,
         )
         round_cfg = TrainConfig.model_validate(plan.train)
+        # the pool's model and data set, fetched by their on-chain URIs and hash-checked
+        round_cfg = verified_pool_config(
+            round_cfg, client=client, pool_id=pool_id, data_dir=cache_dir.parent
+        )
         sources = plan.adapter_sources
         base, base_hash = base_resolver(
             round_cfg, client=client, sources=sources, cache_dir=cache_dir
@@ -224,7 +235,7 @@ def pool_train_fn(
 
 
 def publishing_store_fn(root: Path) -> StoreFn:
-    """``artifact_store_fn(root)`` that also publishes the epoch checkpoints and the replay
+    """``artifact_store_fn(root)`` that also publishes the training-state checkpoints and the replay
     bundle found next to the adapter (``replay-bundle.json``)."""
     inner = artifact_store_fn(root)
 
@@ -234,12 +245,12 @@ def publishing_store_fn(root: Path) -> StoreFn:
         if source.is_file():
             bundle = ReplayBundle.model_validate_json(source.read_text())
             store = ArtifactStore(root)
-            epochs = Path(adapter_path).parent / "epochs"
-            for path in sorted(epochs.glob("*.safetensors")) if epochs.is_dir() else []:
+            folder = Path(adapter_path).parent / "checkpoints"
+            for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
                 store.put(path)
-            for digest in bundle.epoch_adapters.values():
+            for digest in bundle.checkpoints:
                 if not store.has(digest):
-                    logger.warning("epoch checkpoint %s is missing from %s", digest, epochs)
+                    logger.warning("checkpoint %s is missing from %s", digest, folder)
             target = store.root / bundle_name(bundle.pool_id, bundle.round, bundle.node)
             tmp = target.with_suffix(".tmp")
             tmp.write_text(source.read_text())

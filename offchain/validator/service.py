@@ -33,6 +33,7 @@ from offchain.chain.client import ChainClient
 from offchain.chain.tx import TxRequest, TxSender
 from offchain.logging import kv
 from offchain.outbox import Outbox, OutboxKey
+from offchain.pools.inputs import PoolInputsError, verified_pool_config
 from offchain.validator.bundle import ZERO_HASH
 from offchain.validator.chainview import ChainView
 from offchain.validator.errors import ValidatorError
@@ -164,11 +165,13 @@ class ValidatorService:
 
     # -- one round -------------------------------------------------------------------------------
 
-    def base_adapter(self, pool_id: int, round: int) -> tuple[Path, str]:
+    def base_adapter(
+        self, pool_id: int, round: int, cfg: TrainConfig | None = None
+    ) -> tuple[Path, str]:
         """The round's base adapter as a file, and its on-chain hash."""
         digest = self.view.base_adapter_at_start(pool_id, round)
         if digest == ZERO_HASH:
-            return fresh_adapter(self.cfg, self.data_dir / "cache"), digest
+            return fresh_adapter(cfg or self.cfg, self.data_dir / "cache"), digest
         sources = [str(self.adapters_dir), *self.adapter_sources]
         return resolve_adapter(digest, sources, self.data_dir / "cache"), digest
 
@@ -183,10 +186,16 @@ class ValidatorService:
 
     def judge(self, pool_id: int, round: int, seed_block_hash: str) -> RoundVerdict:
         """Run the checks of every report of the round (no transaction)."""
-        base, base_hash = self.base_adapter(pool_id, round)
+        try:  # the pool's model and data set, hash-checked; abstain if this machine cannot
+            cfg = verified_pool_config(
+                self.cfg, client=self.client, pool_id=pool_id, data_dir=self.data_dir
+            )
+        except PoolInputsError as err:
+            raise ValidatorError(f"abstaining: {err}") from err
+        base, base_hash = self.base_adapter(pool_id, round, cfg)
         tolerance = int(self.view.policy(pool_id)[2]) / EVAL_SCALE
         inputs = RoundInputs(
-            cfg=self.cfg,
+            cfg=cfg,
             base_adapter=base,
             base_hash=base_hash,
             seed_block_hash=seed_block_hash,

@@ -140,7 +140,7 @@ def eval_split(data: TrainingData, examples: int) -> Shard:
     heldout = data.heldout()
     if examples <= 0 or examples >= len(heldout):
         return heldout
-    return Shard(heldout.example_ids[:examples], heldout.sequences[:examples], heldout.pad_id)
+    return heldout.head(examples)  # keeps the answer-only loss masks of chat data
 
 
 def _bundle_of(report: Report, cache_dir: Path) -> ReplayBundle | None:
@@ -204,6 +204,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 checkpoint=fetch_checkpoint(r.artifact_uri, inputs.cache_dir),
                 shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
                 checker=checker,
+                base=inputs.base_adapter,
             )
         )
         logger.info(

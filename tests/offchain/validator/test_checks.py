@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from validator_support import NODE, POOL, ROUND, LocalRun
@@ -22,7 +24,7 @@ from offchain.validator.errors import FetchError
 from offchain.validator.reasons import Reason
 from trainer.artifacts import adapter_hash, load_adapter_state
 from trainer.config import TrainConfig
-from trainer.replay import ReplayChecker, ReplayRecord, records_root
+from trainer.replay import ReplayChecker, records_root
 
 # -- artifact -----------------------------------------------------------------------------------
 
@@ -183,10 +185,7 @@ def test_replay_claimed_samples_beyond_the_records(cfg: TrainConfig, local_run: 
 
 def test_replay_made_up_records_fail(cfg: TrainConfig, local_run: LocalRun) -> None:
     """Records signed consistently (root matches) but not computed: the replay disagrees."""
-    fake = [
-        ReplayRecord(r.step, r.epoch, r.loss * 0.9, r.projection)
-        for r in local_run.bundle.replay_records()
-    ]
+    fake = [dataclasses.replace(r, loss=r.loss * 0.9) for r in local_run.bundle.replay_records()]
     bundle = local_run.bundle.model_copy(update={"records": [r.to_json() for r in fake]})
     result = _replay(cfg, local_run, bundle, replay_root=records_root(fake))
     assert result.reason is Reason.REPLAY_MISMATCH
@@ -197,6 +196,35 @@ def test_replay_checkpoint_unavailable(cfg: TrainConfig, local_run: LocalRun) ->
         raise FetchError(f"no checkpoint {digest}")
 
     assert _replay(cfg, local_run, checkpoint=missing).reason is Reason.REPLAY_BUNDLE_MISSING
+
+
+def test_replay_starts_from_the_base_adapter(
+    cfg: TrainConfig, local_run: LocalRun, base: Path, make_adapter: Any
+) -> None:
+    assert _replay(cfg, local_run, base=base).ok
+    other = make_adapter("other-start", direction=9)
+    result = _replay(cfg, local_run, base=other)
+    assert result.reason is Reason.REPLAY_MISMATCH and "base adapter" in result.detail
+
+
+def test_replay_segment_with_a_forged_end(cfg: TrainConfig, local_run: LocalRun) -> None:
+    """Claims steps 2-3 ended where they started (work not done): the end does not match."""
+    records = local_run.bundle.replay_records()
+    forged = [dataclasses.replace(r, end=r.start) if r.step in (2, 3) else r for r in records]
+    bundle = local_run.bundle.model_copy(update={"records": [r.to_json() for r in forged]})
+    result = _replay(cfg, local_run, bundle, replay_root=records_root(forged), steps=lambda n: [3])
+    assert result.reason is Reason.REPLAY_MISMATCH and "segment ends" in result.detail
+
+
+def test_replay_segment_longer_than_the_checkpoint_interval(
+    cfg: TrainConfig, local_run: LocalRun
+) -> None:
+    """One checkpoint pair for all six steps would make the validator replay them all."""
+    records = local_run.bundle.replay_records()
+    forged = [dataclasses.replace(r, start=records[0].start, end=records[-1].end) for r in records]
+    bundle = local_run.bundle.model_copy(update={"records": [r.to_json() for r in forged]})
+    result = _replay(cfg, local_run, bundle, replay_root=records_root(forged))
+    assert result.reason is Reason.REPLAY_BUNDLE_MISMATCH and "at most 2" in result.detail
 
 
 def test_replay_steps_are_seeded_and_distinct() -> None:

@@ -358,7 +358,7 @@ def pool(deployment: Any, project: Any, chain: Any) -> SimpleNamespace:
         keccak(text="base-model"),
         "hf://tiny",
         keccak(text="data"),
-        "file:///data",
+        "builtin://arithmetic",  # the built-in data set (no artifact)
         "{}",
         ROUND,
         WINDOW,
