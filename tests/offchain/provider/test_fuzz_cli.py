@@ -37,7 +37,7 @@ from offchain.settings import Settings
 Run = Callable[..., Result]
 
 # Commands that start long-running processes (servers, training, peers) are not fuzzed here.
-LONG_RUNNING = {("serve",), ("train",), ("dht",), ("worker", "run"), ("validator", "run"),
+LONG_RUNNING = {("serve",), ("train",), ("dht",), ("worker", "run"), ("validator", "run"), ("web",),
                 ("devnet", "up")}  # fmt: skip
 SENDS_WITHOUT_CONFIRMATION = {"devnet"}  # dev-only helpers acting as dev account 0
 
