@@ -17,7 +17,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from offchain.chain.errors import PrecheckError
+from offchain.chain.errors import InsufficientFundsError, PrecheckError
 from offchain.chain.protocol import Protocol, ProviderView, utc
 from offchain.chain.review import (
     KeySource,
@@ -84,6 +84,11 @@ class ProviderActions:
 
     def _run(self, plan: Plan, build: Build, summary: dict[str, Any]) -> ActionResult:
         """Unlock, build the transactions, review and send them."""
+        if int(self.protocol.w3.eth.get_balance(self.address)) == 0:  # before any password
+            raise InsufficientFundsError(
+                f"{self.address} holds 0 ETH and cannot pay for gas: fund it with ETH first"
+                " (`loranet devnet fund` on a devnet)."
+            )
         sender = resolve_sender(self.sender)
         outcome = execute(sender, plan, build(sender), self.review)
         return ActionResult(

@@ -24,6 +24,7 @@ from eth_account.signers.local import LocalAccount
 from offchain.chain.errors import ChainError, TransactionRevertedError
 from offchain.chain.tx import TxRequest, TxResult, TxSender
 from offchain.chain.units import format_eth
+from offchain.logging import kv
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ def execute(
     if review is not None:
         planned = plan_transactions(sender, requests)
         if not review(plan, planned):
-            logger.info("dry run", extra={"title": plan.title})
+            logger.info("dry run", extra=kv(title=plan.title, transactions=len(planned)))
             return Outcome(sent=[], plan=plan, planned=planned, dry_run=True)
     sent = [sender.send(request) for request in requests]
     return Outcome(sent=sent, plan=plan, planned=planned, dry_run=False)
