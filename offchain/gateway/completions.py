@@ -133,13 +133,22 @@ class CompletionService:
             names += [m for m in gen.models or [] if m not in names]
         return names
 
+    def adapter_hash(self, model: str, gen: Generator | None = None) -> str | None:
+        """The served adapter's hash: what the generator loaded (a pool's adapter changes
+        with its rounds), else the configured file's hash."""
+        for g in [gen] if gen is not None else self.chain.generators:
+            loaded = g.adapter_hash(model)
+            if loaded is not None:
+                return loaded
+        return self.adapter_hashes.get(model)
+
     def info(self, gen: Generator, model: str) -> LoranetInfo:
         return LoranetInfo(
             execution_mode=gen.mode,
             execution_mode_id=EXECUTION_MODE_IDS[gen.mode],
             reward_multiplier=self.config.multiplier(gen.mode),
             generator=gen.name,
-            adapter_hash=self.adapter_hashes.get(model) if gen.mode == "local" else None,
+            adapter_hash=self.adapter_hash(model, gen) if gen.mode == "local" else None,
         )
 
     @staticmethod
