@@ -176,6 +176,7 @@ class Engine:
             with self._step_lock:
                 self._step(new)
             self._report()
+            time.sleep(0)  # hand the GIL to the event loop: it sends what this step made
         for row in self._batch.rows:
             row.sink.push(EngineEvent("", error="the gateway is shutting down"))
         self._batch.reset()
