@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from pydantic import BaseModel
 
 from offchain.gateway.config import EXECUTION_MODE_IDS, GatewayConfig
 from offchain.gateway.engine.engine import EngineOverloadedError
@@ -26,11 +27,8 @@ from offchain.gateway.http_errors import ApiError
 from offchain.gateway.metrics import GatewayMetrics
 from offchain.gateway.openai_schema import (
     ChatChoice,
-    ChatChunkChoice,
     ChatCompletion,
-    ChatCompletionChunk,
     ChatCompletionRequest,
-    ChatDelta,
     ChatLogprobs,
     ChatMessageOut,
     Completion,
@@ -251,56 +249,48 @@ class CompletionService:
         chunk_id, created = new_id("chatcmpl" if chat else "cmpl"), now()
         offset = 0
 
+        info_dict = info.model_dump()
+        head = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": created,
+            "model": body.model,
+        }
+
         def chunk(
             delta: Delta | None, *, first: bool = False, last: bool = False, text: str | None = None
         ) -> str:
+            """One chunk as OpenAI streams it (built as a dict: this runs once per token)."""
             nonlocal offset
-            state = opened.state
-            finish = state.finish_reason if last else None
-            extra = info if first or last else None
             content = delta.text if delta is not None else text
             logprobs = list(delta.logprobs) if delta is not None and request.logprobs else None
+            choice: dict[str, Any] = {"index": 0}
+            lp: BaseModel | None
             if chat:
-                out: Any = ChatCompletionChunk(
-                    id=chunk_id,
-                    created=created,
-                    model=body.model,
-                    choices=[
-                        ChatChunkChoice(
-                            delta=ChatDelta(role="assistant" if first else None, content=content),
-                            logprobs=_chat_logprobs(logprobs),
-                            finish_reason=finish,
-                        )
-                    ],
-                    loranet=extra,
-                )
+                out_delta: dict[str, Any] = {"role": "assistant"} if first else {}
+                if content is not None:
+                    out_delta["content"] = content
+                choice["delta"] = out_delta
+                lp = _chat_logprobs(logprobs)
             else:
-                out = Completion(
-                    id=chunk_id,
-                    created=created,
-                    model=body.model,
-                    choices=[
-                        CompletionChoice(
-                            text=content or "",
-                            logprobs=_completion_logprobs(logprobs, offset),
-                            finish_reason=finish,
-                        )
-                    ],
-                    loranet=extra,
-                )
+                choice["text"] = content or ""
+                lp = _completion_logprobs(logprobs, offset)
+            choice["logprobs"] = lp.model_dump() if lp is not None else None
+            choice["finish_reason"] = opened.state.finish_reason if last else None
+            out: dict[str, Any] = {**head, "choices": [choice]}
+            if first or last:
+                out["loranet"] = info_dict
             offset += len(content or "")
-            return _sse(out.model_dump(exclude_none=True))
+            return _sse(out)
 
         def usage_chunk() -> str:
             state = opened.state
-            usage = Usage(
-                prompt_tokens=state.prompt_tokens,
-                completion_tokens=state.completion_tokens,
-                total_tokens=state.prompt_tokens + state.completion_tokens,
-            )
-            kind: Any = ChatCompletionChunk if chat else Completion
-            out = kind(id=chunk_id, created=created, model=body.model, choices=[], usage=usage)
-            return _sse(out.model_dump(exclude_none=True))
+            usage = {
+                "prompt_tokens": state.prompt_tokens,
+                "completion_tokens": state.completion_tokens,
+                "total_tokens": state.prompt_tokens + state.completion_tokens,
+            }
+            return _sse({**head, "choices": [], "usage": usage})
 
         deltas = opened.deltas()
         seen_first = False
