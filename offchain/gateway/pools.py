@@ -124,11 +124,13 @@ class PoolFollower:
         )
 
     def start(self) -> None:
-        self.refresh()
+        """Follow in a background thread (the first check runs at once, without holding up
+        the gateway's start: a slow or unreachable source only delays this model)."""
         self._thread = threading.Thread(target=self._run, name=f"pool-{self.pool_id}", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        self.refresh()
         while not self._stop.wait(self.poll_s):
             self.refresh()
 

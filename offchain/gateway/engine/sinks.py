@@ -119,6 +119,24 @@ class AsyncSink:
     async def get(self) -> EngineEvent:
         return await self._queue.get()
 
+    async def get_merged(self) -> EngineEvent:
+        """The next event merged with every other already waiting (text and log-probabilities
+        joined, counts and finish from the latest): a consumer that fell behind catches up
+        with one bigger chunk instead of many small ones."""
+        event = await self._queue.get()
+        while not event.last and not self._queue.empty():
+            later = self._queue.get_nowait()
+            event = EngineEvent(
+                text=event.text + later.text,
+                logprobs=event.logprobs + later.logprobs,
+                finish_reason=later.finish_reason,
+                prompt_tokens=later.prompt_tokens,
+                completion_tokens=later.completion_tokens,
+                first_token_s=event.first_token_s,
+                error=later.error,
+            )
+        return event
+
 
 class QueueSink:
     """Events into a thread-safe queue (synchronous callers)."""

@@ -334,7 +334,7 @@ class LocalGenerator(Generator):
         self._submit(prepared, sink)
         try:
             while True:
-                event = await sink.get()
+                event = await sink.get_merged()
                 if _apply(event, state):
                     yield Delta(event.text, event.logprobs)
                 if event.last:

@@ -128,7 +128,7 @@ def test_the_gateway_serves_and_follows_the_pools_adapter(
             def pool() -> dict[str, Any]:
                 return client.get("/health").json()["pools"][0]
 
-            assert "no finalized round" in pool()["error"]
+            _wait(lambda: "no finalized round" in pool()["error"], "the chain was not read")
             assert client.get("/health").json()["models"]["pool-7"]["ready"] is False
             assert client.post("/v1/completions", json=body).status_code == 503
 
