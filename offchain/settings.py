@@ -12,11 +12,16 @@ any other network name needs an RPC URL and reads ``deployments/<network>.json``
 
 from __future__ import annotations
 
+import difflib
+import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -24,6 +29,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from offchain.artifacts.settings import ArtifactSettings
 from offchain.errors import LoranetError
@@ -32,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 LOCAL_NETWORK = "local"
 LOCAL_RPC_URL = "http://127.0.0.1:8545"
+RPC_SCHEMES = ("http", "https")
 
 
 class SettingsError(LoranetError):
@@ -144,6 +151,11 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
+    @field_validator("rpc_url")
+    @classmethod
+    def _check_rpc_url(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else check_rpc_url(value)
+
     # -- derived values --------------------------------------------------------------------
 
     @property
@@ -156,11 +168,24 @@ class Settings(BaseSettings):
         if self.rpc_url:
             return self.rpc_url
         if self.is_local:
-            return LOCAL_RPC_URL
+            return self.devnet_rpc_url or LOCAL_RPC_URL
         raise SettingsError(
             f"network '{self.network}' has no RPC URL: set LORANET_RPC_URL, pass --rpc-url "
             "or put rpc_url in the config file."
         )
+
+    @property
+    def devnet_rpc_url(self) -> str | None:
+        """The RPC URL of the devnet that `loranet devnet up` started and recorded (any port),
+        while its process lives; later commands on the local network use it."""
+        path = self.data_dir / "devnet" / "anvil.json"
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            pid, url = int(info["pid"]), str(info["rpc_url"])
+            os.kill(pid, 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return url
 
     @property
     def resolved_deployments_file(self) -> Path:
@@ -181,17 +206,69 @@ class Settings(BaseSettings):
         return self.password_value
 
 
+def check_rpc_url(value: str) -> str:
+    """An ``http(s)://host[:port][/path]`` URL, or a ``ValueError`` saying what to write."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"'{value}' is not a URL (e.g. {LOCAL_RPC_URL})") from None
+    if parts.scheme not in RPC_SCHEMES:
+        bare = "://" not in text
+        looks_like_host = ":" in text or "." in text or text == "localhost"
+        if bare and looks_like_host and urlsplit(f"http://{text}").hostname:
+            raise ValueError(f"'{value}' has no scheme: write http://{text}")
+        raise ValueError(f"'{value}' is not an http(s) URL (e.g. {LOCAL_RPC_URL})")
+    if not parts.hostname or any(ch.isspace() for ch in text):
+        raise ValueError(f"'{value}' is not a URL with a host (e.g. {LOCAL_RPC_URL})")
+    return text
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The YAML config file as a mapping of known settings.
+
+    Raises:
+        SettingsError: missing, unreadable, not YAML, not a mapping, or an unknown key.
+    """
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise SettingsError(f"config file {path} {what}.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise SettingsError(f"cannot read the config file {path}: {err}.") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SettingsError(f"the config file {path} is not valid YAML{where}.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"the config file {path} must be a mapping of settings (key: value), "
+            f"not {'a list' if isinstance(data, list) else 'a single value'}."
+        )
+    known = set(Settings.model_fields)
+    for key in data:
+        if not isinstance(key, str) or key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise SettingsError(f"unknown setting '{key}' in the config file {path}{hint}.")
+    return data
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from every source; ``overrides`` (CLI flags) win, ``None`` ones skip.
 
     Raises:
-        SettingsError: the config file is missing or a value is invalid.
+        SettingsError: the config file is missing, not a YAML mapping of known settings, or a
+            value is invalid.
     """
     given = {key: value for key, value in overrides.items() if value is not None}
     cls: type[Settings] = Settings
     if config_file is not None:
-        if not config_file.is_file():
-            raise SettingsError(f"config file {config_file} does not exist.")
+        read_config_file(config_file)
 
         class _FromFile(Settings):
             model_config = SettingsConfigDict(**{**Settings.model_config, "yaml_file": config_file})
@@ -199,10 +276,18 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         cls = _FromFile
     try:
         settings = cls(**given)
+    except PydanticSettingsError as err:  # a value that does not parse (e.g. not JSON)
+        found = re.search(r'field "([^"]+)"', str(err))
+        name = found.group(1) if found else "settings"
+        raise SettingsError(
+            f"invalid setting {name} (LORANET_{name.upper()}): the value does not parse "
+            "(a section takes a JSON object, or set its LORANET_<SECTION>_<KEY> variables)."
+        ) from None
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise SettingsError(f"invalid setting {where}: {first['msg']}.") from None
+        message = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+        raise SettingsError(f"invalid setting {where}: {message}.") from None
     logger.debug(
         "settings network=%s rpc=%s deployments=%s",
         settings.network,

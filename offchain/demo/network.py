@@ -68,11 +68,12 @@ class DemoConfig:
 
 def train_config() -> dict[str, Any]:
     """The pool's TrainConfig: tiny LLaMA-shaped model, the built-in arithmetic data set,
-    3 hivemind epochs of 64 samples per round."""
+    3 DiLoCo outer steps of 4 inner steps per node per round."""
     return {
         "max_epochs": 3,
         "max_local_steps": 200,
         "torch_threads": 1,
+        "diloco": {"inner_steps": 4, "sync_wait": 30.0},
         "hivemind": {
             "target_batch_size": 64,
             "matchmaking_time": 1.0,
@@ -213,13 +214,25 @@ class DemoNetwork:
         who.home.mkdir(parents=True)
         who.address = self.cli(who, "account", "new", who.name)["address"]
         self.cli(who, "devnet", "fund", who.name, "--lora", "5000", "--eth", "100")
-        self.cli(who, "provider", "register", "--stake", str(self.cfg.stake))
+        self.cli(who, "provider", "register", "--stake", str(self.cfg.stake), "--yes")
         who.node = self.cli(who, "node", "keygen", f"gpu-{i}")["address"]
         specs = who.home / "specs.json"
-        specs.write_text(json.dumps({"cpu": "demo", "gpu": None, "ram_gb": 2}))
-        self.cli(who, "node", "add", "--node", f"gpu-{i}", "--units", "10", "--specs", str(specs))
+        # a CPU demo standing in for a 10 GB GPU node (10 compute units: one per GB)
+        specs.write_text(json.dumps({"cpu": "demo", "gpu": "simulated", "vram_gb": 10}))
+        self.cli(
+            who,
+            "node",
+            "add",
+            "--node",
+            f"gpu-{i}",
+            "--units",
+            "10",
+            "--specs",
+            str(specs),
+            "--yes",
+        )
         self.cli(who, "devnet", "validate", f"gpu-{i}")
-        self.cli(who, "pool", "join", str(self.pool_id), "--node", f"gpu-{i}")
+        self.cli(who, "pool", "join", str(self.pool_id), "--node", f"gpu-{i}", "--yes")
         self.providers.append(who)
         return who
 
