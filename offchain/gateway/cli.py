@@ -66,6 +66,7 @@ def serve(
     from offchain.gateway.app import create_app
     from offchain.gateway.config import PoolEntry, load_gateway_config
     from offchain.gateway.errors import GatewayConfigError
+    from offchain.gateway.pools import with_pool_bases
     from offchain.logging import configure_logging
 
     cli = state(ctx)
@@ -81,6 +82,8 @@ def serve(
     resolved_keys = cfg.auth.keys_file or keys_file_for(cli, keys_file)
     configure_logging(fmt="json" if log_format == "json" else "kv")
     pool_source = _pool_source(cli) if cfg.pools else None
+    if pool_source is not None:
+        cfg = with_pool_bases(cfg, pool_source)
     app = create_app(cfg, keys_file=resolved_keys, pool_source=pool_source)
     shown_keys = resolved_keys if cfg.auth.enabled else "off"
     served = ", ".join(cfg.model_names)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from offchain.gateway.config import GatewayConfig
 from offchain.gateway.errors import GatewayError
 from offchain.logging import kv
 
@@ -52,6 +53,35 @@ class PoolSource(Protocol):
     def fetch(self, uri: str, sha256: str) -> Path:
         """The verified local file of the artifact ``sha256`` at ``uri``."""
         ...
+
+    def train_model(self, pool_id: int) -> dict[str, Any] | None:
+        """The ``ModelConfig`` fields the pool trains with (its metadata's ``train.model``),
+        None when the pool sets none (the trainer's default model)."""
+        ...
+
+
+def with_pool_bases(config: GatewayConfig, source: PoolSource) -> GatewayConfig:
+    """``config`` where every pool entry without ``base`` names the model the pool trains:
+    its metadata's ``train.model``, added to ``base_models`` as ``<model>-base`` unless an
+    identical base model is already configured; a pool that sets none keeps the default
+    (the first base model)."""
+    from trainer.config import ModelConfig
+
+    bases = dict(config.base_models)
+    pools = []
+    for entry in config.pools:
+        fields = source.train_model(entry.pool) if entry.base is None else None
+        if fields:
+            wanted = ModelConfig.model_validate(fields)
+            name = next((n for n, m in bases.items() if m == wanted), None)
+            if name is None:
+                name = f"{entry.model_name}-base"
+                bases[name] = wanted
+            entry = entry.model_copy(update={"base": name})
+        pools.append(entry)
+    return GatewayConfig.model_validate(
+        {**config.model_dump(), "base_models": bases, "pools": pools}
+    )
 
 
 #: ``(served name, base model, adapter file) -> adapter hash``: installs the adapter.
@@ -170,3 +200,7 @@ class ChainPoolSource:
 
     def fetch(self, uri: str, sha256: str) -> Path:
         return Path(self._fetcher.fetch(uri, sha256))
+
+    def train_model(self, pool_id: int) -> dict[str, Any] | None:
+        model = self._discovery.metadata(pool_id).train.get("model")
+        return dict(model) if isinstance(model, dict) else None

@@ -20,7 +20,7 @@ import torch
 from offchain.artifacts import ArtifactServer, Fetcher, FetchLimits
 from offchain.gateway.app import create_app
 from offchain.gateway.config import GatewayConfig
-from offchain.gateway.pools import ZERO_HASH, ChainPoolSource
+from offchain.gateway.pools import ZERO_HASH, ChainPoolSource, with_pool_bases
 from offchain.gateway.server import BackgroundServer
 from offchain.settings import Settings
 from trainer.artifacts import adapter_hash, save_adapter
@@ -44,6 +44,9 @@ class Ledger:
 
     def fetch(self, uri: str, sha256: str) -> Path:
         return self.fetcher.fetch(uri, sha256)
+
+    def train_model(self, pool_id: int) -> dict[str, Any] | None:
+        return {3: {"hidden_size": 32, "intermediate_size": 64}, 4: {"seed": 0}}.get(pool_id)
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +151,17 @@ def test_the_gateway_serves_and_follows_the_pools_adapter(
             cards = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
             assert cards["pool-7"]["adapter_hash"] == second
             assert cards["pool-7"]["pool"] == 7
+
+
+def test_a_pool_is_served_on_the_model_it_trains(tmp_path: Path) -> None:
+    config = GatewayConfig.model_validate(
+        {"pools": [{"pool": 3}, {"pool": 4}, {"pool": 5}, {"pool": 6, "base": "tiny"}]}
+    )
+    resolved = with_pool_bases(config, Ledger(tmp_path))
+    bases = {p.pool: resolved.pool_base(p) for p in resolved.pools}
+    assert bases == {3: "pool-3-base", 4: "tiny", 5: "tiny", 6: "tiny"}
+    assert resolved.base_models["pool-3-base"].hidden_size == 32  # what pool 3 trains
+    assert resolved.base_models["tiny"] == config.base_models["tiny"]
 
 
 @pytest.fixture
