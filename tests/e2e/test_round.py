@@ -268,6 +268,13 @@ def test_unreachable_store_is_not_a_cheat(
     assert status == "abstaining" and verdict is not None and not verdict["complete"]
     (unavailable,) = [r for r in verdict["reports"] if r["inconclusive"]]
     assert unavailable["node"] == protocol.nodes[2].address
+    shown = CliRunner().invoke(
+        app, ["validator", "status", "--data-dir", str(validators[0].data_dir), "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    (round0,) = json.loads(shown.stdout)["rounds"]
+    assert round0["status"] == "abstaining" and round0["rejected"] == {}
+    assert list(round0["unavailable"]) == [str(unavailable["index"])]
 
     if store == "comes back":
         with ArtifactServer(tmp_path / "node2", "127.0.0.1", port):
