@@ -318,6 +318,12 @@ class MultihostNetwork:
                     f"a service exited with {proc.returncode}: {args[2:6]}\n{self.log_tails()}"
                 )
 
+    def balance_of(self, address: str) -> int:
+        from offchain.abi import load_abi
+
+        token = self.w3.eth.contract(address=self.contracts["LoraToken"], abi=load_abi("LoraToken"))
+        return int(token.functions.balanceOf(address).call())
+
     def stake_of(self, address: str) -> int:
         from offchain.abi import load_abi
 
