@@ -19,6 +19,7 @@ from offchain.chain.errors import PrecheckError
 from offchain.chain.operator import OperatorActions, checksum, summary
 from offchain.chain.protocol import PoolView
 from offchain.chain.provider import ActionResult
+from offchain.chain.units import format_lora
 from offchain.errors import LoranetError
 
 logger = logging.getLogger(__name__)
@@ -153,9 +154,19 @@ class PoolCreatorActions(OperatorActions):
     def create(self, spec: PoolSpec) -> ActionResult:
         self.require_role("pool-creator", "creating a pool")
         self.check_spec(spec)
+        rows = [
+            ("domain", str(spec.domain_id)),
+            ("base model", spec.base_model_uri),
+            ("data set", spec.dataset_uri),
+            ("reward per round", format_lora(spec.reward_per_round)),
+            ("rounds", f"{spec.round_length} s, reports within {spec.submission_window} s"),
+            ("nodes", f"at most {spec.max_nodes}"),
+        ]
         result = self.call(
-            self.protocol.hub, "createPool", spec.as_tuple(), description="create pool"
+            self.protocol.hub, "createPool", spec.as_tuple(), description="create pool", rows=rows
         )
+        if result.dry_run:
+            return summary(result, pool_id=None, creator=self.caller, params=spec.as_dict())
         events = self.protocol.pools.events.PoolCreated().process_receipt(
             result.transactions[0].receipt
         )

@@ -2,7 +2,8 @@
 
 Every check returns a :class:`CheckResult` whose ``reason`` is set when the report fails it:
 
-* :func:`check_artifact` — the artifact behind the URI exists and hashes to the reported hash;
+* :func:`check_artifact` — the artifact behind the URI can be fetched and hashes to the reported
+  hash (one that cannot be fetched is inconclusive, never a reject: :data:`reasons.INCONCLUSIVE`);
 * :func:`check_agreement` — each adapter's update (adapter minus the round's base) is close to
   the element-wise median update of the round (cosine and relative distance);
 * :func:`check_eval` — held-out loss with the adapter beats the round's base adapter by more
@@ -27,9 +28,15 @@ from typing import TypeVar
 
 import torch
 
+from offchain.artifacts import (
+    ArtifactHashMismatchError,
+    ArtifactUnavailableError,
+    ArtifactURIError,
+    Fetcher,
+)
 from offchain.validator.bundle import ReplayBundle
-from offchain.validator.errors import FetchError
-from offchain.validator.fetch import fetch
+from offchain.validator.errors import ArtifactUnavailable, FetchError
+from offchain.validator.fetch import as_fetcher, fetch
 from offchain.validator.reasons import CheckResult, Reason
 from trainer.aggregate import adapter_agreement
 from trainer.artifacts import adapter_hash, load_adapter_state, save_adapter
@@ -59,20 +66,28 @@ def _same_hash(a: str, b: str) -> bool:
 def check_artifact(
     uri: str,
     reported_hash: str,
-    cache_dir: Path,
+    cache: Fetcher | Path,
     *,
     expected_keys: Sequence[str] | None = None,
 ) -> tuple[CheckResult, Path | None]:
-    """Fetch ``uri``, hash it, compare with ``reported_hash``; also load it as an adapter
-    with the expected tensor names. Returns the result and the local path when it passed."""
+    """Fetch ``uri`` verified against ``reported_hash`` (bounded, retried, cached by hash),
+    then load it as an adapter with the expected tensor names. Returns the result and the
+    local path when it passed.
+
+    Could not fetch -> ``ARTIFACT_UNAVAILABLE`` (inconclusive: the validator abstains);
+    fetched bytes hash to something else -> ``ARTIFACT_HASH_MISMATCH``; a URI no validator
+    can use (unknown scheme, ``file://`` off a local chain) or not an adapter ->
+    ``ARTIFACT_INVALID``.
+    """
     try:
-        path = fetch(uri, cache_dir)
-    except FetchError as err:
+        path = as_fetcher(cache).fetch(uri, reported_hash)
+    except ArtifactUnavailableError as err:
         return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_UNAVAILABLE, str(err)), None
+    except ArtifactHashMismatchError as err:
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_HASH_MISMATCH, str(err)), None
+    except ArtifactURIError as err:
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_INVALID, str(err)), None
     actual = adapter_hash(path)
-    if not _same_hash(actual, reported_hash):
-        detail = f"artifact hashes to {actual}, the report says {reported_hash}"
-        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_HASH_MISMATCH, detail), None
     try:
         keys = list(load_adapter_state(path))
     except TrainerError as err:
@@ -245,6 +260,8 @@ def check_replay(
             if not verdict.accepted:
                 detail = f"segment {lo}..{hi - 1}, step {verdict.step}: {verdict.reason}"
                 return CheckResult.failed(REPLAY, Reason.REPLAY_MISMATCH, detail)
+    except ArtifactUnavailable as err:  # inconclusive, not the node's fault
+        return CheckResult.failed(REPLAY, Reason.ARTIFACT_UNAVAILABLE, str(err))
     except (FetchError, TrainerError) as err:
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, str(err))
     segments = ", ".join(f"{lo}..{hi - 1}" for lo, hi in replayed)
@@ -257,14 +274,13 @@ def _same_weights(state_path: Path, adapter: Path) -> bool:
     return set(state) == set(base) and all(torch.equal(state[k], base[k]) for k in base)
 
 
-def fetch_checkpoint(artifact_uri: str, cache_dir: Path) -> Callable[[str], Path]:
-    """A ``checkpoint(hash)`` for :func:`check_replay`: fetch next to the artifact, check hash."""
-    from offchain.validator.bundle import checkpoint_uri
+def fetch_checkpoint(artifact_uri: str, cache: Fetcher | Path) -> Callable[[str], Path]:
+    """A ``checkpoint(hash)`` for :func:`check_replay`: fetched next to the artifact, by hash,
+    verified (:class:`ArtifactUnavailable` when it cannot be had, :class:`FetchError` when
+    it does not hash to its name)."""
+    from offchain.artifacts.round import checkpoint_uri
 
     def _get(digest: str) -> Path:
-        path = fetch(checkpoint_uri(artifact_uri, digest), cache_dir)
-        if not _same_hash(adapter_hash(path), digest):
-            raise FetchError(f"checkpoint {digest} does not hash to its name")
-        return path
+        return fetch(checkpoint_uri(artifact_uri, digest), digest, cache)
 
     return _get

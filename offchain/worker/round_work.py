@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from web3 import Web3
 
 from offchain.abi import load_abi
+from offchain.artifacts.store import ArtifactStore
 from offchain.chain.signing import WORK_REPORT_TYPE, sign_work_report
 from offchain.chain.tx import TxRequest
 from offchain.logging import kv
@@ -51,7 +52,7 @@ class TrainedRound(BaseModel):
 
 #: ``train(pool_id, round, out_dir) -> TrainedRound``
 TrainFn = Callable[[int, int, Path], TrainedRound]
-#: ``store(adapter_path) -> artifact URI``
+#: ``store(adapter_path) -> public artifact URI`` (:func:`store_fn`)
 StoreFn = Callable[[Path], str]
 
 
@@ -200,13 +201,18 @@ def trainer_train_fn(
 
 
 def artifact_store_fn(root: Path) -> StoreFn:
-    """A :data:`StoreFn` over the trainer's content-addressed ``ArtifactStore`` (file:// URIs)."""
+    """A :data:`StoreFn` over a local folder named by hash (``file://`` URIs: local chains).
 
-    def _store(adapter_path: Path) -> str:
-        from trainer.artifacts import ArtifactStore
+    Publishes what :func:`offchain.artifacts.round.publish_round` does: the checkpoints, the
+    replay bundle (named in the URI's fragment) and the adapter."""
+    from offchain.artifacts import LocalStore
 
-        artifacts = ArtifactStore(root)
-        digest = artifacts.put(adapter_path)
-        return artifacts.path_for(digest).resolve().as_uri()
+    return store_fn(LocalStore(root))
 
-    return _store
+
+def store_fn(store: ArtifactStore) -> StoreFn:
+    """The worker's :data:`StoreFn` over the configured store (``offchain.artifacts``): puts
+    the round's artifacts and returns the adapter's public URI."""
+    from offchain.artifacts.round import round_store_fn
+
+    return round_store_fn(store)

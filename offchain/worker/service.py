@@ -1,8 +1,10 @@
 """The worker service assembled: watcher + Celery worker + round clock + outbox + heartbeats
-+ metrics, in one process (``loranet worker run``).
++ metrics + artifact store (and its server), in one process (``loranet worker run``).
 
 Threads: the main thread polls the watcher, schedules round work and drives the outbox; a
-Celery ``WorkController`` (solo pool) runs the tasks; a heartbeat thread reports the machine.
+Celery ``WorkController`` (solo pool) runs the tasks, whose handlers act on the node's events
+(:mod:`offchain.worker.handlers`: start, stop, claim); a heartbeat thread reports the machine;
+with the ``http`` artifact store, a server thread serves the node's artifacts by hash.
 SIGINT/SIGTERM set the stop flag: the main loop finishes its step, the Celery worker finishes
 its task (a task interrupted by a hard kill comes back: tasks are acknowledged late), state is
 on disk (watcher.db, tasks.db, outbox.db), so a restart resumes where it stopped.
@@ -22,11 +24,13 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from offchain.abi import AbiNotFoundError, load_abi
+from offchain.artifacts import ArtifactServer, ArtifactStore, open_store, serve
 from offchain.chain.client import ChainClient
 from offchain.chain.tx import TxSender
 from offchain.logging import kv
 from offchain.outbox import Outbox
 from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
+from offchain.worker.actions import ServiceActions
 from offchain.worker.celery_app import CeleryDispatcher, LoranetCelery, create_app
 from offchain.worker.handlers import HandlerContext
 from offchain.worker.heartbeat import (
@@ -39,10 +43,11 @@ from offchain.worker.heartbeat import (
 )
 from offchain.worker.idempotency import ProcessedStore
 from offchain.worker.metrics import MetricsServer, WorkerMetrics
-from offchain.worker.round_work import RoundWorker, TrainFn
-from offchain.worker.rounds import RoundClock
+from offchain.worker.round_work import RoundWorker, TrainFn, store_fn
+from offchain.worker.rounds import RoundClock, RoundScheduler, RoundSlot
 from offchain.worker.settings import WorkerSettings
 from offchain.worker.shutdown import StopFlag
+from offchain.worker.standing import Standing
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +81,12 @@ class WorkerService:
     dispatcher: CeleryDispatcher
     metrics: WorkerMetrics
     dht: Any = None
-    _scheduled: set[tuple[int, int]] = field(default_factory=set)
+    store: ArtifactStore | None = None
+    standing: Standing | None = None
+    scheduler: RoundScheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scheduler = RoundScheduler(self.clock, self.standing, self._dispatch_round)
 
     @classmethod
     def build(
@@ -89,11 +99,17 @@ class WorkerService:
         train: TrainFn,
         dht: Any = None,
         metrics: WorkerMetrics | None = None,
+        store: ArtifactStore | None = None,
     ) -> WorkerService:
-        from offchain.validator.publish import publishing_store_fn
-
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
+        if store is None:  # raises a readable error for a file store on a public chain
+            store = open_store(
+                settings.artifacts,
+                data_dir=data,
+                chain_id=client.chain_id,
+                network=client.settings.network,
+            )
         metrics = metrics or WorkerMetrics()
         outbox = Outbox(
             settings.outbox_db,
@@ -109,19 +125,41 @@ class WorkerService:
             ledger=client.deployment.address("WorkLedger"),
             chain_id=client.chain_id,
             train=train,
-            store=publishing_store_fn(data / "artifacts"),  # + replay bundle (validation)
+            store=store_fn(store),  # adapter + checkpoints + replay bundle, public URI
             rounds_dir=data / "rounds",
         )
+        standing = Standing(settings.standing_db)
 
         def round_work(pool_id: int, round: int, not_before: int) -> dict[str, Any]:
+            halts = standing.halts(pool_id)
+            if halts:
+                logger.warning("round work skipped", extra=kv(pool=pool_id, halts=halts))
+                return {"skipped": halts}
             entry = round_worker.prepare(pool_id, round, not_before=not_before)
+            if standing.halts(pool_id) and outbox.cancel(entry.key):  # stopped meanwhile
+                return {"outbox_key": entry.key, "status": "cancelled"}
             return {"outbox_key": entry.key, "status": entry.status}
 
+        service: WorkerService | None = None
+
+        def schedule() -> Any:
+            return service.schedule_rounds() if service is not None else None
+
+        actions = ServiceActions(
+            standing=standing,
+            outbox=outbox,
+            ledger=client.contract("WorkLedger"),
+            node=node.address,
+            schedule=schedule,
+            claim_rewards=settings.claim_rewards,
+        )
         context = HandlerContext(
             processed=ProcessedStore(settings.tasks_db),
             metrics=metrics,
             round_work=round_work,
             node=node.address,
+            provider=outbox.address,
+            actions=actions,
         )
         app = create_app(settings, metrics=metrics, context=context)
         dispatcher = CeleryDispatcher(app, metrics)
@@ -140,7 +178,7 @@ class WorkerService:
             chain_id=client.chain_id,
         )
         clock = RoundClock(client.contract("ComputePool"), node.address)
-        return cls(
+        service = cls(
             settings=settings,
             client=client,
             node=node,
@@ -151,24 +189,25 @@ class WorkerService:
             dispatcher=dispatcher,
             metrics=metrics,
             dht=dht,
+            store=store,
+            standing=standing,
         )
+        return service
 
     # -- one step --------------------------------------------------------------------------------
 
-    def schedule_rounds(self) -> None:
-        """Queue the round work of the current round once (the task dedupes across restarts)."""
-        slot = self.clock.current()
-        if slot is None or (slot.pool_id, slot.round) in self._scheduled:
-            return
-        key = self.dispatcher.schedule_round(
+    def schedule_rounds(self) -> str | None:
+        """Queue the round work of the current round once (see :class:`RoundScheduler`)."""
+        return self.scheduler.schedule()
+
+    def _dispatch_round(self, slot: RoundSlot) -> str:
+        return self.dispatcher.schedule_round(
             chain_id=self.client.chain_id,
             pool_id=slot.pool_id,
             round=slot.round,
             node=self.node.address,
             not_before=slot.end,
         )
-        self._scheduled.add((slot.pool_id, slot.round))
-        logger.info("round work scheduled", extra=kv(key=key, end=slot.end))
 
     def step(self) -> None:
         result = self.watcher.poll_once()
@@ -202,6 +241,9 @@ class WorkerService:
         server: MetricsServer | None = None
         if self.settings.metrics_port:
             server = self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
+        artifact_server: ArtifactServer | None = None
+        if self.store is not None and self.store.kind == "http":
+            artifact_server = serve(self.settings.artifacts, data_dir=self.settings.data_dir)
         worker = self.app.WorkController(
             pool_cls="solo",
             concurrency=1,
@@ -250,6 +292,8 @@ class WorkerService:
                 thread.join(timeout=30)
             if server is not None:
                 server.stop()
+            if artifact_server is not None:
+                artifact_server.stop()
             self.close()
             logger.info("worker service stopped", extra=kv(reason=stop.reason))
 
@@ -257,6 +301,8 @@ class WorkerService:
         self.outbox.close()
         self.watcher.store.close()
         self.app.close()
+        if self.standing is not None:
+            self.standing.close()
 
 
 # -- status --------------------------------------------------------------------------------------
@@ -286,6 +332,17 @@ def queue_depth(settings: WorkerSettings) -> int | None:
     except Exception as err:  # the status command must not fail on a broker problem
         logger.info("queue depth unknown", extra=kv(error=str(err)))
     return None
+
+
+def _standing_flags(path: Path) -> dict[str, list[str]]:
+    """The node's set standing flags (ejected, blacklisted...), by scope."""
+    if not path.is_file():
+        return {}
+    standing = Standing(path)
+    try:
+        return standing.flags()
+    finally:
+        standing.close()
 
 
 def _has_table(path: Path, table: str) -> bool:
@@ -329,6 +386,7 @@ def service_status(settings: WorkerSettings) -> dict[str, Any]:
                 s: n for s, n in db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")
             }
     status["outbox"] = outbox
+    status["standing"] = _standing_flags(settings.standing_db)
     beat_path = data / HEARTBEAT_FILE
     if beat_path.is_file():
         beat = json.loads(beat_path.read_text())

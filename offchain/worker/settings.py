@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from offchain.artifacts.settings import ArtifactSettings
+
 
 class WorkerSettings(BaseSettings):
     """Knobs of the watcher, the Celery worker, the outbox, heartbeats and metrics."""
@@ -58,6 +60,13 @@ class WorkerSettings(BaseSettings):
     heartbeat_ttl_s: float = Field(90.0, gt=0, description="DHT expiry of a heartbeat.")
     metrics_host: str = Field("127.0.0.1", description="Prometheus endpoint address.")
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus port (0: off).")
+    claim_rewards: bool = Field(
+        True, description="Claim the provider's rewards after each round that paid this node."
+    )
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings,
+        description="Artifact store, server and fetch limits (LORANET_ARTIFACTS_*).",
+    )
 
     @property
     def resolved_broker_url(self) -> str:
@@ -82,3 +91,7 @@ class WorkerSettings(BaseSettings):
     @property
     def outbox_db(self) -> Path:
         return self.data_dir / "outbox.db"
+
+    @property
+    def standing_db(self) -> Path:
+        return self.data_dir / "standing.db"

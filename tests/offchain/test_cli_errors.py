@@ -183,3 +183,15 @@ def test_ctrl_c_exits_130_with_a_word(
     assert "interrupted." in result.output and "Traceback" not in result.output
     as_json = run_cli("account", "new", "alice", "--json")
     assert json.loads(as_json.stdout)["error"]["code"] == "interrupted"
+
+
+def test_weak_password_on_stdin_is_refused_before_writing(
+    run_cli: Run, assert_refusal: Refusal, loranet_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LORANET_PASSWORD")
+    assert_refusal(run_cli("node", "keygen", "gpu-0", input="abc\nabc\n"), "too short")
+    assert_refusal(
+        run_cli("node", "keygen", "gpu-0", input="long enough words\nother words here\n"),
+        "the two entries do not match.",
+    )
+    run_cli("node", "keygen", "gpu-0", input="long enough words\nlong enough words\n", ok=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from offchain.pools.inputs import (
     verified_pool_config,
 )
 from offchain.settings import Settings
+from offchain.validator.errors import ValidatorError
+from offchain.validator.service import ValidatorService
 from trainer.config import ModelConfig, TrainConfig
 from trainer.content_hash import content_hash, publish_folder
 from trainer.data import TrainingData
@@ -158,6 +161,10 @@ def test_a_machine_without_the_pools_precision_refuses(
     qlora = TrainConfig(model=ModelConfig(source="pretrained", path=tmp_path, quantization="4bit"))
     with pytest.raises(PrecisionRefusedError, match="needs a CUDA GPU"):
         verified_pool_config(qlora, client=client, pool_id=pool_id, data_dir=tmp_path)
+    # the validator service turns it into "cannot judge": it abstains, it does not reject
+    service = SimpleNamespace(cfg=qlora, client=client, data_dir=tmp_path)
+    with pytest.raises(ValidatorError, match=r"abstaining: pool .* needs a CUDA GPU"):
+        ValidatorService.judge(service, pool_id, 0, "0x" + "00" * 32)  # type: ignore[arg-type]
 
 
 def test_hash_publish_gives_the_uri_and_hash_a_pool_names(
@@ -177,3 +184,24 @@ def test_hash_publish_gives_the_uri_and_hash_a_pool_names(
     pool_id = create_pool(model["uri"], model["hash"], data["uri"], data["hash"])
     cfg = verified_pool_config(TrainConfig(), client=client, pool_id=pool_id, data_dir=tmp_path)
     assert cfg.model.path is not None and content_hash(cfg.model.path) == model["hash"]
+
+
+def test_model_folder_over_http_from_another_machines_store(
+    client: ChainClient, create_pool: Callable[..., int], model_folder: Path, tmp_path: Path
+) -> None:
+    """No shared disk: the folder is served by a worker's artifact server and rebuilt here."""
+    from offchain.artifacts import ArtifactServer
+
+    root = tmp_path / "their-store"
+    root.mkdir()
+    with ArtifactServer(root) as server:
+        store = LocalStore(root, base_url=server.url + "/artifacts", kind="http")
+        model = publish_folder(model_folder, store.put, store.put_bytes)
+        assert model.uri.startswith("http://")
+        pool_id = create_pool(model.uri, model.sha256, "builtin://arithmetic", "0x" + "22" * 32)
+        cfg = verified_pool_config(
+            TrainConfig(), client=client, pool_id=pool_id, data_dir=tmp_path / "mine"
+        )
+    assert cfg.model.path is not None and content_hash(cfg.model.path) == model.sha256
+    assert root not in cfg.model.path.parents
+    assert cfg.data.source == "arithmetic"

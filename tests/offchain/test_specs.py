@@ -84,3 +84,24 @@ def test_node_specs_writes_a_file_node_add_accepts(
     assert written.units == shown["units"] >= 1
     assert_refusal(run_cli("node", "specs", "--output", str(out)), "exists: pass --force")
     run_cli("node", "specs", "--output", str(out), "--force", ok=True)
+
+
+def test_detect_reads_gpus_through_nvml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: a stand-in for the NVML module (the one part that needs a driver)."""
+    import sys
+    import types
+
+    h200 = 150_754_820_096  # what NVML reports for an H200 ("141 GB")
+    fake = types.ModuleType("pynvml")
+    calls: list[str] = []
+    fake.nvmlInit = lambda: calls.append("init")  # type: ignore[attr-defined]
+    fake.nvmlShutdown = lambda: calls.append("shutdown")  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetCount = lambda: 2  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetHandleByIndex = lambda i: i  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetName = lambda h: b"NVIDIA H200"  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(total=h200)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    found = detect(tmp_path)
+    assert (found.gpu, found.gpu_count, found.vram_gb) == ("NVIDIA H200", 2, 140.4)
+    assert found.units == found.max_units == 2 * 140
+    assert calls == ["init", "shutdown"]

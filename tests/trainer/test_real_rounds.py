@@ -110,3 +110,35 @@ def test_train_refuses_a_bad_data_file(tmp_path: Path, model_folders: dict[str, 
     )
     assert result.exit_code == 1
     assert "bad.jsonl line 2" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_gpt2_folder_and_chat_jsonl_train_through_the_cli(
+    tmp_path: Path, model_folders: dict[str, Path]
+) -> None:
+    """The reported failure: a GPT-2 folder (c_attn, Conv1D) with a chat JSONL file."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    exe = shutil.which("loranet", path=str(Path(sys.executable).parent)) or "loranet"
+    data = _chat_file(tmp_path / "chat.jsonl")
+    args = [exe, "train", "--model-path", str(model_folders["gpt2"]), "--data-file", str(data)]
+    args += ["--peers", "2", "--epochs", "1", "--target-batch-size", "16", "--lora-r", "4"]
+    args += ["--max-length", "48", "--out", str(tmp_path / "out"), "--json"]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=220)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, stderr[-3000:]
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["eval_loss_after"] < summary["eval_loss_before"]
+    assert [p["epochs"] for p in summary["peers"]] == [1, 1]

@@ -37,8 +37,8 @@ from offchain.settings import Settings
 Run = Callable[..., Result]
 
 # Commands that start long-running processes (servers, training, peers) are not fuzzed here.
-LONG_RUNNING = {("serve",), ("train",), ("dht",), ("worker", "run"), ("validator", "run"),
-                ("devnet", "up")}  # fmt: skip
+LONG_RUNNING = {("serve",), ("train",), ("dht",), ("web",), ("worker", "run"),
+                ("validator", "run"), ("devnet", "up")}  # fmt: skip
 SENDS_WITHOUT_CONFIRMATION = {"devnet"}  # dev-only helpers acting as dev account 0
 
 NASTY = [

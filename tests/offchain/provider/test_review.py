@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -136,3 +137,17 @@ def test_specs_that_disagree_with_units_are_refused_before_sending(
     assert nonce_of(provider.address) == before
     added = run_cli("node", "add", "--node", "gpu-0", "--specs", str(declared), "--yes", "--json")
     assert json.loads(added.stdout)["compute_units"] == 20  # the file's declaration
+
+
+def test_no_eth_for_gas_is_refused_before_the_password(
+    run_cli: Run,
+    provider: LocalAccount,
+    protocol: Any,
+    assert_refusal: Refusal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    protocol.w3.provider.make_request("anvil_setBalance", [provider.address, "0x0"])
+    monkeypatch.delenv("LORANET_PASSWORD")
+    result = run_cli("stake", "add", "5", "--yes")
+    assert_refusal(result, f"{provider.address} holds 0 ETH and cannot pay for gas")
+    assert "password" not in result.output.lower()
