@@ -44,6 +44,7 @@ from offchain.errors import LoranetError
 from offchain.logging import kv
 from offchain.outbox import Outbox, OutboxKey
 from offchain.pools.inputs import PoolInputsError, verified_pool_config
+from offchain.runtime import ServiceRuntime
 from offchain.validator.bundle import ZERO_HASH
 from offchain.validator.chainview import ChainView
 from offchain.validator.errors import ValidatorError
@@ -346,12 +347,9 @@ class ValidatorService:
     # -- the loop --------------------------------------------------------------------------------
 
     def step(self) -> dict[tuple[int, int], str]:
+        """One pass of every step in order, raising on the first failure (tests drive this)."""
         self.watcher.poll_once()
-        done = {}
-        for pool_id, round in self.store.open_rounds():
-            if self.pools is not None and pool_id not in self.pools:
-                continue
-            done[(pool_id, round)] = self.process_round(pool_id, round)
+        done = self.process_rounds()
         self.outbox.process_once()
         return done
 
@@ -366,25 +364,36 @@ class ValidatorService:
             return
         logger.info("next adapter published", extra=kv(uri=ref.uri, sha256=ref.sha256))
 
+    def process_rounds(self) -> dict[tuple[int, int], str]:
+        """The judging step: advance every open round of the watched pools."""
+        done = {}
+        for pool_id, round in self.store.open_rounds():
+            if self.pools is not None and pool_id not in self.pools:
+                continue
+            done[(pool_id, round)] = self.process_round(pool_id, round)
+        return done
+
+    def runtime(self) -> ServiceRuntime:
+        """The service loop (:mod:`offchain.runtime`): watcher, judging and outbox as separate
+        steps, each backing off on its own, so that an RPC outage of the watcher does not keep
+        the outbox from settling attestations (and the other way round)."""
+        runtime = ServiceRuntime("validator", interval_s=self.settings.poll_interval_s)
+        runtime.add_step("watcher", self.watcher.poll_once)
+        runtime.add_step("rounds", self.process_rounds)
+        runtime.add_step("outbox", self.outbox.process_once)
+        runtime.on_close("validator stores", self.close)
+        return runtime
+
     def run(self, stop: StopFlag, *, max_steps: int | None = None) -> None:
+        """Run until ``stop`` is set (SIGINT/SIGTERM finish the current step, then close)."""
         if self.recorder is not None:
             self.recorder.start()
         if self.publisher is not None and self.publisher.kind == "http" and self.artifacts:
             self._server = serve(self.artifacts, data_dir=self.data_dir)
         logger.info("validator up", extra=kv(validator=self.account.address))
-        steps = 0
         try:
-            while not stop.is_set():
-                try:
-                    self.step()
-                except Exception:
-                    logger.exception("validator step failed; retrying")
-                steps += 1
-                if max_steps is not None and steps >= max_steps:
-                    break
-                stop.wait(self.settings.poll_interval_s)
+            self.runtime().run(stop, max_steps=max_steps)
         finally:
-            self.close()
             logger.info("validator stopped", extra=kv(reason=stop.reason))
 
     def close(self) -> None:

@@ -127,7 +127,7 @@ def run(
     node_key = cli.unlock_node(node)
     metrics = WorkerMetrics()
     train = (
-        dry_run_train_fn()
+        dry_run_train_fn(seconds=settings.dry_run_train_s)
         if trainer == "dry-run"
         else _hivemind_train_fn(
             client,

@@ -24,14 +24,20 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from offchain.abi import AbiNotFoundError, load_abi
-from offchain.artifacts import ArtifactServer, ArtifactStore, open_store, serve
+from offchain.artifacts import ArtifactStore, open_store, serve
 from offchain.chain.client import ChainClient
 from offchain.chain.tx import TxSender
 from offchain.logging import kv
 from offchain.outbox import Outbox
+from offchain.runtime import ServiceRuntime
 from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
 from offchain.worker.actions import ServiceActions
-from offchain.worker.celery_app import CeleryDispatcher, LoranetCelery, create_app
+from offchain.worker.celery_app import (
+    CeleryDispatcher,
+    LoranetCelery,
+    create_app,
+    redeliver_unacked,
+)
 from offchain.worker.handlers import HandlerContext
 from offchain.worker.heartbeat import (
     Heartbeat,
@@ -42,7 +48,7 @@ from offchain.worker.heartbeat import (
     publish_heartbeat,
 )
 from offchain.worker.idempotency import ProcessedStore
-from offchain.worker.metrics import MetricsServer, WorkerMetrics
+from offchain.worker.metrics import WorkerMetrics
 from offchain.worker.round_work import RoundWorker, TrainFn, store_fn
 from offchain.worker.rounds import RoundClock, RoundScheduler, RoundSlot
 from offchain.worker.settings import WorkerSettings
@@ -236,14 +242,45 @@ class WorkerService:
 
     # -- the loop --------------------------------------------------------------------------------
 
+    def poll_events(self) -> None:
+        """The watcher step: read new logs, dispatch them as tasks, export the cursor."""
+        result = self.watcher.poll_once()
+        self.metrics.cursor_block.set(self.watcher.cursor())
+        if result.reorg is not None and result.reorg.too_deep:
+            self.metrics.reorg_too_deep.inc()
+        if result.events:
+            logger.info("events dispatched", extra=kv(count=result.events))
+
+    def runtime(self) -> ServiceRuntime:
+        """The service loop: watcher, round clock and outbox as separate steps, so that an RPC
+        outage of one does not stop the others, each backing off on its own."""
+        runtime = ServiceRuntime(
+            "worker",
+            interval_s=self.settings.watch_poll_interval_s,
+            on_failure=lambda step, _err: self.metrics.step_failures.labels(step=step).inc(),
+        )
+        runtime.add_step("watcher", self.poll_events)
+        runtime.add_step("rounds", self.schedule_rounds)
+        runtime.add_step("outbox", self.outbox.process_once)
+        return runtime
+
     def run(self, stop: StopFlag, *, max_steps: int | None = None) -> None:
-        """Run until ``stop`` is set (or ``max_steps`` loop steps are done)."""
-        server: MetricsServer | None = None
+        """Run until ``stop`` is set (or ``max_steps`` loop passes are done).
+
+        Stopping (SIGINT/SIGTERM): the loop finishes the step it is in; the Celery worker is
+        told to stop and the running task, if any, gets ``shutdown_grace_s`` to finish. A task
+        still running then is abandoned unacknowledged (its work is idempotent) and delivered
+        again when the service starts next.
+        """
+        redeliver_unacked(self.settings, self.app.handler_context().processed)
+        runtime = self.runtime()
         if self.settings.metrics_port:
             server = self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
-        artifact_server: ArtifactServer | None = None
+            runtime.on_close("metrics server", server.stop)
         if self.store is not None and self.store.kind == "http":
             artifact_server = serve(self.settings.artifacts, data_dir=self.settings.data_dir)
+            runtime.on_close("artifact server", artifact_server.stop)
+        runtime.on_close("stores", self.close)
         worker = self.app.WorkController(
             pool_cls="solo",
             concurrency=1,
@@ -253,48 +290,42 @@ class WorkerService:
             without_gossip=True,
             hostname=f"loranet-{self.node.address[-6:]}@localhost",
         )
-        threads = [
-            threading.Thread(target=worker.start, name="celery-worker", daemon=True),
-            threading.Thread(
-                target=heartbeat_loop,
-                name="heartbeat",
-                kwargs={
-                    "stop": stop,
-                    "interval_s": self.settings.heartbeat_interval_s,
-                    "beat": self.beat,
-                },
-                daemon=True,
-            ),
-        ]
-        for thread in threads:
-            thread.start()
+        celery_thread = threading.Thread(target=worker.start, name="celery-worker", daemon=True)
+        heartbeat_thread = threading.Thread(
+            target=heartbeat_loop,
+            name="heartbeat",
+            kwargs={
+                "stop": stop,
+                "interval_s": self.settings.heartbeat_interval_s,
+                "beat": self.beat,
+            },
+            daemon=True,
+        )
+
+        def stop_celery() -> None:
+            stop.set("exiting")
+            worker.stop(in_sighandler=False)
+            celery_thread.join(timeout=self.settings.shutdown_grace_s)
+            if celery_thread.is_alive():
+                logger.warning(
+                    "a task was still running after the shutdown grace; abandoned "
+                    "unacknowledged, it is delivered again on restart",
+                    extra=kv(grace_s=self.settings.shutdown_grace_s),
+                )
+            heartbeat_thread.join(timeout=5)
+
+        runtime.on_close("celery worker", stop_celery)
+        celery_thread.start()
+        heartbeat_thread.start()
         logger.info(
             "worker service up",
             extra=kv(
                 node=self.node.address, chain_id=self.client.chain_id, queue=self.settings.queue
             ),
         )
-        steps = 0
         try:
-            while not stop.is_set():
-                try:
-                    self.step()
-                except Exception:
-                    logger.exception("service step failed; retrying")
-                steps += 1
-                if max_steps is not None and steps >= max_steps:
-                    break
-                stop.wait(self.settings.watch_poll_interval_s)
+            runtime.run(stop, max_steps=max_steps)
         finally:
-            stop.set("exiting")
-            worker.stop(in_sighandler=False)
-            for thread in threads:
-                thread.join(timeout=30)
-            if server is not None:
-                server.stop()
-            if artifact_server is not None:
-                artifact_server.stop()
-            self.close()
             logger.info("worker service stopped", extra=kv(reason=stop.reason))
 
     def close(self) -> None:
@@ -401,8 +432,9 @@ def service_status(settings: WorkerSettings) -> dict[str, Any]:
     return status
 
 
-def dry_run_train_fn() -> TrainFn:
-    """A trainer that trains nothing: writes a small deterministic file as the "adapter".
+def dry_run_train_fn(*, seconds: float = 0.0) -> TrainFn:
+    """A trainer that trains nothing: writes a small deterministic file as the "adapter",
+    after pretending to train for ``seconds`` (``LORANET_DRY_RUN_TRAIN_S``).
 
     For local end-to-end runs without the ML stack only; validators reject such reports.
     """
@@ -411,6 +443,9 @@ def dry_run_train_fn() -> TrainFn:
     from offchain.worker.round_work import TrainedRound
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        if seconds > 0:
+            (out_dir / "training").write_text("started")
+            time.sleep(seconds)
         data = f"loranet dry-run adapter pool={pool_id} round={round}".encode()
         path = out_dir / "adapter.safetensors"
         path.write_bytes(data)

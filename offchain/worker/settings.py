@@ -32,6 +32,24 @@ class WorkerSettings(BaseSettings):
         None, description="Celery results; default: SQLite in the data dir (Redis with Redis)."
     )
     queue: str = Field("loranet", description="Celery queue of this node's tasks.")
+    round_work_retries: int = Field(
+        8,
+        ge=0,
+        description="Retries of round work that failed on a transient fault (full or read-only "
+        "disk, an unreachable store or RPC), with backoff doubling from round_work_backoff_s.",
+    )
+    round_work_backoff_s: float = Field(
+        5.0, gt=0, description="First delay before round work is retried (doubles, up to 300 s)."
+    )
+    shutdown_grace_s: float = Field(
+        300.0,
+        ge=0,
+        description="On SIGTERM, how long the service waits for the running task to finish. "
+        "A task still running then is abandoned unacknowledged and delivered again on restart.",
+    )
+    dry_run_train_s: float = Field(
+        0.0, ge=0, description="How long the dry-run trainer pretends to train (demos, tests)."
+    )
     task_visibility_timeout_s: float = Field(
         3_600.0,
         gt=0,

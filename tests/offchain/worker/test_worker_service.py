@@ -98,3 +98,54 @@ def test_killed_mid_round_restarted_reports_once(
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert shown["outbox"]["confirmed"] == 1
+
+
+def _training_started(data_dir: Path, pool_id: int, round_: int) -> bool:
+    return (data_dir / "rounds" / str(pool_id) / str(round_) / "training").is_file()
+
+
+def test_sigterm_lets_the_running_round_work_finish(
+    start_worker: Callable[[], subprocess.Popen[bytes]],
+    pool: SimpleNamespace,
+    data_dir: Path,
+    wait_until: Callable[..., None],
+    worker_env: dict[str, str],
+) -> None:
+    worker_env["LORANET_DRY_RUN_TRAIN_S"] = "5"
+    settings = WorkerSettings(data_dir=data_dir, queue=worker_env["LORANET_QUEUE"])
+    round_ = int(pool.pools.currentRound(pool.id))
+    proc = start_worker()
+    wait_until(lambda: _training_started(data_dir, pool.id, round_), timeout=120)
+    proc.send_signal(signal.SIGTERM)  # mid-training
+    assert proc.wait(timeout=120) == 0
+    # the task ran to its end before the process left: the report waits in the outbox
+    assert service_status(settings)["outbox"] == {"queued": 1}
+    log = (data_dir / "worker-0.log").read_text()
+    assert "abandoned unacknowledged" not in log
+
+
+def test_sigterm_past_the_grace_abandons_the_task_and_a_restart_redoes_it(
+    start_worker: Callable[[], subprocess.Popen[bytes]],
+    pool: SimpleNamespace,
+    data_dir: Path,
+    wait_until: Callable[..., None],
+    worker_env: dict[str, str],
+) -> None:
+    worker_env["LORANET_DRY_RUN_TRAIN_S"] = "300"
+    worker_env["LORANET_SHUTDOWN_GRACE_S"] = "1"
+    settings = WorkerSettings(data_dir=data_dir, queue=worker_env["LORANET_QUEUE"])
+    round_ = int(pool.pools.currentRound(pool.id))
+    proc = start_worker()
+    wait_until(lambda: _training_started(data_dir, pool.id, round_), timeout=120)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0  # bounded by the grace, not by the task
+    assert "abandoned unacknowledged" in (data_dir / "worker-0.log").read_text()
+    assert service_status(settings)["outbox"] == {}
+
+    worker_env["LORANET_DRY_RUN_TRAIN_S"] = "0"
+    start_worker()
+    wait_until(
+        lambda: service_status(settings)["outbox"] == {"queued": 1},
+        timeout=120,
+        message="the abandoned round work done after the restart",
+    )
