@@ -47,6 +47,7 @@ from offchain.pools.inputs import PoolInputsError, verified_pool_config
 from offchain.runtime import ServiceRuntime
 from offchain.validator.bundle import ZERO_HASH
 from offchain.validator.chainview import ChainView
+from offchain.validator.checks import replay_secret
 from offchain.validator.errors import ValidatorError
 from offchain.validator.progress import ProgressLog, ProgressRecorder
 from offchain.validator.publish import fresh_adapter, resolve_adapter
@@ -226,7 +227,8 @@ class ValidatorService:
         except PoolInputsError as err:
             raise ValidatorError(f"abstaining: {err}") from err
         base, base_hash = self.base_adapter(pool_id, round, cfg)
-        tolerance = int(self.view.policy(pool_id)[2]) / EVAL_SCALE
+        policy = self.view.policy(pool_id)
+        tolerance = int(policy[2]) / EVAL_SCALE
         inputs = RoundInputs(
             cfg=cfg,
             base_adapter=base,
@@ -238,6 +240,8 @@ class ValidatorService:
             out_dir=self.adapters_dir,
             fetcher=self.fetcher,
             shard_of=self.shards(pool_id, round) if self.settings.check_shard else None,
+            replay_secret=replay_secret(bytes(self.account.key)),
+            quorum=max(1, int(policy[0])),
         )
         verdict = validate_round(self.store.reports(pool_id, round), inputs)
         path = self.data_dir / "verdicts" / f"{pool_id}-{round}.json"

@@ -62,6 +62,8 @@ class TrainedRound(BaseModel):
     samples: int
     loss: float
     replay_root: str  # 0x + 64 hex
+    #: the ``ExecutionMode`` it really ran in (0 local GPU, 1 custom/CPU); None: the worker's
+    execution_mode: int | None = None
 
 
 #: ``train(pool_id, round, out_dir) -> TrainedRound``
@@ -149,7 +151,7 @@ class RoundWorker:
             node=self.node_key.address,
             trained=trained,
             uri=uri,
-            mode=self.execution_mode,
+            mode=self.execution_mode if trained.execution_mode is None else trained.execution_mode,
         )
         signature = sign_work_report(
             self.node_key, message, chain_id=self.chain_id, ledger=self.ledger
