@@ -257,7 +257,11 @@ class MultihostNetwork:
             args = [_loranet(), "worker", "run", "--node", "gpu", "--account", name]
             if name == cheater:
                 args += ["--cheat", self.cfg.cheat]
-            self.party(name).spawn(args, "worker.log")
+            # p1's worker claims on its own; p2 claims with `loranet rewards claim`
+            claims = "false" if name == "p2" else "true"
+            self.party(name).spawn(
+                args, "worker.log", LORANET_CLAIM_REWARDS=claims, LORANET_GAS_MULTIPLIER="2.5"
+            )
         for name in ("v1", "v2"):
             args = [_loranet(), "validator", "run", "--account", name, "--pool", str(self.pool_id)]
             # an attestation estimated before another validator's is mined may land second and
