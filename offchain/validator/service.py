@@ -44,18 +44,18 @@ from offchain.errors import LoranetError
 from offchain.logging import kv
 from offchain.outbox import Outbox, OutboxKey
 from offchain.pools.inputs import PoolInputsError, verified_pool_config
+from offchain.rounds.adapters import fresh_adapter, resolve_adapter
+from offchain.rounds.bundle import ZERO_HASH
+from offchain.rounds.chainview import ChainView
 from offchain.runtime import ServiceRuntime
-from offchain.validator.bundle import ZERO_HASH
-from offchain.validator.chainview import ChainView
+from offchain.shutdown import StopFlag
 from offchain.validator.checks import replay_secret
-from offchain.validator.errors import ValidatorError
+from offchain.validator.errors import RoundError, ValidatorError
 from offchain.validator.progress import ProgressLog, ProgressRecorder
-from offchain.validator.publish import fresh_adapter, resolve_adapter
 from offchain.validator.settings import ValidatorSettings
 from offchain.validator.store import ValidatorStore
 from offchain.validator.verdict import RoundInputs, RoundVerdict, validate_round
 from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
-from offchain.worker.shutdown import StopFlag
 from trainer.collab import run_id_for
 from trainer.config import TrainConfig
 
@@ -307,7 +307,7 @@ class ValidatorService:
             return "abstaining: artifacts unavailable (retrying)"
         try:
             verdict = self.judge(pool_id, round, seed)
-        except ValidatorError as err:
+        except RoundError as err:  # ValidatorError, fetch and base-adapter errors
             logger.warning("cannot judge pool %d round %d: %s", pool_id, round, err)
             return f"cannot judge: {err}"
         if not verdict.complete:

@@ -30,6 +30,7 @@ from offchain.chain.tx import TxSender
 from offchain.logging import kv
 from offchain.outbox import Outbox
 from offchain.runtime import ServiceRuntime
+from offchain.shutdown import StopFlag
 from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
 from offchain.worker.actions import ServiceActions
 from offchain.worker.celery_app import (
@@ -52,7 +53,6 @@ from offchain.worker.metrics import WorkerMetrics
 from offchain.worker.round_work import RoundWorker, TrainFn, store_fn
 from offchain.worker.rounds import RoundClock, RoundScheduler, RoundSlot
 from offchain.worker.settings import WorkerSettings
-from offchain.worker.shutdown import StopFlag
 from offchain.worker.standing import Standing
 
 logger = logging.getLogger(__name__)

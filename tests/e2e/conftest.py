@@ -48,11 +48,11 @@ from offchain.chain.provider import ProviderActions
 from offchain.chain.signing import WORK_REPORT_TYPE as WORK_REPORT_TYPES
 from offchain.chain.signing import sign_work_report
 from offchain.validator.progress import ProgressLog, ProgressRecorder
-from offchain.validator.publish import publishing_store_fn
 from offchain.validator.service import ValidatorService
 from offchain.validator.settings import ValidatorSettings
 from offchain.worker.node_process import RESULT_FILE, NodeSpec
 from offchain.worker.round_work import TrainedRound, report_message
+from offchain.worker.training import publishing_store_fn
 from trainer.collab import create_dht, run_id_for, visible_maddrs
 from trainer.config import DilocoConfig, HivemindConfig, TrainConfig
 

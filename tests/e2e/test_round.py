@@ -23,12 +23,13 @@ from typer.testing import CliRunner
 from offchain.artifacts import ArtifactServer, LocalStore
 from offchain.artifacts.round import round_store_fn
 from offchain.cli.main import app
+from offchain.rounds.adapters import fresh_adapter
 from offchain.validator.errors import ValidatorError
-from offchain.validator.publish import fresh_adapter, publishing_store_fn
 from offchain.validator.reasons import Reason
 from offchain.validator.service import ValidatorService
 from offchain.worker import cheats
 from offchain.worker.round_work import TrainedRound
+from offchain.worker.training import publishing_store_fn
 from trainer.aggregate import aggregate_adapters
 from trainer.config import TrainConfig
 from trainer.evaluation import evaluate_adapters
