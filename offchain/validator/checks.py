@@ -243,6 +243,7 @@ def check_replay(
     shard: Callable[[int, int], Shard],
     checker: ReplayChecker,
     base: Path | None = None,
+    expected_shard: tuple[int, int] | None = None,
     segments: Callable[[int], list[int]] | None = None,
 ) -> CheckResult:
     """Match the bundle with the signed report, then replay the segments of the steps
@@ -253,6 +254,9 @@ def check_replay(
     the node's deterministic shard of this pool and round; with ``base`` (the round's base
     adapter) the first checkpoint must hold exactly its weights. With ``segments(n)`` the draw
     is over the report's ``n`` segments (indices; each replayed whole) instead of its steps.
+    With ``expected_shard`` (``(index, count)`` from the chain's round members,
+    :mod:`offchain.pools.membership`) the bundle must name exactly that shard (a node cannot
+    pick another member's data).
     """
     if bundle is None:
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, "no replay bundle")
@@ -261,6 +265,14 @@ def check_replay(
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
     if bundle.batch_size != batch_size or not 0 <= bundle.node_index < bundle.node_count:
         detail = f"bundle batch {bundle.batch_size}, shard {bundle.node_index}/{bundle.node_count}"
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+    if expected_shard is not None and (bundle.node_index, bundle.node_count) != expected_shard:
+        claimed = f"bundle trained shard {bundle.node_index}/{bundle.node_count}"
+        if expected_shard[0] < 0:
+            detail = f"{claimed}, but the node is not among the round's members on chain"
+        else:
+            index, count = expected_shard
+            detail = f"{claimed}, the round's members on chain give {index}/{count}"
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
     try:
         records = bundle.replay_records()

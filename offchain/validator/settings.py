@@ -65,6 +65,11 @@ class ValidatorSettings(BaseSettings):
     poll_interval_s: float = Field(1.0, gt=0, description="Pause between service steps.")
     progress_interval_s: float = Field(0.25, gt=0, description="DHT progress polling period.")
     finalize: bool = Field(True, description="Send finalize once the round is decided/expired.")
+    check_shard: bool = Field(
+        True,
+        description="Require each replay bundle's shard (index/count) to be the node's place "
+        "among the round's members on chain (sorted by address).",
+    )
     confirmations: int = Field(0, ge=0, description="Blocks the watcher stays below the head.")
     artifact_retry_s: float = Field(
         30.0, ge=0, description="Pause before judging again a round with unavailable artifacts."

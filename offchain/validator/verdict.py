@@ -122,6 +122,8 @@ class RoundInputs:
     cache_dir: Path
     out_dir: Path
     fetcher: Fetcher | None = None  # bounds, retries, S3 endpoint; default: over cache_dir
+    #: node -> (shard index, node count) from the chain's round members; None: not checked
+    shard_of: Callable[[str], tuple[int, int] | None] | None = None
     replay_secret: bytes = b""  # this validator's own draw (checks.replay_secret); b"": shared
     quorum: int = 1  # the domain's quorum: the replay draw is sized across it
 
@@ -323,6 +325,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
                 checker=checker,
                 base=inputs.base_adapter,
+                expected_shard=_expected_shard(inputs, r.node),
                 segments=(
                     None
                     if th.replay_target <= 0
@@ -384,3 +387,11 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
         next_eval_loss=next_loss,
         seconds=time.perf_counter() - started,
     )
+
+
+def _expected_shard(inputs: RoundInputs, node: str) -> tuple[int, int] | None:
+    """The node's shard on chain; ``(-1, 0)`` for a reporter that is not a round member."""
+    if inputs.shard_of is None:
+        return None
+    found = inputs.shard_of(node)
+    return (-1, 0) if found is None else found

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,13 @@ class RoundWorker:
             logger.info("report already in the outbox", extra=kv(key=key.id, status=entry.status))
             return entry
         trained = self._trained(pool_id, round)
+        logger.info("round trained", extra=kv(pool=pool_id, round=round, samples=trained.samples))
+        stored_at = time.monotonic()
         uri = self.store(trained.adapter_path)
+        logger.info(
+            "artifacts stored",
+            extra=kv(pool=pool_id, round=round, seconds=f"{time.monotonic() - stored_at:.3f}"),
+        )
         stored = _hash_of(trained.adapter_path)
         if stored is None or not same(stored, trained.adapter_hash):  # changed while stored
             self._discard(pool_id, round, trained, stored)
