@@ -73,7 +73,23 @@ def create_demo_pool(
         1,
     )
     sender = TxSender(client, _admin(client))
-    sender.send(TxRequest.call(hub, "createPool", params, description="create a demo pool"))
+    budget = 100 * reward  # the creator escrows 100 rounds of rewards in the work ledger
+    ledger = client.contract("WorkLedger")
+    sender.send(
+        TxRequest.call(
+            client.contract("LoraToken"),
+            "approve",
+            ledger.address,
+            budget,
+            description="approve the pool budget",
+        )
+    )
+    zero = b"\x00" * 32
+    sender.send(
+        TxRequest.call(
+            hub, "createPool", params, budget, 0, 0, zero, zero, description="create a demo pool"
+        )
+    )
     pool_id = Protocol(client).pool_count()
     if start:
         sender.send(TxRequest.call(hub, "startPool", pool_id, description=f"start pool {pool_id}"))

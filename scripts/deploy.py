@@ -103,6 +103,7 @@ class DeployParams(BaseModel):
     pool_creators: tuple[str, ...] = ()
     domains: tuple[DomainSpec, ...] = (DomainSpec(), DomainSpec(name="inference"))
     fund_amount: int = Field(100_000 * TOKEN, ge=0)  # per funded account, local networks only
+    finalize_batch: int = Field(32, ge=1, le=256)  # reports settled per WorkLedger.finalize call
 
 
 def deployment_name(ecosystem_name: str, network_name: str) -> str:
@@ -219,14 +220,14 @@ def deploy_all(
     registry = contract("ComputeRegistry", hub)
     domains = contract("DomainRegistry", hub)
     pools = contract("ComputePool", hub, domains)
-    ledger = contract("WorkLedger", hub, token, stake, registry, domains, pools)
+    ledger = contract(
+        "WorkLedger", hub, token, stake, registry, domains, pools, params.finalize_batch
+    )
 
     # Wiring: every step checks the chain first, so a re-run resumes where a crash stopped.
     if hub.workLedger() != ledger.address:
         hub.wire((stake, registry, domains, pools, ledger), sender=deployer)
-    minter = token.MINTER_ROLE()
-    if not token.hasRole(minter, ledger):
-        token.grantRole(minter, ledger, sender=deployer)
+    # the ledger pays work from pools' escrows: it never mints (no MINTER_ROLE)
     domain_ids = {}
     for spec in params.domains:
         domain_id = domains.domainIdOf(spec.name)
@@ -258,6 +259,7 @@ def deploy_all(
             "per_unit_stake": str(params.per_unit_stake),
             "burn_bps": params.burn_bps,
             "treasury": treasury,
+            "finalize_batch": params.finalize_batch,
         },
         "roles": {
             "admin": deployer.address,
@@ -272,17 +274,22 @@ def deploy_all(
 
 
 def _fund(token: Any, deployer: Any, targets: Sequence[Any], amount: int) -> list[str]:
-    """Top up each target to ``amount`` LORA; the deployer holds ``MINTER_ROLE`` only meanwhile."""
+    """Top up each target to ``amount`` LORA; the deployer holds ``MINTER_ROLE`` and a mint
+    allowance of exactly what it mints only meanwhile (the allowance ends at 0 again)."""
     addresses = [getattr(t, "address", t) for t in targets]
     if not addresses or amount == 0:
         return []
+    missing = {a: amount - token.balanceOf(a) for a in addresses}
+    missing = {a: m for a, m in missing.items() if m > 0}
+    if not missing:
+        return addresses
     minter = token.MINTER_ROLE()
     if not token.hasRole(minter, deployer):
         token.grantRole(minter, deployer, sender=deployer)
-    for address in addresses:
-        balance = token.balanceOf(address)
-        if balance < amount:
-            token.mint(address, amount - balance, sender=deployer)
+    allowance = token.mintAllowance()
+    token.setMintAllowance(allowance + sum(missing.values()), sender=deployer)
+    for address, need in missing.items():
+        token.mint(address, need, sender=deployer)
     token.renounceRole(minter, deployer, sender=deployer)
     return addresses
 
@@ -423,7 +430,8 @@ def cli(
         if not is_local and not yes:
             question = f"Deploy loranet to {name} (chain {chain.chain_id}) from {deployer}?"
             click.confirm(question, abort=True)
-        fund = accounts.test_accounts[1:10] if is_local else ()
+        # the deployer too: on a local chain it is also the pool creator, who escrows budgets
+        fund = accounts.test_accounts[0:10] if is_local else ()
         data = deploy_all(deployer, params, network=name, force=force, fund=fund)
         for contract_name, address in data["contracts"].items():
             click.echo(f"{contract_name:16} {address}")

@@ -202,7 +202,7 @@ def run_flow() -> dict[str, list[int]]:
         record("unbond", hub.unbond(100 * TOKEN, sender=provider))
     chain.pending_timestamp = chain.pending_timestamp + params.unbonding_period
     for provider in providers:
-        record("withdraw", hub.withdraw(sender=provider))
+        record("withdraw", stake.withdraw(sender=provider))
     return gas
 
 

@@ -150,7 +150,8 @@ class ProviderActions:
                 "nothing to withdraw: no unbond was requested (`loranet stake unbond` first)."
             )
         result = self.sender.send(
-            TxRequest.call(self.protocol.hub, "withdraw", description="withdraw matured unbonds")
+            # providers withdraw on the stake manager itself (the cheapest exit path)
+            TxRequest.call(self.protocol.stake, "withdraw", description="withdraw matured unbonds")
         )
         return ActionResult([result], {"provider": self.address, "withdrawn": str(me.withdrawable)})
 

@@ -47,8 +47,9 @@ def test_deploy_all_writes_complete_wired_file(project, owner, alice, params, tm
     hub, token = c["NetworkHub"], c["LoraToken"]
     assert hub.workLedger() == c["WorkLedger"].address
     assert c["StakeManager"].treasury() == params.treasury
-    assert token.hasRole(token.MINTER_ROLE(), c["WorkLedger"])
+    assert not token.hasRole(token.MINTER_ROLE(), c["WorkLedger"])  # pays from escrows
     assert not token.hasRole(token.MINTER_ROLE(), owner)  # renounced after funding
+    assert token.mintAllowance() == 0  # the funding spent exactly what it allowed itself
     assert hub.hasRole(hub.VALIDATOR_ROLE(), params.validators[0])
     assert hub.hasRole(hub.POOL_CREATOR_ROLE(), params.pool_creators[0])
     assert token.balanceOf(alice) == params.fund_amount

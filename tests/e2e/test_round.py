@@ -161,7 +161,7 @@ def test_offline_validator(
         assert state.finalized and state.decided and (state.accepted, state.rejected) == (2, 1)
         return
     assert not state.decided and not state.finalized  # one attestation, quorum is 2
-    chain.pending_timestamp = protocol.challenge_end
+    chain.pending_timestamp = protocol.expires_at
     chain.mine()
     settle(online, protocol)
     state = protocol.ledger.roundState(pool, 0)
