@@ -93,7 +93,7 @@ def run_flow() -> dict[str, list[int]]:
     )
     with tempfile.TemporaryDirectory() as tmp:
         data = deploy.deploy_all(
-            admin, params, network="gas", out_dir=Path(tmp), force=True, fund=providers
+            admin, params, network="gas", out_dir=Path(tmp), force=True, fund=[admin, *providers]
         )
     c = {name: project[name].at(address) for name, address in data["contracts"].items()}
     token, hub, pools, ledger = c["LoraToken"], c["NetworkHub"], c["ComputePool"], c["WorkLedger"]
@@ -153,7 +153,12 @@ def run_flow() -> dict[str, list[int]]:
         1, keccak(text="model"), "hf://model", keccak(text="data"), "file:///data",
         "ipfs://peers", 600, 300, 1_000 * TOKEN, 16, 1,
     )  # fmt: skip
-    record("createPool (pool creator)", hub.createPool(pool, sender=admin))
+    budget = 100 * 1_000 * TOKEN  # escrowed by the creator in the same call
+    token.approve(ledger, budget, sender=admin)
+    record(
+        "createPool (pool creator, escrows the budget)",
+        hub.createPool(pool, budget, 0, 0, ZERO, ZERO, sender=admin),
+    )
     record("startPool (pool creator)", hub.startPool(1, sender=admin))
     for i, key in enumerate(nodes):
         message = {

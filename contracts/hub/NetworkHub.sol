@@ -189,8 +189,9 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
         external
         whenNotPaused
     {
-        IComputePool.Status status = IComputePool(computePool).poolOf(poolId).status;
-        if (status == IComputePool.Status.Completed) revert IComputePool.ComputePoolWrongStatus(poolId, status);
+        if (IComputePool(computePool).poolOf(poolId).status == IComputePool.Status.Completed) {
+            revert NetworkHubPoolEnded(poolId);
+        }
         _deposit(poolId, amount, deadline, v, r, s);
     }
 

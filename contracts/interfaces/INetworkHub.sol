@@ -38,6 +38,8 @@ interface INetworkHub {
     /// @notice The unbonding period would be shorter than `span`, the longest time from a
     /// report to its round's verdict (`submissionWindow + 2 * challengeWindow`).
     error NetworkHubUnbondingTooShort(uint256 unbondingPeriod, uint256 span);
+    /// @notice The pool has ended: its escrow takes no more funds.
+    error NetworkHubPoolEnded(uint256 poolId);
 
     /// @notice The modules were wired.
     event ModulesWired(Modules modules);

@@ -239,6 +239,7 @@ TEMPLATES: dict[str, Template] = {
         f"{_addr(a['provider'])} still has {a['nodeCount']} node(s): remove them before "
         "deregistering"
     ),
+    "NetworkHubPoolEnded": lambda a, c: f"pool {a['poolId']} has ended: it takes no more funds",
     "EnforcedPause": lambda a, c: "the protocol is paused by its guardian; try again later",
 }
 

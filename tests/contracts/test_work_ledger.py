@@ -499,7 +499,7 @@ def test_fund_pool_tops_up_the_escrow(protocol, active_pool, alice, creator):
     [event] = [e for e in tx.events if e.event_name == "PoolFunded"]
     assert event.escrow == BUDGET + 5 * TOKEN and event.event_arguments["from"] == alice.address
     protocol.hub.endPool(1, sender=creator)
-    with ape.reverts(protocol.pools.ComputePoolWrongStatus):
+    with ape.reverts(protocol.hub.NetworkHubPoolEnded, poolId=1):
         protocol.hub.fundPool(1, 5 * TOKEN, 0, 0, ZERO, ZERO, sender=alice)
 
 
