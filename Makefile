@@ -31,7 +31,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:
 	@sed -n '2,9p' Makefile | sed 's/^# \{0,1\}//'
 
-setup: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/solc $(STAMPS)/chromium
+setup: $(STAMPS)/python $(STAMPS)/npm $(STAMPS)/solc $(STAMPS)/chromium $(STAMPS)/web
 	@echo "setup: ready (python $$($(BIN)/python -c 'import platform; print(platform.python_version())'), node $$(node --version), solc shim $$(ls $(SOLCX_BINARY_PATH)))"
 
 $(STAMPS)/python: pyproject.toml constraints.txt
@@ -75,6 +75,18 @@ $(STAMPS)/chromium:
 	@# stamped only once chromium is there, so a failed install is retried by the next setup
 	@if [ -x /usr/bin/chromium ]; then touch $@; fi
 
+# The dashboard's front end (`loranet web`): its own npm project in web/ (vite, viem;
+# playwright-core and axe-core for the browser test), built into offchain/web/static, which
+# the Python package ships. Rebuilt when its sources or lockfile change; offline from npm.
+WEB_SOURCES := $(wildcard web/src/*) web/index.html web/vite.config.js web/package.json web/package-lock.json
+$(STAMPS)/web: $(WEB_SOURCES)
+	@mkdir -p $(STAMPS)
+	@command -v npm >/dev/null || { echo "setup: npm not found; install Node.js 20+" >&2; exit 1; }
+	@echo "setup: building the dashboard's front end (web/ -> offchain/web/static)"
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+	@test -f offchain/web/static/index.html
+	@touch $@
+
 compile: setup
 	ape compile
 
@@ -92,4 +104,4 @@ clean:
 	rm -rf .build contracts/.cache .pytest_cache .ruff_cache demo-output
 
 distclean: clean
-	rm -rf .venv node_modules .cache
+	rm -rf .venv node_modules .cache web/node_modules offchain/web/static

@@ -171,6 +171,7 @@ def write_section(payload: dict[str, Any], path: Path) -> None:
     rows = payload["rounds"]
     cfg = payload["config"]
     m = cfg["model"]
+    targets = m["lora_target_modules"] or ["q_proj", "v_proj"]  # None: LLaMA's peft default
     lines = [
         BEGIN,
         f"Machine: {payload['machine']}. Date: {payload['date']}. Script: "
@@ -179,7 +180,7 @@ def write_section(payload: dict[str, Any], path: Path) -> None:
         f"Set-up: {payload['args']['peers']} peers as local subprocesses on loopback, one torch "
         f"thread each; LLaMA-shaped model (hidden {m['hidden_size']}, {m['num_hidden_layers']} "
         f"layers, {rows[0]['model_parameters']:,} parameters), LoRA r={m['lora_r']} on "
-        f"{', '.join(m['lora_target_modules'])} ({rows[0]['lora_parameters']:,} trainable "
+        f"{', '.join(targets)} ({rows[0]['lora_parameters']:,} trainable "
         f"parameters); batch {cfg['batch_size']} per step, target batch "
         f"{cfg['hivemind']['target_batch_size']} per epoch, {cfg['max_epochs']} epochs per "
         f"round, matchmaking {cfg['hivemind']['matchmaking_time']} s, parameters averaged every "

@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -40,6 +37,7 @@ from web3.types import TxParams
 
 from offchain.chain.errors import TransactionRevertedError
 from offchain.chain.tx import TxRequest, TxSender
+from offchain.db import Schema, SqliteDb
 from offchain.errors import LoranetError
 from offchain.logging import kv
 from offchain.worker.metrics import WorkerMetrics
@@ -49,7 +47,7 @@ logger = logging.getLogger(__name__)
 Status = Literal["queued", "submitted", "confirmed", "failed", "cancelled"]
 FINAL: tuple[Status, ...] = ("confirmed", "failed", "cancelled")
 
-_SCHEMA = """
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS outbox (
     key TEXT PRIMARY KEY,
     pool INTEGER NOT NULL,
@@ -82,6 +80,9 @@ CREATE TABLE IF NOT EXISTS attempts (
     broadcast_at REAL
 );
 """
+#: v2: ``reopened`` counts re-sends after a reorg dropped a confirmed transaction.
+_SCHEMA_V2 = "ALTER TABLE outbox ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;"
+SCHEMA = Schema("outbox", (_SCHEMA_V1, _SCHEMA_V2))
 
 
 class OutboxError(LoranetError):
@@ -139,6 +140,9 @@ class Outbox:
         fee_bump_bps: fee increase of a replacement, in basis points (≥ 1250).
         confirmations: blocks a receipt must be deep before the entry is final; until then a
             reorg that drops the transaction sends the recorded bytes again.
+        reorg_window: confirmed entries mined within this many blocks of the head are
+            re-checked (a deeper reorg than ``confirmations`` can still drop them).
+        recheck_interval_s: how often (wall clock) that re-check runs; 0 = every pass.
         clock: wall-clock seconds (tests pass a controllable one).
     """
 
@@ -150,6 +154,8 @@ class Outbox:
         stuck_after_s: float = 60.0,
         fee_bump_bps: int = 1_250,
         confirmations: int = 1,
+        reorg_window: int = 128,
+        recheck_interval_s: float = 10.0,
         metrics: WorkerMetrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -161,32 +167,25 @@ class Outbox:
         self.stuck_after_s = stuck_after_s
         self.fee_bump_bps = fee_bump_bps
         self.confirmations = max(1, confirmations)
+        self.reorg_window = max(1, reorg_window)
+        self.recheck_interval_s = recheck_interval_s
         self.metrics = metrics
         self.clock = clock
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        # FULL: a recorded signed transaction must survive a power loss (see the doc above).
+        self._store = SqliteDb(self.path, SCHEMA, synchronous="FULL")
+        self._lock = self._store.lock
+        self._db = self._store
+        self._last_recheck = 0.0
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._store.close()
 
     @property
     def address(self) -> str:
         return str(self.sender.account.address)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> Any:
+        return self._store.tx()
 
     # -- entries ---------------------------------------------------------------------------------
 
@@ -257,8 +256,13 @@ class Outbox:
     # -- the sender ------------------------------------------------------------------------------
 
     def process_once(self) -> dict[str, int]:
-        """One pass: settle or re-drive submitted entries, then submit queued ones."""
+        """One pass: re-open reorged entries, settle or re-drive submitted entries, then submit
+        queued ones."""
         done = {"confirmed": 0, "failed": 0, "submitted": 0, "replaced": 0, "rebroadcast": 0}
+        now = self.clock()
+        if now - self._last_recheck >= self.recheck_interval_s:
+            self._last_recheck = now
+            done["reopened"] = len(self.recheck_confirmed())
         for entry in self.entries("submitted"):
             outcome = self._track(entry)
             if outcome:
@@ -275,6 +279,63 @@ class Outbox:
             else:
                 done["failed"] += 1
         return done
+
+    def recheck_confirmed(self) -> list[str]:
+        """Re-open confirmed entries whose transaction a reorg removed from the chain.
+
+        A receipt ``confirmations`` deep settles an entry, but a deeper reorg can still drop
+        the block. For every entry confirmed within ``reorg_window`` blocks of the head, the
+        receipt is asked for again; an entry whose transaction has no receipt any more goes
+        back to ``submitted`` with its recorded attempts (``reopened`` + 1). The next pass
+        re-broadcasts the same signed bytes, or, if another transaction of this account took
+        the nonce on the new branch, queues it for a fresh signature: the contract refuses a
+        second copy (a duplicate report or a closed window fails the estimate, nothing is sent).
+        Returns the re-opened keys.
+        """
+        head = int(self.sender.w3.eth.block_number)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, tx_hash FROM outbox WHERE status='confirmed' AND block>=?",
+                (head - self.reorg_window,),
+            ).fetchall()
+        reopened: list[str] = []
+        for key, tx_hash in rows:
+            if tx_hash is None or self._receipt(tx_hash) is not None:
+                continue
+            with self._tx() as db:
+                cur = db.execute(
+                    "UPDATE outbox SET status='submitted', block=NULL, reopened=reopened+1, "
+                    "updated_at=? WHERE key=? AND status='confirmed'",
+                    (self.clock(), key),
+                )
+            if cur.rowcount == 1:
+                reopened.append(key)
+                logger.warning(
+                    "confirmed transaction dropped by a reorg; re-sending",
+                    extra=kv(key=key, tx=tx_hash),
+                )
+                if self.metrics is not None:
+                    self.metrics.tx_reopened.labels(kind=key.rsplit(":", 1)[-1]).inc()
+        return reopened
+
+    def _reopened(self, key: str) -> int:
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT reopened FROM outbox WHERE key=?", (key,)
+            ).fetchone()
+        return int(count)
+
+    def _requeue(self, entry: OutboxEntry) -> None:
+        """A re-opened entry whose nonce another transaction took: sign again, new nonce."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET status='queued', nonce=NULL, updated_at=? WHERE key=?",
+                (self.clock(), entry.key),
+            )
+        logger.warning(
+            "re-opened entry lost its nonce on the new branch; queued for a new signature",
+            extra=kv(key=entry.key, nonce=entry.nonce),
+        )
 
     def _chain_nonce(self, block: str) -> int:
         return int(self.sender.w3.eth.get_transaction_count(self.address, block))  # type: ignore[arg-type]
@@ -420,6 +481,9 @@ class Outbox:
                 return None
             if settled:
                 return settled
+            if self._reopened(entry.key):
+                self._requeue(entry)
+                return None
             self._finish(
                 entry,
                 "failed",

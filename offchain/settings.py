@@ -12,12 +12,16 @@ any other network name needs an RPC URL and reads ``deployments/<network>.json``
 
 from __future__ import annotations
 
+import difflib
+import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,12 +29,14 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from offchain.artifacts.settings import ArtifactSettings
 from offchain.errors import LoranetError
 
 logger = logging.getLogger(__name__)
 
 LOCAL_NETWORK = "local"
 LOCAL_RPC_URL = "http://127.0.0.1:8545"
+RPC_SCHEMES = ("http", "https")
 
 
 class SettingsError(LoranetError):
@@ -101,7 +107,30 @@ class Settings(BaseSettings):
     priority_fee_gwei: float = Field(1.0, ge=0, description="EIP-1559 tip, in gwei.")
     gas_multiplier: float = Field(1.2, ge=1.0, description="Headroom over the gas estimate.")
     hivemind_port: int = Field(31337, ge=1, le=65535, description="Hivemind listening port.")
+    hivemind_host_maddrs: list[str] | None = Field(
+        None,
+        description="Hivemind listen multiaddrs of this machine (JSON list), e.g. "
+        '["/ip4/0.0.0.0/tcp/31337"]; default: the train config\'s (127.0.0.1 only).',
+    )
+    hivemind_announce_maddrs: list[str] | None = Field(
+        None,
+        description="Multiaddrs other hosts dial (JSON list): a host behind NAT announces its "
+        "public address here.",
+    )
     devnet_port: int = Field(8545, ge=1, le=65535, description="Port of `loranet devnet up`.")
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings,
+        description="Artifact stores (LORANET_ARTIFACTS_*, or an 'artifacts:' YAML section).",
+    )
+
+    @field_validator("artifacts", mode="before")
+    @classmethod
+    def _artifacts_section(cls, value: Any) -> Any:
+        """A YAML/dict section: its values, under the LORANET_ARTIFACTS_* variables set."""
+        if isinstance(value, dict):
+            from_env = ArtifactSettings()
+            return ArtifactSettings(**{**value, **from_env.model_dump(exclude_unset=True)})
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -120,6 +149,11 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
+    @field_validator("rpc_url")
+    @classmethod
+    def _check_rpc_url(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else check_rpc_url(value)
+
     # -- derived values --------------------------------------------------------------------
 
     @property
@@ -132,11 +166,24 @@ class Settings(BaseSettings):
         if self.rpc_url:
             return self.rpc_url
         if self.is_local:
-            return LOCAL_RPC_URL
+            return self.devnet_rpc_url or LOCAL_RPC_URL
         raise SettingsError(
             f"network '{self.network}' has no RPC URL: set LORANET_RPC_URL, pass --rpc-url "
             "or put rpc_url in the config file."
         )
+
+    @property
+    def devnet_rpc_url(self) -> str | None:
+        """The RPC URL of the devnet that `loranet devnet up` started and recorded (any port),
+        while its process lives; later commands on the local network use it."""
+        path = self.data_dir / "devnet" / "anvil.json"
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            pid, url = int(info["pid"]), str(info["rpc_url"])
+            os.kill(pid, 0)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return url
 
     @property
     def resolved_deployments_file(self) -> Path:
@@ -157,17 +204,68 @@ class Settings(BaseSettings):
         return self.password_value
 
 
+def check_rpc_url(value: str) -> str:
+    """An ``http(s)://host[:port][/path]`` URL, or a ``ValueError`` saying what to write."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"'{value}' is not a URL (e.g. {LOCAL_RPC_URL})") from None
+    if parts.scheme not in RPC_SCHEMES:
+        bare = "://" not in text
+        looks_like_host = ":" in text or "." in text or text == "localhost"
+        if bare and looks_like_host and urlsplit(f"http://{text}").hostname:
+            raise ValueError(f"'{value}' has no scheme: write http://{text}")
+        raise ValueError(f"'{value}' is not an http(s) URL (e.g. {LOCAL_RPC_URL})")
+    if not parts.hostname or any(ch.isspace() for ch in text):
+        raise ValueError(f"'{value}' is not a URL with a host (e.g. {LOCAL_RPC_URL})")
+    return text
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The YAML config file as a mapping of known settings.
+
+    Raises:
+        SettingsError: missing, unreadable, not YAML, not a mapping, or an unknown key.
+    """
+    if not path.is_file():
+        raise SettingsError(f"config file {path} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise SettingsError(f"cannot read the config file {path}: {err}.") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SettingsError(f"the config file {path} is not valid YAML{where}.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"the config file {path} must be a mapping of settings (key: value), "
+            f"not {'a list' if isinstance(data, list) else 'a single value'}."
+        )
+    known = set(Settings.model_fields)
+    for key in data:
+        if not isinstance(key, str) or key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise SettingsError(f"unknown setting '{key}' in the config file {path}{hint}.")
+    return data
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from every source; ``overrides`` (CLI flags) win, ``None`` ones skip.
 
     Raises:
-        SettingsError: the config file is missing or a value is invalid.
+        SettingsError: the config file is missing, not a YAML mapping of known settings, or a
+            value is invalid.
     """
     given = {key: value for key, value in overrides.items() if value is not None}
     cls: type[Settings] = Settings
     if config_file is not None:
-        if not config_file.is_file():
-            raise SettingsError(f"config file {config_file} does not exist.")
+        read_config_file(config_file)
 
         class _FromFile(Settings):
             model_config = SettingsConfigDict(**{**Settings.model_config, "yaml_file": config_file})
@@ -178,7 +276,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise SettingsError(f"invalid setting {where}: {first['msg']}.") from None
+        message = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+        raise SettingsError(f"invalid setting {where}: {message}.") from None
     logger.debug(
         "settings network=%s rpc=%s deployments=%s",
         settings.network,

@@ -104,6 +104,13 @@ class DeployParams(BaseModel):
     domains: tuple[DomainSpec, ...] = (DomainSpec(), DomainSpec(name="inference"))
     fund_amount: int = Field(100_000 * TOKEN, ge=0)  # per funded account, local networks only
     finalize_batch: int = Field(32, ge=1, le=256)  # reports settled per WorkLedger.finalize call
+    # Tokens on a live chain (docs/deploy.md "Initial supply and faucet"), within the cap:
+    genesis_supply: int = Field(0, ge=0)  # minted once to genesis_to (default: the treasury)
+    genesis_to: str | None = None
+    faucet: bool = False  # deploy LoraFaucet (testnets), funded with faucet_fund
+    faucet_drip: int = Field(5_000 * TOKEN, gt=0)
+    faucet_cooldown: int = Field(DAY, ge=0)
+    faucet_fund: int = Field(1_000_000 * TOKEN, ge=0)
 
 
 def deployment_name(ecosystem_name: str, network_name: str) -> str:
@@ -153,7 +160,7 @@ def live_deployment(path: Path) -> dict[str, Any] | None:
     if not data or data.get("chain_id") != chain.chain_id:
         return None
     addresses = data.get("contracts", {})
-    if set(addresses) != set(CONTRACTS) or not all(_has_code(a) for a in addresses.values()):
+    if not set(CONTRACTS) <= set(addresses) or not all(_has_code(a) for a in addresses.values()):
         return None
     return data
 
@@ -244,6 +251,7 @@ def deploy_all(
             if not hub.hasRole(role, member):
                 hub.grantRole(role, member, sender=deployer)
     funded = _fund(token, deployer, fund, params.fund_amount)
+    allocation = _allocate(token, deployer, params, progress, contract, save, treasury)
 
     data = {
         **progress,
@@ -251,7 +259,7 @@ def deploy_all(
         "start_block": progress["block"],
         "deployed_at": int(time.time()),
         "contracts": dict(addresses),
-        "abi_digests": {name: abi_digest(name) for name in CONTRACTS},
+        "abi_digests": {name: abi_digest(name) for name in sorted(addresses)},
         "domains": domain_ids,
         "params": {
             "unbonding_period": params.unbonding_period,
@@ -267,6 +275,7 @@ def deploy_all(
             "pool_creators": list(params.pool_creators),
         },
         "funded": funded,
+        "allocation": allocation,
     }
     write_deployment(final_path, data)
     partial_path.unlink(missing_ok=True)
@@ -292,6 +301,66 @@ def _fund(token: Any, deployer: Any, targets: Sequence[Any], amount: int) -> lis
         token.mint(address, need, sender=deployer)
     token.renounceRole(minter, deployer, sender=deployer)
     return addresses
+
+
+class AllocationError(click.ClickException):
+    """The initial allocation does not fit the token's cap."""
+
+
+def _allocate(
+    token: Any,
+    deployer: Any,
+    params: DeployParams,
+    progress: dict[str, Any],
+    contract: Any,
+    save: Any,
+    treasury: str,
+) -> dict[str, Any]:
+    """Mint the genesis allocation and deploy + fund the faucet, each once per deployment.
+
+    Progress flags in the partial file make a re-run skip what is done (a crash between a
+    mint and its flag would mint twice on a re-run: the flag is saved right after the
+    receipt, and the cap bounds the damage).
+    """
+    done: dict[str, Any] = progress.setdefault("allocation", {})
+    genesis_to = params.genesis_to or treasury
+    mints: list[tuple[str, str, int]] = []
+    if params.genesis_supply and not done.get("genesis"):
+        mints.append(("genesis", genesis_to, params.genesis_supply))
+    faucet = None
+    if params.faucet:
+        faucet = contract("LoraFaucet", token, deployer, params.faucet_drip, params.faucet_cooldown)
+        if params.faucet_fund and not done.get("faucet_funded"):
+            mints.append(("faucet_funded", faucet.address, params.faucet_fund))
+    needed = sum(amount for _, _, amount in mints)
+    room = token.cap() - token.totalSupply()
+    if needed > room:
+        raise AllocationError(
+            f"the initial allocation ({needed / TOKEN:,.0f} LORA) exceeds what the cap leaves "
+            f"({room / TOKEN:,.0f} LORA): lower --genesis-supply or --faucet-fund"
+        )
+    if mints:
+        minter = token.MINTER_ROLE()
+        if not token.hasRole(minter, deployer):
+            token.grantRole(minter, deployer, sender=deployer)
+        # mints spend the governance-set allowance: the deployer allows exactly these
+        token.setMintAllowance(token.mintAllowance() + needed, sender=deployer)
+        for flag, to, amount in mints:
+            token.mint(to, amount, sender=deployer)
+            done[flag] = True
+            save()
+        token.renounceRole(minter, deployer, sender=deployer)
+    out: dict[str, Any] = {}
+    if params.genesis_supply:
+        out["genesis"] = {"to": genesis_to, "amount": str(params.genesis_supply)}
+    if faucet is not None:
+        out["faucet"] = {
+            "address": faucet.address,
+            "drip": str(params.faucet_drip),
+            "cooldown": params.faucet_cooldown,
+            "funded": str(params.faucet_fund),
+        }
+    return out
 
 
 def _lora(value: str) -> int:
@@ -382,6 +451,48 @@ def _lora(value: str) -> int:
     show_default=True,
     help="LORA given to test accounts 1..9 on local networks.",
 )
+@click.option(
+    "--genesis-supply",
+    envvar="LORANET_GENESIS_SUPPLY",
+    default="0",
+    show_default=True,
+    help="LORA minted once at deployment to --genesis-to (within the 1e9 cap).",
+)
+@click.option(
+    "--genesis-to",
+    envvar="LORANET_GENESIS_TO",
+    default=None,
+    help="Receiver of the genesis supply (default: the treasury).",
+)
+@click.option(
+    "--faucet/--no-faucet",
+    envvar="LORANET_FAUCET",
+    default=False,
+    show_default=True,
+    help="Deploy LoraFaucet (testnets only) and fund it with --faucet-fund.",
+)
+@click.option(
+    "--faucet-drip",
+    envvar="LORANET_FAUCET_DRIP",
+    default="5000",
+    show_default=True,
+    help="LORA per faucet drip.",
+)
+@click.option(
+    "--faucet-cooldown",
+    envvar="LORANET_FAUCET_COOLDOWN",
+    type=int,
+    default=DAY,
+    show_default=True,
+    help="Seconds between two drips of one address.",
+)
+@click.option(
+    "--faucet-fund",
+    envvar="LORANET_FAUCET_FUND",
+    default="1000000",
+    show_default=True,
+    help="LORA minted to the faucet at deployment (part of the initial allocation).",
+)
 def cli(
     ecosystem: Any,
     network: Any,
@@ -398,6 +509,12 @@ def cli(
     challenge_window: int,
     quorum: int,
     fund_amount: str,
+    genesis_supply: str,
+    genesis_to: str | None,
+    faucet: bool,
+    faucet_drip: str,
+    faucet_cooldown: int,
+    faucet_fund: str,
 ) -> None:
     """Deploy and wire loranet, then write deployments/<network>.json."""
     is_local = network.name in LOCAL_NETWORKS
@@ -417,6 +534,12 @@ def cli(
         pool_creators=pool_creators,
         domains=(DomainSpec(**domain), DomainSpec(name="inference", **domain)),
         fund_amount=_lora(fund_amount),
+        genesis_supply=_lora(genesis_supply),
+        genesis_to=genesis_to,
+        faucet=faucet,
+        faucet_drip=_lora(faucet_drip),
+        faucet_cooldown=faucet_cooldown,
+        faucet_fund=_lora(faucet_fund),
     )
     out = DEPLOYMENTS_DIR / f"{name}.json"
     existing = None if force else live_deployment(out)

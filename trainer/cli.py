@@ -60,7 +60,47 @@ def train(
         help="Local from_pretrained folder (default: the tiny built-in model).",
     ),
     data_file: Path | None = typer.Option(
-        None, "--data-file", help="Text file, one example per line (default: arithmetic task)."
+        None,
+        "--data-file",
+        help="Data: a text file (one example per line), a JSONL or Parquet file of 'text', "
+        "'prompt'+'completion' or chat 'messages' records, or a Hugging Face datasets folder "
+        "(save_to_disk). Default: the built-in arithmetic task.",
+    ),
+    data_format: str = typer.Option(
+        "auto", "--data-format", help="auto (from the path), text, jsonl, parquet or hf_disk."
+    ),
+    max_length: int | None = typer.Option(
+        None,
+        "--max-length",
+        min=4,
+        help="Tokens per example; longer ones are cut (and counted in the log). Default: 64 for "
+        "the arithmetic task, else the tokenizer's limit capped at 1024.",
+    ),
+    lora_targets: str = typer.Option(
+        "auto",
+        "--lora-targets",
+        help="Modules LoRA adapts, comma-separated (q_proj,v_proj), all-linear, or auto "
+        "(peft's default for the architecture: q_proj,v_proj for LLaMA/Qwen2/Mistral, c_attn "
+        "for GPT-2).",
+    ),
+    lora_r: int = typer.Option(8, "--lora-r", min=1, help="LoRA rank."),
+    lora_alpha: int = typer.Option(16, "--lora-alpha", min=1, help="LoRA alpha (scale alpha/r)."),
+    lora_dropout: float = typer.Option(
+        0.0, "--lora-dropout", min=0.0, max=0.99, help="LoRA dropout (0 keeps replays exact)."
+    ),
+    dtype: str = typer.Option(
+        "auto", "--dtype", help="Base weights: fp32, bf16, fp16 or auto (bf16 on a GPU, else fp32)."
+    ),
+    quantization: str = typer.Option(
+        "auto",
+        "--quantization",
+        help="Base model quantization: none, 8bit, 4bit (QLoRA: NF4 + double quantization, "
+        "bf16 compute; GPU + the gpu extra) or auto (the GPU tier's suggestion, none on CPU).",
+    ),
+    gradient_checkpointing: bool = typer.Option(
+        False,
+        "--gradient-checkpointing/--no-gradient-checkpointing",
+        help="Recompute activations in the backward pass (less memory, ~30% more compute).",
     ),
     base_adapter: Path | None = typer.Option(None, "--base-adapter", help="Adapter to start from."),
     out: Path = typer.Option(Path("train-output"), "--out", "-o", help="Output folder."),
@@ -74,8 +114,17 @@ def train(
     Local mode (default): --peers N peers on loopback. Join mode: --initial-peer MADDR.
     """
     cfg = TrainConfig(
-        model=ModelConfig(source="pretrained", path=model_path) if model_path else ModelConfig(),
-        data=DataConfig(source="text", path=data_file) if data_file else DataConfig(),
+        model=model_config(
+            model_path,
+            lora_targets=lora_targets,
+            lora_r=lora_r,
+            lora_alpha=lora_alpha,
+            lora_dropout=lora_dropout,
+            dtype=dtype,
+            quantization=quantization,
+            gradient_checkpointing=gradient_checkpointing,
+        ),
+        data=data_config(data_file, data_format=data_format, max_length=max_length),
         hivemind=HivemindConfig(
             host_maddrs=(host_maddr,),
             target_batch_size=target_batch_size,
@@ -88,6 +137,7 @@ def train(
         max_local_steps=max(1000, 20 * epochs * target_batch_size // batch_size),
     )
     use_json = as_json or bool(getattr(ctx.obj, "json_output", False))
+    _preflight(cfg)
     if initial_peer:
         if node_index is None or node_count is None:
             raise TrainerConfigError(
@@ -99,6 +149,88 @@ def train(
     else:
         summary = _local(cfg, peers, pool_id, round_, base_adapter, out)
     _print_summary(summary, use_json)
+
+
+def model_config(
+    path: Path | None,
+    *,
+    lora_targets: str = "auto",
+    lora_r: int = 8,
+    lora_alpha: int = 16,
+    lora_dropout: float = 0.0,
+    dtype: str = "auto",
+    quantization: str = "auto",
+    gradient_checkpointing: bool = False,
+) -> ModelConfig:
+    """The ``ModelConfig`` the flags describe; ``auto`` precision from this machine's tier."""
+    from trainer.hardware import cuda_vram_bytes, resolve_precision
+
+    dt, quant = resolve_precision(dtype, quantization, cuda_vram_bytes(), pretrained=bool(path))
+    targets = [t.strip() for t in lora_targets.split(",") if t.strip()]
+    return ModelConfig(
+        source="pretrained" if path else "tiny",
+        path=path,
+        lora_target_modules=None if targets in ([], ["auto"]) else tuple(targets),
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        dtype=dt,
+        quantization=quant,
+        gradient_checkpointing=gradient_checkpointing,
+    )
+
+
+def data_config(
+    path: Path | None, *, data_format: str = "auto", max_length: int | None = None
+) -> DataConfig:
+    """The ``DataConfig`` the flags describe (the arithmetic task without a path)."""
+    formats = ("auto", "text", "jsonl", "parquet", "hf_disk")
+    if data_format not in formats:
+        raise TrainerConfigError(f"--data-format must be one of {', '.join(formats)}.")
+    if path is None:
+        return DataConfig(max_length=max_length)
+    return DataConfig(source=data_format, path=path, max_length=max_length)  # type: ignore[arg-type]
+
+
+def _preflight(cfg: TrainConfig) -> None:
+    """Refuse before any peer starts: precision this machine cannot run, unreadable model
+    folder or data, LoRA targets that do not fit."""
+    from trainer.data import load_data_examples
+    from trainer.hardware import require_precision
+    from trainer.models import build_tokenizer
+
+    require_precision(cfg.model)
+    if cfg.model.source == "pretrained":
+        build_tokenizer(cfg.model)  # a readable error for a folder that is not a model
+    load_data_examples(cfg.data)
+
+
+def hash_path(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A model folder, a data file or a datasets folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Print the content hash of a model folder or data set: what a pool creator puts on chain
+    as baseModelHash / datasetHash (docs/trainer.md). A file hashes to the SHA-256 of its
+    bytes; a folder to the SHA-256 of its canonical manifest (files by path, size and hash)."""
+    from trainer.content_hash import content_hash, folder_manifest
+
+    digest = content_hash(path)
+    files = folder_manifest(path) if path.is_dir() else []
+    summary = {
+        "path": str(path),
+        "kind": "folder" if path.is_dir() else "file",
+        "hash": digest,
+        "files": len(files) if files else 1,
+        "bytes": sum(f.size for f in files) if files else path.stat().st_size,
+    }
+    if as_json or bool(getattr(ctx.obj, "json_output", False)):
+        typer.echo(json.dumps(summary, sort_keys=True))
+    else:
+        typer.echo(
+            f"{digest}  {path} ({summary['kind']}, {summary['files']} file(s), "
+            f"{summary['bytes']} bytes)"
+        )
 
 
 def _local(

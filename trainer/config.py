@@ -26,7 +26,18 @@ class ModelConfig(_Frozen):
 
     ``source="tiny"`` builds a small LLaMA-shaped model from the dims below, its weights drawn
     from ``seed`` so that every node builds identical weights. ``source="pretrained"`` loads
-    ``path`` with ``from_pretrained(local_files_only=True)`` (never a hub download).
+    ``path`` (any Hugging Face causal LM folder) with ``from_pretrained(local_files_only=True)``
+    (never a hub download).
+
+    LoRA: ``lora_target_modules=None`` takes peft's default targets for the architecture
+    (``q_proj``/``v_proj`` for LLaMA, Qwen2, Mistral; ``c_attn`` for GPT-2; ...), a tuple
+    names them, ``("all-linear",)`` targets every linear layer but the output head.
+
+    Precision (a pool setting: every node trains, and every validator replays, in it):
+    ``dtype`` of the base weights (``fp32``, ``bf16``, ``fp16``), ``quantization`` of the base
+    (``4bit`` = QLoRA: NF4 + double quantization + bf16 compute; ``8bit``: LLM.int8; both need
+    a CUDA GPU and bitsandbytes, the ``gpu`` extra), ``gradient_checkpointing`` to trade
+    compute for activation memory. The LoRA weights themselves stay fp32.
     """
 
     source: Literal["tiny", "pretrained"] = "tiny"
@@ -45,9 +56,11 @@ class ModelConfig(_Frozen):
     lora_r: int = Field(default=8, ge=1)
     lora_alpha: int = Field(default=16, ge=1)
     lora_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
-    lora_target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    lora_target_modules: tuple[str, ...] | None = None
 
+    dtype: Literal["fp32", "bf16", "fp16"] = "fp32"
     quantization: Literal["none", "8bit", "4bit"] = "none"
+    gradient_checkpointing: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ModelConfig:
@@ -62,31 +75,57 @@ class ModelConfig(_Frozen):
             raise TrainerConfigError(
                 "ModelConfig: num_attention_heads must be a multiple of num_key_value_heads."
             )
-        if not self.lora_target_modules:
-            raise TrainerConfigError("ModelConfig: lora_target_modules must name at least one.")
+        if self.lora_target_modules is not None and not self.lora_target_modules:
+            raise TrainerConfigError(
+                "ModelConfig: lora_target_modules must name at least one module (or be left "
+                "unset for the architecture's default)."
+            )
+        if self.quantization != "none" and self.source != "pretrained":
+            raise TrainerConfigError(
+                f"ModelConfig: quantization={self.quantization} loads a pretrained folder with "
+                "bitsandbytes; the built-in tiny model is never quantized."
+            )
         return self
+
+
+DataSource = Literal["arithmetic", "text", "jsonl", "parquet", "hf_disk", "auto"]
 
 
 class DataConfig(_Frozen):
     """The training data.
 
     ``source="arithmetic"`` generates ``num_examples`` additions ``a+b=c`` deterministically
-    from ``seed`` (a task a tiny model visibly learns). ``source="text"`` reads one example
-    per non-empty line of ``path`` (UTF-8).
+    from ``seed`` (a task a tiny model visibly learns). File sources read ``path``:
+
+    * ``text``: one example per non-empty line (UTF-8);
+    * ``jsonl``: one JSON object per line with ``text``, or ``prompt`` + ``completion``, or
+      chat ``messages`` (``[{"role", "content"}, ...]``);
+    * ``parquet``: a Parquet file whose rows have those columns;
+    * ``hf_disk``: a Hugging Face ``datasets`` folder (``save_to_disk``; the ``train`` split
+      of a ``DatasetDict``), rows as above;
+    * ``auto``: chosen from ``path`` (a ``datasets`` folder, ``.jsonl``/``.json``,
+      ``.parquet``, else ``text``).
+
+    Prompt/completion and chat examples are trained on their answer tokens only.
+    ``max_length`` (tokens per example, longer ones are cut and counted in the log): ``None``
+    is 64 for ``arithmetic`` and, for files, the tokenizer's ``model_max_length`` capped at
+    1024.
     """
 
-    source: Literal["arithmetic", "text"] = "arithmetic"
+    source: DataSource = "arithmetic"
     path: Path | None = None
     seed: int = 0
     num_examples: int = Field(default=4096, ge=8)
     max_operand: int = Field(default=99, ge=1)
     heldout_fraction: float = Field(default=0.1, gt=0.0, lt=1.0)
-    max_length: int = Field(default=64, ge=4)
+    max_length: int | None = Field(default=None, ge=4)
 
     @model_validator(mode="after")
     def _check(self) -> DataConfig:
-        if self.source == "text" and self.path is None:
-            raise TrainerConfigError("DataConfig: source='text' needs a path to a text file.")
+        if self.source != "arithmetic" and self.path is None:
+            raise TrainerConfigError(
+                f"DataConfig: source='{self.source}' needs a path to the data file or folder."
+            )
         return self
 
 
@@ -103,6 +142,9 @@ class HivemindConfig(_Frozen):
     """How peers find each other and average."""
 
     host_maddrs: tuple[str, ...] = ("/ip4/127.0.0.1/tcp/0",)
+    #: Addresses other hosts dial (a host behind NAT announces its public address); empty:
+    #: hivemind announces what it listens on.
+    announce_maddrs: tuple[str, ...] = ()
     target_batch_size: int = Field(default=64, ge=1)
     matchmaking_time: float = Field(default=2.0, gt=0.0)
     averaging_timeout: float = Field(default=15.0, gt=0.0)

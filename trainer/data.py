@@ -7,7 +7,9 @@ node_count)``:
 
 * ``arithmetic``: every pair ``(a, b)`` with ``0 <= a, b <= max_operand`` ordered by
   ``sha256("pair:<seed>:<a>:<b>")``; the first ``num_examples`` pairs become ``"a+b=c"``.
-* ``text``: the non-empty lines of a UTF-8 file, in file order.
+* files (``text``, ``jsonl``, ``parquet``, a ``datasets`` folder): the examples of
+  :mod:`trainer.examples`, in file order, tokenized with a loss mask by
+  :mod:`trainer.encoding` (prompt/completion and chat examples train on the answer only).
 * held-out split: the first ``ceil(heldout_fraction * n)`` examples in the order of
   ``sha256("heldout:<seed>:<index>")``; the rest is the training pool.
 * shard: the training pool ordered by ``sha256("shard:<seed>:<pool>:<round>:<index>")`` and
@@ -28,7 +30,9 @@ from typing import TYPE_CHECKING
 import torch
 
 from trainer.config import DataConfig
+from trainer.encoding import Encoded, Encoder, resolve_max_length
 from trainer.errors import TrainerConfigError
+from trainer.examples import Example, TextExample, canonical, load_examples
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -57,18 +61,17 @@ def generate_arithmetic(cfg: DataConfig) -> list[str]:
     return [f"{a}+{b}={a + b}" for a, b in pairs[: cfg.num_examples]]
 
 
-def load_texts(cfg: DataConfig) -> list[str]:
-    """The example texts of the data set described by ``cfg``."""
+def load_data_examples(cfg: DataConfig) -> list[Example]:
+    """The examples of the data set described by ``cfg``."""
     if cfg.source == "arithmetic":
-        return generate_arithmetic(cfg)
+        return [TextExample(t) for t in generate_arithmetic(cfg)]
     assert cfg.path is not None
-    if not cfg.path.is_file():
-        raise TrainerConfigError(f"Data file {cfg.path} does not exist.")
-    lines = [ln.strip() for ln in cfg.path.read_text(encoding="utf-8").splitlines()]
-    texts = [ln for ln in lines if ln]
-    if len(texts) < 2:
-        raise TrainerConfigError(f"Data file {cfg.path} has fewer than two non-empty lines.")
-    return texts
+    return load_examples(cfg.path, cfg.source)
+
+
+def load_texts(cfg: DataConfig) -> list[str]:
+    """Each example of the data set as one string (:func:`trainer.examples.canonical`)."""
+    return [canonical(e) for e in load_data_examples(cfg)]
 
 
 def shard_indices(
@@ -96,14 +99,27 @@ class Batch:
         return int(self.input_ids.shape[0])
 
 
-def collate(sequences: Sequence[Sequence[int]], pad_id: int) -> Batch:
+LossMask = tuple[bool, ...] | None
+
+
+def collate(
+    sequences: Sequence[Sequence[int]], pad_id: int, loss_masks: Sequence[LossMask] | None = None
+) -> Batch:
+    """Right-pad ``sequences``; labels are the ids where the loss mask (default: every real
+    token) is set, ``-100`` elsewhere."""
     width = max(len(s) for s in sequences)
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    targets = torch.zeros((len(sequences), width), dtype=torch.bool)
     for row, seq in enumerate(sequences):
         ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
         mask[row, : len(seq)] = 1
-    labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
+        loss_mask = loss_masks[row] if loss_masks is not None else None
+        if loss_mask is None:
+            targets[row, : len(seq)] = True
+        else:
+            targets[row, : len(seq)] = torch.tensor(loss_mask, dtype=torch.bool)
+    labels = ids.masked_fill(~targets, IGNORE_INDEX)
     return Batch(ids, mask, labels)
 
 
@@ -114,22 +130,32 @@ class Shard:
     example_ids: tuple[int, ...]
     sequences: tuple[tuple[int, ...], ...]
     pad_id: int
+    loss_masks: tuple[LossMask, ...] | None = None  # None: every token of every example
 
     def __len__(self) -> int:
         return len(self.sequences)
+
+    def _masks(self, rows: Sequence[int]) -> list[LossMask] | None:
+        return None if self.loss_masks is None else [self.loss_masks[r] for r in rows]
 
     def batch(self, step: int, batch_size: int) -> Batch:
         """Batch number ``step`` (wrapping around the shard)."""
         if not self.sequences:
             raise TrainerConfigError("The shard is empty: more nodes than training examples.")
         n = len(self.sequences)
-        rows = [self.sequences[(step * batch_size + j) % n] for j in range(batch_size)]
-        return collate(rows, self.pad_id)
+        rows = [(step * batch_size + j) % n for j in range(batch_size)]
+        return collate([self.sequences[r] for r in rows], self.pad_id, self._masks(rows))
 
     def batches(self, batch_size: int) -> Iterator[Batch]:
         """Consecutive, non-wrapping batches covering the shard once (for evaluation)."""
         for start in range(0, len(self.sequences), batch_size):
-            yield collate(self.sequences[start : start + batch_size], self.pad_id)
+            rows = range(start, min(start + batch_size, len(self.sequences)))
+            yield collate([self.sequences[r] for r in rows], self.pad_id, self._masks(rows))
+
+    def head(self, count: int) -> Shard:
+        """The first ``count`` examples (a fixed eval subset)."""
+        masks = None if self.loss_masks is None else self.loss_masks[:count]
+        return Shard(self.example_ids[:count], self.sequences[:count], self.pad_id, masks)
 
 
 class TrainingData:
@@ -137,11 +163,14 @@ class TrainingData:
 
     def __init__(self, cfg: DataConfig, tokenizer: PreTrainedTokenizerBase) -> None:
         self.cfg = cfg
-        self.texts = load_texts(cfg)
+        self.examples = load_data_examples(cfg)
+        self.texts = [canonical(e) for e in self.examples]
         self._tokenizer = tokenizer
         self._pad_id = int(
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         )
+        self.max_length = resolve_max_length(cfg.max_length, cfg.source, tokenizer)
+        self._encoder = Encoder(tokenizer, self.max_length)
         n = len(self.texts)
         n_heldout = max(1, math.ceil(cfg.heldout_fraction * n))
         order = sorted(range(n), key=lambda i: _key("heldout", cfg.seed, i))
@@ -158,13 +187,22 @@ class TrainingData:
         return "0x" + digest.hexdigest()
 
     def encode(self, text: str) -> tuple[int, ...]:
-        ids = list(self._tokenizer(text, add_special_tokens=True)["input_ids"])
-        ids = [*ids[: self.cfg.max_length - 1], int(self._tokenizer.eos_token_id)]
-        return tuple(ids)
+        """Token ids of a plain text example (``<s>`` ... ``</s>``, cut to ``max_length``)."""
+        return self._encoder.encode(TextExample(text)).ids
 
     def _subset(self, example_ids: Sequence[int]) -> Shard:
-        seqs = tuple(self.encode(self.texts[i]) for i in example_ids)
-        return Shard(tuple(example_ids), seqs, self._pad_id)
+        encoded: list[Encoded] = [self._encoder.encode(self.examples[i]) for i in example_ids]
+        cut = sum(e.truncated for e in encoded)
+        if cut:
+            logger.warning(
+                "%d of %d examples are longer than max_length=%d tokens and were cut",
+                cut,
+                len(encoded),
+                self.max_length,
+            )
+        seqs = tuple(e.ids for e in encoded)
+        masks = None if all(e.mask is None for e in encoded) else tuple(e.mask for e in encoded)
+        return Shard(tuple(example_ids), seqs, self._pad_id, masks)
 
     def shard(self, pool_id: int, round: int, node_index: int, node_count: int) -> Shard:
         """The examples node ``node_index`` of ``node_count`` trains on in this round."""

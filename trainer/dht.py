@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainer.config import HivemindConfig
-from trainer.errors import BarrierTimeoutError
+from trainer.errors import BarrierTimeoutError, PeerUnreachableError
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +40,27 @@ def create_dht(
     from hivemind.dht.crypto import RSASignatureValidator
 
     validators = [RSASignatureValidator()] if read_progress else None
-    dht = hivemind.DHT(
-        initial_peers=list(initial_peers),
-        host_maddrs=list(cfg.host_maddrs),
-        client_mode=client_mode,
-        record_validators=validators or (),
-        start=True,
-    )
+    try:
+        dht = hivemind.DHT(
+            initial_peers=list(initial_peers),
+            host_maddrs=list(cfg.host_maddrs),
+            announce_maddrs=list(cfg.announce_maddrs) or None,
+            client_mode=client_mode,
+            record_validators=validators or (),
+            start=True,
+        )
+    except Exception as err:  # hivemind raises P2PDaemonError (and others) from its daemon
+        reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        if initial_peers:
+            raise PeerUnreachableError(
+                f"cannot reach the hivemind bootstrap peers {list(initial_peers)} while "
+                f"listening on {list(cfg.host_maddrs)}: {reason}. Check the pool's metadata "
+                "(`loranet pool metadata`), the peers' firewalls, and that they listen on a "
+                "public address."
+            ) from None
+        raise PeerUnreachableError(
+            f"cannot start hivemind on {list(cfg.host_maddrs)}: {reason}."
+        ) from None
     logger.info("dht started peer_id=%s client_mode=%s", dht.peer_id, client_mode)
     return dht
 

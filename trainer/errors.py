@@ -39,3 +39,20 @@ class BarrierTimeoutError(TrainerError):
 
 class ReplayError(TrainerError):
     """A replay record or proof is malformed (wrong step, bad projection size)."""
+
+
+class PrecisionUnavailableError(TrainerConfigError):
+    """This machine cannot run the model in the precision the pool fixes (4/8-bit without a
+    CUDA GPU or without bitsandbytes, fp16 without a GPU)."""
+
+
+class DataFormatError(TrainerConfigError):
+    """A data file or folder is missing, empty or has records of no known shape."""
+
+
+class ContentHashError(TrainerError):
+    """A model folder or data set does not hash to the hash it is expected to have."""
+
+
+class PeerUnreachableError(TrainerError):
+    """The hivemind DHT could not start or reach any of its bootstrap peers."""

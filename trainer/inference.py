@@ -81,7 +81,7 @@ class InferenceModel:
         """Build the base model, merge ``adapter`` (a canonical safetensors file) into it."""
         device = device or default_device()
         tokenizer = build_tokenizer(cfg)
-        base = build_base_model(cfg, device=device)
+        base = build_base_model(cfg, device=device, strict=False)  # serving may fall back
         digest = None
         model: Any = base
         if adapter is not None:

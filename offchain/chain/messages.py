@@ -37,10 +37,10 @@ def _pool_status(status: int) -> str:
 
 
 def _role(role: bytes) -> str:
-    known = {
-        "0x" + "00" * 32: "admin",
-    }
-    return known.get("0x" + role.hex(), "0x" + role.hex()[:8] + "…")
+    from offchain.chain.roles import ROLES
+
+    names = {"0x" + spec.role.hex(): spec.name for spec in reversed(list(ROLES.values()))}
+    return names.get("0x" + bytes(role).hex(), "0x" + bytes(role).hex()[:8] + "…")
 
 
 TEMPLATES: dict[str, Template] = {
@@ -69,6 +69,16 @@ TEMPLATES: dict[str, Template] = {
         f"minting would raise the supply to {format_lora(a['increasedSupply'])}, "
         f"over the cap of {format_lora(a['cap'])}"
     ),
+    # --- testnet faucet ---------------------------------------------------------------------
+    "LoraFaucetCoolingDown": lambda a, c: (
+        f"{_addr(a['account'])} took a drip recently: the next one is possible at "
+        f"{_when(a['availableAt'])}"
+    ),
+    "LoraFaucetEmpty": lambda a, c: (
+        f"the faucet holds {format_lora(a['balance'])}, less than a drip of "
+        f"{format_lora(a['needed'])}"
+    ),
+    "LoraFaucetInvalidParams": lambda a, c: "the faucet refused a zero amount or address",
     # --- loranet protocol ------------------------------------------------------------------
     "NetworkHubInsufficientStake": lambda a, c: (
         f"stake {format_lora(a['staked'])} is below the minimum {format_lora(a['required'])}"

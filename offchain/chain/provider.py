@@ -2,22 +2,37 @@
 
 Each action checks what it can from the chain's views and refuses with a ``PrecheckError``
 sentence (nothing sent); what it cannot foresee is caught by the gas estimate, whose revert
-is decoded into the same kind of sentence. Every transaction goes through ``TxSender``.
+is decoded into the same kind of sentence. Then it builds its transactions (unlocking keys
+only now: a ``LazySender``/``LazyKey`` asks for the password here, after every check), and
+``review.execute`` estimates them, lets the reviewer (the CLI's summary and confirmation)
+decide, and sends them through ``TxSender``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
 from offchain.chain.errors import PrecheckError
 from offchain.chain.protocol import Protocol, ProviderView, utc
+from offchain.chain.review import (
+    KeySource,
+    Plan,
+    PlannedTx,
+    Reviewer,
+    SenderSource,
+    execute,
+    resolve_key,
+    resolve_sender,
+    sender_address,
+)
 from offchain.chain.signing import Permit, sign_add_node, sign_join_pool, sign_permit
 from offchain.chain.tx import TxRequest, TxResult, TxSender
-from offchain.chain.units import format_lora
+from offchain.chain.units import format_eth, format_lora
 
 logger = logging.getLogger(__name__)
 
@@ -26,25 +41,53 @@ SIGNATURE_TTL_S = 3600  # node and permit signatures expire one hour after signi
 
 @dataclass(frozen=True)
 class ActionResult:
-    """The transactions an action sent, in order, and a summary for output."""
+    """The transactions an action sent, in order, and a summary for output; for a dry run,
+    no transaction and the ones that would have been sent (``planned``)."""
 
     transactions: list[TxResult]
     summary: dict[str, Any]
+    plan: Plan | None = None
+    planned: list[PlannedTx] = field(default_factory=list)
+    dry_run: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.summary, "transactions": [tx.as_dict() for tx in self.transactions]}
+        data = {**self.summary, "transactions": [tx.as_dict() for tx in self.transactions]}
+        if self.dry_run:
+            data["dry_run"] = True
+            data["planned"] = [tx.as_dict() for tx in self.planned]
+            if self.plan is not None:
+                data["plan"] = self.plan.as_dict()
+        return data
+
+
+Build = Callable[[TxSender], list[TxRequest]]
 
 
 class ProviderActions:
-    """The provider's state-changing actions, signed by ``sender.account``."""
+    """The provider's state-changing actions, signed by ``sender``'s account.
 
-    def __init__(self, protocol: Protocol, sender: TxSender) -> None:
+    ``sender`` may be a ``LazySender`` (unlocked after the checks); ``review`` (the CLI's
+    summary and confirmation) sees every plan before anything is sent.
+    """
+
+    def __init__(
+        self, protocol: Protocol, sender: SenderSource, *, review: Reviewer | None = None
+    ) -> None:
         self.protocol = protocol
         self.sender = sender
+        self.review = review
 
     @property
     def address(self) -> str:
-        return str(self.sender.account.address)
+        return sender_address(self.sender)
+
+    def _run(self, plan: Plan, build: Build, summary: dict[str, Any]) -> ActionResult:
+        """Unlock, build the transactions, review and send them."""
+        sender = resolve_sender(self.sender)
+        outcome = execute(sender, plan, build(sender), self.review)
+        return ActionResult(
+            outcome.sent, summary, plan=plan, planned=outcome.planned, dry_run=outcome.dry_run
+        )
 
     def view(self) -> ProviderView:
         return self.protocol.provider(self.address)
@@ -64,36 +107,50 @@ class ProviderActions:
             )
         self._require_balance(me, amount)
         hub = self.protocol.hub
-        sent: list[TxResult] = []
-        if use_permit:
-            permit = self._permit(amount)
-            call = (amount, permit.deadline, permit.v, permit.r, permit.s)
-        else:
-            sent += self._approve(me, amount)
-            call = (amount, 0, 0, b"\x00" * 32, b"\x00" * 32)
-        sent.append(
-            self.sender.send(
-                TxRequest.call(
-                    hub,
-                    "registerProvider",
-                    *call,
-                    description="register as a provider",
-                )
-            )
+        plan = Plan(
+            f"register {self.address} as a provider",
+            [
+                ("stake", _change(me.staked, me.staked + amount)),
+                ("LORA balance", _change(me.lora, me.lora - amount)),
+                ("minimum stake", f"{format_lora(me.base_stake)} (base, no nodes yet)"),
+                ("ETH for gas", format_eth(me.eth)),
+                ("token spending", "ERC-2612 permit" if use_permit else "approval transaction"),
+            ],
         )
-        return ActionResult(sent, {"provider": self.address, "staked": str(amount)})
+
+        def build(sender: TxSender) -> list[TxRequest]:
+            requests: list[TxRequest] = []
+            if use_permit:
+                permit = self._permit(sender.account, amount)
+                call = (amount, permit.deadline, permit.v, permit.r, permit.s)
+            else:
+                requests += self._approve(me, amount)
+                call = (amount, 0, 0, b"\x00" * 32, b"\x00" * 32)
+            requests.append(
+                TxRequest.call(hub, "registerProvider", *call, description="register as a provider")
+            )
+            return requests
+
+        return self._run(plan, build, {"provider": self.address, "staked": str(amount)})
 
     def stake_add(self, amount: int) -> ActionResult:
         me = self.view()
         self._require_positive(amount)
         self._require_balance(me, amount)
-        sent = self._approve(me, amount)
-        sent.append(
-            self.sender.send(
-                TxRequest.call(self.protocol.hub, "stake", amount, description="add stake")
-            )
+        plan = Plan(
+            f"add {format_lora(amount)} to the stake of {self.address}",
+            [
+                ("stake", _change(me.staked, me.staked + amount)),
+                ("LORA balance", _change(me.lora, me.lora - amount)),
+                ("ETH for gas", format_eth(me.eth)),
+            ],
         )
-        return ActionResult(sent, {"provider": self.address, "added": str(amount)})
+
+        def build(_sender: TxSender) -> list[TxRequest]:
+            stake = TxRequest.call(self.protocol.hub, "stake", amount, description="add stake")
+            return [*self._approve(me, amount), stake]
+
+        return self._run(plan, build, {"provider": self.address, "added": str(amount)})
 
     def unbond(self, amount: int) -> ActionResult:
         me = self.view()
@@ -116,26 +173,39 @@ class ProviderActions:
                 f"below the minimum {format_lora(me.min_stake)} for {me.total_units} compute "
                 "units: remove nodes first or unbond less."
             )
-        result = self.sender.send(
-            TxRequest.call(
-                self.protocol.hub,
-                "unbond",
-                amount,
-                description="request an unbond",
-                context={"units": me.total_units},
-            )
+        period = int(self.protocol.stake.functions.unbondingPeriod().call())
+        expected_release = me.now + period
+        plan = Plan(
+            f"unbond {format_lora(amount)} of the stake of {self.address}",
+            [
+                ("stake", _change(me.staked, left)),
+                ("unbonding", _change(me.unbonding, me.unbonding + amount)),
+                ("withdrawable from", f"about {utc(expected_release)} ({_duration(period)})"),
+                ("minimum stake", format_lora(me.min_stake)),
+            ],
         )
-        events = self.protocol.stake.events.UnbondRequested().process_receipt(result.receipt)
-        release_at = int(events[0]["args"]["releaseAt"]) if events else 0
-        return ActionResult(
-            [result],
+        request = TxRequest.call(
+            self.protocol.hub,
+            "unbond",
+            amount,
+            description="request an unbond",
+            context={"units": me.total_units},
+        )
+        result = self._run(plan, lambda _sender: [request], {})
+        release_at = expected_release
+        if result.transactions:
+            receipt = result.transactions[0].receipt
+            events = self.protocol.stake.events.UnbondRequested().process_receipt(receipt)
+            release_at = int(events[0]["args"]["releaseAt"]) if events else 0
+        result.summary.update(
             {
                 "provider": self.address,
                 "unbonding": str(amount),
                 "release_at": release_at,
                 "release_at_utc": utc(release_at),
-            },
+            }
         )
+        return result
 
     def withdraw(self) -> ActionResult:
         me = self.view()
@@ -149,15 +219,26 @@ class ProviderActions:
             raise PrecheckError(
                 "nothing to withdraw: no unbond was requested (`loranet stake unbond` first)."
             )
-        result = self.sender.send(
-            # providers withdraw on the stake manager itself (the cheapest exit path)
-            TxRequest.call(self.protocol.stake, "withdraw", description="withdraw matured unbonds")
+        plan = Plan(
+            f"withdraw {format_lora(me.withdrawable)} of matured unbonds",
+            [
+                ("LORA balance", _change(me.lora, me.lora + me.withdrawable)),
+                ("still unbonding", format_lora(me.unbonding - me.withdrawable)),
+            ],
         )
-        return ActionResult([result], {"provider": self.address, "withdrawn": str(me.withdrawable)})
+        # providers withdraw on the stake manager itself (the cheapest exit path)
+        request = TxRequest.call(
+            self.protocol.stake, "withdraw", description="withdraw matured unbonds"
+        )
+        return self._run(
+            plan,
+            lambda _sender: [request],
+            {"provider": self.address, "withdrawn": str(me.withdrawable)},
+        )
 
     # -- nodes -----------------------------------------------------------------------------
 
-    def add_node(self, node_key: LocalAccount, *, units: int, specs_hash: bytes) -> ActionResult:
+    def add_node(self, node_key: KeySource, *, units: int, specs_hash: bytes) -> ActionResult:
         me = self.view()
         node = self.protocol.node(node_key.address)
         if not me.registered:
@@ -175,34 +256,48 @@ class ProviderActions:
         if node.blacklisted:
             raise PrecheckError(f"node {node.address} is blacklisted.")
         total = me.total_units + units
-        self._require_min_stake(me, total)
+        required = self._require_min_stake(me, total)
         registry = self.protocol.registry
-        deadline = self.protocol.now() + SIGNATURE_TTL_S
-        signature = sign_add_node(
-            node_key,
-            chain_id=self.protocol.client.chain_id,
-            registry=str(registry.address),
-            provider=self.address,
-            compute_units=units,
-            specs_hash=specs_hash,
-            nonce=int(registry.functions.nonces(node_key.address).call()),
-            deadline=deadline,
+        plan = Plan(
+            f"add node {node_key.address} with {units} compute units",
+            [
+                ("compute units", f"{me.total_units} → {total}"),
+                ("minimum stake", _change(me.min_stake, required)),
+                ("stake", format_lora(me.staked)),
+                ("specs hash", "0x" + specs_hash.hex()),
+                ("ETH for gas", format_eth(me.eth)),
+            ],
         )
-        result = self.sender.send(
-            TxRequest.call(
-                self.protocol.hub,
-                "addNode",
-                node_key.address,
-                units,
-                specs_hash,
-                deadline,
-                signature,
-                description=f"add node {node_key.address}",
-                context={"units": total},
+
+        def build(_sender: TxSender) -> list[TxRequest]:
+            deadline = self.protocol.now() + SIGNATURE_TTL_S
+            signature = sign_add_node(
+                resolve_key(node_key),
+                chain_id=self.protocol.client.chain_id,
+                registry=str(registry.address),
+                provider=self.address,
+                compute_units=units,
+                specs_hash=specs_hash,
+                nonce=int(registry.functions.nonces(node_key.address).call()),
+                deadline=deadline,
             )
-        )
-        return ActionResult(
-            [result],
+            return [
+                TxRequest.call(
+                    self.protocol.hub,
+                    "addNode",
+                    node_key.address,
+                    units,
+                    specs_hash,
+                    deadline,
+                    signature,
+                    description=f"add node {node_key.address}",
+                    context={"units": total},
+                )
+            ]
+
+        return self._run(
+            plan,
+            build,
             {
                 "provider": self.address,
                 "node": node_key.address,
@@ -218,21 +313,61 @@ class ProviderActions:
                 f"node {node.address} is in pool {node.pool_id}, which has not ended: "
                 "leave it first (`loranet pool leave`)."
             )
-        result = self.sender.send(
-            TxRequest.call(
-                self.protocol.hub,
-                "removeNode",
-                node.address,
-                description=f"remove node {node.address}",
-            )
+        me = self.view()
+        left = me.total_units - node.compute_units
+        plan = Plan(
+            f"remove node {node.address} ({node.compute_units} compute units)",
+            [
+                ("compute units", f"{me.total_units} → {left}"),
+                ("stake", format_lora(me.staked)),
+            ],
         )
-        return ActionResult([result], {"provider": self.address, "node": node.address})
+        request = TxRequest.call(
+            self.protocol.hub,
+            "removeNode",
+            node.address,
+            description=f"remove node {node.address}",
+        )
+        return self._run(
+            plan, lambda _sender: [request], {"provider": self.address, "node": node.address}
+        )
 
     # -- pools -----------------------------------------------------------------------------
 
-    def join_pool(self, pool_id: int, node_key: LocalAccount) -> ActionResult:
+    def join_pool(self, pool_id: int, node_key: KeySource) -> ActionResult:
+        pools = self.protocol.pools
+
+        def sign() -> tuple[int, bytes]:
+            deadline = self.protocol.now() + SIGNATURE_TTL_S
+            signature = sign_join_pool(
+                resolve_key(node_key),
+                chain_id=self.protocol.client.chain_id,
+                pool_contract=str(pools.address),
+                pool_id=pool_id,
+                provider=self.address,
+                nonce=int(pools.functions.nonces(node_key.address).call()),
+                deadline=deadline,
+            )
+            return deadline, signature
+
+        return self._join(pool_id, node_key.address, sign)
+
+    def join_pool_signed(
+        self, pool_id: int, node: str, *, deadline: int, signature: bytes
+    ) -> ActionResult:
+        """Join with a signature the node key made on its own machine (``loranet node sign``)."""
+        if deadline <= self.protocol.now():
+            raise PrecheckError(
+                f"the node's join signature expired at {utc(deadline)}: sign again "
+                "(`loranet node sign`)."
+            )
+        return self._join(pool_id, node, lambda: (deadline, signature))
+
+    def _join(
+        self, pool_id: int, node_address: str, sign: Callable[[], tuple[int, bytes]]
+    ) -> ActionResult:
         pool = self.protocol.pool(pool_id)
-        node = self._own_node(node_key.address)
+        node = self._own_node(node_address)
         if pool.status == "completed":
             raise PrecheckError(f"pool {pool_id} has ended.")
         if pool.node_count >= pool.max_nodes:
@@ -257,44 +392,48 @@ class ProviderActions:
             raise PrecheckError(f"node {node.address} is already in pool {node.pool_id}.")
         me = self.view()
         self._require_min_stake(me, me.total_units)
-        pools = self.protocol.pools
-        deadline = self.protocol.now() + SIGNATURE_TTL_S
-        signature = sign_join_pool(
-            node_key,
-            chain_id=self.protocol.client.chain_id,
-            pool_contract=str(pools.address),
-            pool_id=pool_id,
-            provider=self.address,
-            nonce=int(pools.functions.nonces(node_key.address).call()),
-            deadline=deadline,
+        plan = Plan(
+            f"join node {node.address} to pool {pool_id}",
+            [
+                ("pool", f"{pool_id} ({pool.status})"),
+                ("reward", f"{format_lora(pool.reward_per_round)} per round"),
+                ("pool nodes", f"{pool.node_count} → {pool.node_count + 1} of {pool.max_nodes}"),
+                ("node units", f"{node.compute_units} (pool minimum {pool.min_compute_units})"),
+                ("stake", f"{format_lora(me.staked)} (minimum {format_lora(me.min_stake)})"),
+            ],
         )
-        result = self.sender.send(
-            TxRequest.call(
-                self.protocol.hub,
-                "joinPool",
-                pool_id,
-                node_key.address,
-                deadline,
-                signature,
-                description=f"join pool {pool_id}",
-                context={"units": me.total_units},
-            )
-        )
-        return ActionResult([result], {"pool_id": pool_id, "node": node_key.address})
+
+        def build(_sender: TxSender) -> list[TxRequest]:
+            deadline, signature = sign()
+            return [
+                TxRequest.call(
+                    self.protocol.hub,
+                    "joinPool",
+                    pool_id,
+                    node.address,
+                    deadline,
+                    signature,
+                    description=f"join pool {pool_id}",
+                    context={"units": me.total_units},
+                )
+            ]
+
+        return self._run(plan, build, {"pool_id": pool_id, "node": node.address})
 
     def leave_pool(self, node_address: str) -> ActionResult:
         node = self._own_node(node_address)
         if node.pool_id == 0:
             raise PrecheckError(f"node {node.address} is not in any pool.")
-        result = self.sender.send(
-            TxRequest.call(
-                self.protocol.hub,
-                "leavePool",
-                node.address,
-                description=f"leave pool {node.pool_id}",
-            )
+        plan = Plan(f"take node {node.address} out of pool {node.pool_id}", [])
+        request = TxRequest.call(
+            self.protocol.hub,
+            "leavePool",
+            node.address,
+            description=f"leave pool {node.pool_id}",
         )
-        return ActionResult([result], {"pool_id": node.pool_id, "node": node.address})
+        return self._run(
+            plan, lambda _sender: [request], {"pool_id": node.pool_id, "node": node.address}
+        )
 
     # -- rewards ---------------------------------------------------------------------------
 
@@ -302,10 +441,15 @@ class ProviderActions:
         pending = int(self.protocol.ledger.functions.pendingRewards(self.address).call())
         if pending == 0:
             raise PrecheckError(f"nothing to claim: {self.address} has no pending rewards.")
-        result = self.sender.send(
-            TxRequest.call(self.protocol.ledger, "claim", description="claim rewards")
+        lora = int(self.protocol.token.functions.balanceOf(self.address).call())
+        plan = Plan(
+            f"claim {format_lora(pending)} of rewards",
+            [("LORA balance", _change(lora, lora + pending))],
         )
-        return ActionResult([result], {"provider": self.address, "claimed": str(pending)})
+        request = TxRequest.call(self.protocol.ledger, "claim", description="claim rewards")
+        return self._run(
+            plan, lambda _sender: [request], {"provider": self.address, "claimed": str(pending)}
+        )
 
     # -- internals -------------------------------------------------------------------------
 
@@ -319,14 +463,16 @@ class ProviderActions:
             )
         return node
 
-    def _require_min_stake(self, me: ProviderView, total_units: int) -> None:
-        """Refuse when ``me``'s stake is below the minimum for ``total_units`` compute units."""
+    def _require_min_stake(self, me: ProviderView, total_units: int) -> int:
+        """Refuse when ``me``'s stake is below the minimum for ``total_units`` compute units;
+        return that minimum."""
         required = self.protocol.min_stake_for_units(total_units)
         if me.staked < required:
             raise PrecheckError(
                 f"stake {format_lora(me.staked)} is below the minimum {format_lora(required)} "
                 f"for {total_units} compute units: add stake with `loranet stake add`."
             )
+        return required
 
     def _require_positive(self, amount: int) -> None:
         if amount <= 0:
@@ -339,27 +485,25 @@ class ProviderActions:
                 f"{format_lora(amount)} is needed."
             )
 
-    def _approve(self, me: ProviderView, amount: int) -> list[TxResult]:
+    def _approve(self, me: ProviderView, amount: int) -> list[TxRequest]:
         if me.allowance >= amount:
             return []
         spender = self.protocol.stake.address
         return [
-            self.sender.send(
-                TxRequest.call(
-                    self.protocol.token,
-                    "approve",
-                    spender,
-                    amount,
-                    description=f"approve {format_lora(amount)} for the stake manager",
-                )
+            TxRequest.call(
+                self.protocol.token,
+                "approve",
+                spender,
+                amount,
+                description=f"approve {format_lora(amount)} for the stake manager",
             )
         ]
 
-    def _permit(self, amount: int) -> Permit:
+    def _permit(self, account: LocalAccount, amount: int) -> Permit:
         token = self.protocol.token
         domain = token.functions.eip712Domain().call()
         return sign_permit(
-            self.sender.account,
+            account,
             token_domain=(str(domain[1]), str(domain[2])),
             chain_id=self.protocol.client.chain_id,
             token=str(token.address),
@@ -368,6 +512,10 @@ class ProviderActions:
             nonce=int(token.functions.nonces(self.address).call()),
             deadline=self.protocol.now() + SIGNATURE_TTL_S,
         )
+
+
+def _change(before: int, after: int) -> str:
+    return f"{format_lora(before)} → {format_lora(after)}"
 
 
 def _duration(seconds: int) -> str:

@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import JsonOpt
 
 if TYPE_CHECKING:
     from offchain.keys import KeyInfo
@@ -27,13 +28,16 @@ def _info(info: KeyInfo) -> dict[str, str]:
 def new(
     ctx: typer.Context,
     alias: str = typer.Argument(..., help="Name of the new account (its keystore file name)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a new random account, encrypted with a password (prompt or LORANET_PASSWORD)."""
+    """Create a new random account, encrypted with a password (prompt or LORANET_PASSWORD;
+    at least 8 characters)."""
     cli = state(ctx)
     cli.use_json(as_json)
-    password = cli.password(f"Password for new account '{alias}'", confirm=True)
-    info = cli.keystore().create(alias, password)
+    keystore = cli.keystore()
+    keystore.check_new_alias(alias)
+    password = cli.password(f"Password for new account '{alias}'", confirm=True, new=True)
+    info = keystore.create(alias, password)
     cli.emit(_info(info), f"created account [bold]{info.alias}[/] {info.address} in {info.path}")
 
 
@@ -41,22 +45,22 @@ def new(
 def import_(
     ctx: typer.Context,
     alias: str = typer.Argument(..., help="Name to store the account under."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Import an existing private key (asked for with a hidden prompt, or read from stdin)."""
     cli = state(ctx)
     cli.use_json(as_json)
-    key: str = typer.prompt("Private key (hex)", hide_input=True, err=True)
-    password = cli.password(f"Password for account '{alias}'", confirm=True)
-    info = cli.keystore().import_key(alias, key, password)
+    keystore = cli.keystore()
+    keystore.check_new_alias(alias)
+    key = cli.secret("Private key (hex)")
+    keystore.check_private_key(key)
+    password = cli.password(f"Password for account '{alias}'", confirm=True, new=True)
+    info = keystore.import_key(alias, key, password)
     cli.emit(_info(info), f"imported account [bold]{info.alias}[/] {info.address} in {info.path}")
 
 
 @app.command("list")
-def list_(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
+def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the stored accounts (no password needed)."""
     cli = state(ctx)
     cli.use_json(as_json)

@@ -7,7 +7,8 @@ from dataclasses import asdict
 import typer
 from rich.console import Console
 
-from offchain.cli.context import JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import JsonOpt
 
 app = typer.Typer(
     help="A local dev chain (anvil) with loranet deployed and dev accounts funded.",
@@ -18,13 +19,15 @@ app = typer.Typer(
 @app.command("up")
 def up(
     ctx: typer.Context,
-    port: int | None = typer.Option(None, "--port", help="RPC port (default 8545)."),
+    port: int | None = typer.Option(
+        None, "--port", min=1, max=65535, help="RPC port (default 8545; later commands use it)."
+    ),
     deploy: bool = typer.Option(True, "--deploy/--no-deploy", help="Deploy loranet."),
     lora: str = typer.Option("100000", "--lora", help="LORA for each of dev accounts 1..9."),
     demo_pool: bool = typer.Option(
         True, "--demo-pool/--no-demo-pool", help="Create and start a demo pool."
     ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Start anvil from node_modules, deploy loranet and fund dev accounts 1..9 with LORA."""
     from offchain import devnet
@@ -69,7 +72,7 @@ def up(
         if pool_id is not None:
             console.print(f"demo pool {pool_id} is active")
         if info.port != 8545:
-            console.print(f"use it with: --rpc-url {info.rpc_url}  (or LORANET_RPC_URL)")
+            console.print(f"later commands use {info.rpc_url} while it runs (no --rpc-url needed)")
         console.print(f"log: {info.log_file}; stop it with `loranet devnet down`")
 
     cli.emit(payload, render)
@@ -78,7 +81,7 @@ def up(
 @app.command("down")
 def down(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Stop the devnet started by `loranet devnet up`."""
     from offchain import devnet
@@ -95,7 +98,7 @@ def down(
 @app.command("status")
 def status(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Say whether a devnet is running, and where."""
     from offchain import devnet
@@ -115,7 +118,7 @@ def fund(
     address: str = typer.Argument(..., help="Address (or local account alias) to fund."),
     lora: str = typer.Option("10000", "--lora", help="LORA to mint to it."),
     eth: str = typer.Option("100", "--eth", help="ETH balance to set (anvil only)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Give an account dev ETH and LORA on the devnet (dev chains only)."""
     from offchain import devnet
@@ -124,7 +127,7 @@ def fund(
     cli = state(ctx)
     cli.use_json(as_json)
     settings = cli.settings
-    target = address if address.startswith("0x") else cli.keystore().get(address).address
+    target = cli.any_address(address)
     lora_wei, eth_wei = parse_amount(lora), parse_amount(eth, symbol="ETH")
     with cli.spinner(f"funding {target}"):
         devnet.fund(settings, [target], lora=lora_wei, eth=eth_wei)
@@ -138,7 +141,7 @@ def fund(
 def validate(
     ctx: typer.Context,
     node: str = typer.Argument(..., help="Node address or local node key alias."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate a node as the devnet's validator (dev account 0), standing in for validators."""
     from offchain import devnet_tools
@@ -154,10 +157,12 @@ def validate(
 @app.command("pool")
 def pool(
     ctx: typer.Context,
-    max_nodes: int = typer.Option(8, "--max-nodes", help="Node limit of the pool."),
-    round_length: int = typer.Option(600, "--round-length", help="Seconds per round."),
+    max_nodes: int = typer.Option(8, "--max-nodes", min=1, max=2**32 - 1, help="Node limit."),
+    round_length: int = typer.Option(
+        600, "--round-length", min=1, max=2**32 - 1, help="Seconds per round."
+    ),
     reward: str = typer.Option("100", "--reward", help="LORA per round."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Create and start a demo pool as the devnet's pool creator (dev account 0)."""
     from offchain import devnet_tools
@@ -179,7 +184,7 @@ def pool(
 def advance(
     ctx: typer.Context,
     duration: str = typer.Argument(..., help="How far: seconds, or with a unit: 90m, 8h, 7d."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Move the devnet's clock forward (e.g. past an unbonding period) and mine a block."""
     from offchain import devnet_tools

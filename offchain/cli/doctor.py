@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import JSON_HELP, CliState, state
+from offchain.cli.context import CliState, state
+from offchain.cli.options import JsonOpt
 from offchain.errors import LoranetError
 
 logger = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ def doctor(
     ctx: typer.Context,
     account: str | None = typer.Option(None, "--account", "-a", help="Account alias to check."),
     unlock: bool = typer.Option(True, "--unlock/--no-unlock", help="Try the account password."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Preflight: settings, RPC and chain id, contract code and ABIs, keys, gas, stake, port."""
     cli = state(ctx)

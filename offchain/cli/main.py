@@ -11,8 +11,16 @@ import typer
 
 from offchain import __version__
 from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
-from offchain.cli.context import JSON_HELP, CliState, state
+from offchain.cli import admin as admin_cli
+from offchain.cli import dht as dht_cli
+from offchain.cli import domain as domain_cli
+from offchain.cli import faucet as faucet_cli
+from offchain.cli import pool_admin as pool_admin_cli
+from offchain.cli import validator_ops as validator_ops_cli
+from offchain.cli import web as web_cli
+from offchain.cli.context import CliState, state
 from offchain.cli.errors import LoranetGroup
+from offchain.cli.options import JsonOpt
 from offchain.gateway import cli as gateway_cli
 from offchain.logging import configure_logging
 from offchain.validator import cli as validator_cli
@@ -40,7 +48,7 @@ def _root(
         None, "--network", "-n", help="Network name: 'local' (anvil) or e.g. 'sepolia'."
     ),
     rpc_url: str | None = typer.Option(None, "--rpc-url", help="JSON-RPC URL of the network."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens on stderr."),
 ) -> None:
     """loranet: decentralized, verifiable LoRA fine-tuning."""
@@ -56,7 +64,7 @@ def _root(
 @app.command()
 def version(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    as_json: JsonOpt = False,
 ) -> None:
     """Print the loranet version and the versions of its main components."""
     info = {"loranet": __version__, "python": platform.python_version()}
@@ -78,8 +86,17 @@ app.add_typer(devnet.app, name="devnet")
 app.command("serve")(gateway_cli.serve)
 app.add_typer(gateway_cli.keys_app, name="keys")
 app.command("train")(trainer_cli.train)
+app.command("hash")(trainer_cli.hash_path)
 app.add_typer(worker_cli.app, name="worker")
 app.add_typer(validator_cli.app, name="validator")
+# operators on any chain (pool creators, validators, admin): issue 12
+pool_admin_cli.register(pool.app)
+validator_ops_cli.register(validator_cli.app)
+app.add_typer(admin_cli.app, name="admin")
+app.add_typer(domain_cli.app, name="domain")
+app.command("dht")(dht_cli.dht)
+app.command("faucet")(faucet_cli.faucet)
+app.command("web")(web_cli.web)
 
 
 def main() -> None:  # pragma: no cover - console script

@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="Training pools: list, show, join, leave.", no_args_is_help=True)
 
@@ -16,7 +17,7 @@ app = typer.Typer(help="Training pools: list, show, join, leave.", no_args_is_he
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """List every pool with its status, size and reward."""
     from offchain.chain.units import format_lora
@@ -48,7 +49,7 @@ def list_(
 def show(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show one pool: parameters, round clock and members."""
     from offchain.chain.protocol import utc
@@ -84,7 +85,7 @@ def show(
         console.print(f"  base model {pool.base_model_hash}")
         console.print(f"  dataset    {pool.dataset_hash}")
         for member in members:
-            console.print(f"  member {member}")
+            console.print(f"  member {cli.node_label(member)}")
 
     cli.emit(payload, render_pool)
 
@@ -94,29 +95,33 @@ def join(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
     node: str = typer.Option(..., "--node", help="Alias (or address) of the local node key."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Join a validated node of yours to a pool (the node key signs, EIP-712)."""
     cli = state(ctx)
     cli.use_json(as_json)
-    actions = cli.actions(account)
-    node_key = cli.unlock_node(node)
+    actions = cli.actions(account, yes=yes, dry_run=dry_run)
+    node_key = cli.node_key(node)
     result = actions.join_pool(pool_id, node_key)
-    cli.emit_action(result, f"node {node_key.address} joined pool {pool_id}")
+    cli.emit_action(result, f"node {cli.node_label(node_key.address)} joined pool {pool_id}")
 
 
 @app.command("leave")
 def leave(
     ctx: typer.Context,
     node: str = typer.Option(..., "--node", help="Node address or local node key alias."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Take a node of yours out of its pool."""
     cli = state(ctx)
     cli.use_json(as_json)
     address = cli.node_address(node)
-    result = cli.actions(account).leave_pool(address)
+    result = cli.actions(account, yes=yes, dry_run=dry_run).leave_pool(address)
     pool_id = result.summary["pool_id"]
-    cli.emit_action(result, f"node {address} left pool {pool_id}")
+    cli.emit_action(result, f"node {cli.node_label(address)} left pool {pool_id}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="Provider registration.", no_args_is_help=True)
 
@@ -16,8 +17,10 @@ def register(
     approve: bool = typer.Option(
         False, "--approve", help="Approve in a separate transaction instead of an ERC-2612 permit."
     ),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Stake LORA and register as a provider (permit + register in one transaction)."""
     from offchain.chain.units import format_lora, parse_amount
@@ -25,7 +28,7 @@ def register(
     cli = state(ctx)
     cli.use_json(as_json)
     amount = parse_amount(stake)
-    actions = cli.actions(account)
+    actions = cli.actions(account, yes=yes, dry_run=dry_run)
     result = actions.register(amount, use_permit=not approve)
     cli.emit_action(
         result, f"registered {actions.address} as a provider with {format_lora(amount)} staked"

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="Rewards for validated work: show and claim.", no_args_is_help=True)
 
 
 @app.command("show")
-def show(
-    ctx: typer.Context,
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
+def show(ctx: typer.Context, account: AccountOpt = None, as_json: JsonOpt = False) -> None:
     """Show the rewards you can claim."""
     from offchain.chain.units import format_lora
 
@@ -31,14 +28,16 @@ def show(
 @app.command("claim")
 def claim(
     ctx: typer.Context,
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Claim (mint) your pending rewards."""
     from offchain.chain.units import format_lora
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = cli.actions(account).claim()
+    result = cli.actions(account, yes=yes, dry_run=dry_run).claim()
     amount = int(result.summary["claimed"])
     cli.emit_action(result, f"claimed {format_lora(amount)}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
 
 app = typer.Typer(help="Stake: add, unbond, withdraw.", no_args_is_help=True)
 
@@ -12,9 +13,11 @@ app = typer.Typer(help="Stake: add, unbond, withdraw.", no_args_is_help=True)
 @app.command("add")
 def add(
     ctx: typer.Context,
-    amount: str = typer.Argument(..., help="LORA to add to the stake."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    amount: str = typer.Argument(..., help="LORA to add to the stake (e.g. 500 or 0.5)."),
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Add LORA to your stake (approves the stake manager first when needed)."""
     from offchain.chain.units import format_lora, parse_amount
@@ -22,7 +25,7 @@ def add(
     cli = state(ctx)
     cli.use_json(as_json)
     wei = parse_amount(amount)
-    result = cli.actions(account).stake_add(wei)
+    result = cli.actions(account, yes=yes, dry_run=dry_run).stake_add(wei)
     cli.emit_action(result, f"added {format_lora(wei)} to the stake")
 
 
@@ -30,8 +33,10 @@ def add(
 def unbond(
     ctx: typer.Context,
     amount: str = typer.Argument(..., help="LORA to unbond."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Request an unbond; the tokens are withdrawable after the unbonding period."""
     from offchain.chain.units import format_lora, parse_amount
@@ -39,7 +44,7 @@ def unbond(
     cli = state(ctx)
     cli.use_json(as_json)
     wei = parse_amount(amount)
-    result = cli.actions(account).unbond(wei)
+    result = cli.actions(account, yes=yes, dry_run=dry_run).unbond(wei)
     when = result.summary["release_at_utc"]
     cli.emit_action(result, f"unbonding {format_lora(wei)}, withdrawable from {when}")
 
@@ -47,14 +52,16 @@ def unbond(
 @app.command("withdraw")
 def withdraw(
     ctx: typer.Context,
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Withdraw every unbond whose release time has passed."""
     from offchain.chain.units import format_lora
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = cli.actions(account).withdraw()
+    result = cli.actions(account, yes=yes, dry_run=dry_run).withdraw()
     amount = int(result.summary["withdrawn"])
     cli.emit_action(result, f"withdrew {format_lora(amount)}")

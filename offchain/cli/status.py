@@ -9,13 +9,14 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.cli import render
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, JsonOpt
 
 
 def status(
     ctx: typer.Context,
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    account: AccountOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show a provider's balances, stake, minimum stake, unbonds, nodes and pools."""
     from offchain.chain.protocol import utc
@@ -29,9 +30,10 @@ def status(
     nodes = protocol.nodes_of(address)
     pool_ids = sorted({n.pool_id for n in nodes if n.pool_id})
     pools = [protocol.pool(pool_id) for pool_id in pool_ids]
+    aliases = cli.node_aliases()
     payload = {
         **me.as_dict(),
-        "nodes": [asdict(n) for n in nodes],
+        "nodes": [{**asdict(n), "alias": aliases.get(n.address.lower())} for n in nodes],
         "pools": [asdict(p) for p in pools],
     }
 
@@ -46,7 +48,7 @@ def status(
         console.print(
             f"  minimum      {format_lora(me.min_stake)} for {me.total_units} compute units "
             f"(base {format_lora(me.base_stake)} + {format_lora(me.per_unit_stake)} per unit "
-            "once a node is added)"
+            "while registered)"
         )
         console.print(
             f"  unbonding    {format_lora(me.unbonding)}, "
@@ -60,9 +62,10 @@ def status(
             )
         console.print(f"  rewards      {format_lora(me.pending_rewards)} to claim")
         if nodes:
-            table = Table("node", "units", "validated", "pool", title="nodes")
+            table = Table("alias", "node", "units", "validated", "pool", title="nodes")
             for n in nodes:
                 table.add_row(
+                    aliases.get(n.address.lower(), "-"),
                     n.address,
                     str(n.compute_units),
                     render.yes_no(n.validated),

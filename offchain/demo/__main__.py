@@ -149,7 +149,7 @@ def run(cfg: DemoConfig, console: Console) -> int:
             for who in net.providers:
                 pending = int(ledger.functions.pendingRewards(who.address).call())
                 if pending > 0:
-                    net.cli(who, "rewards", "claim")
+                    net.cli(who, "rewards", "claim", "--yes")
         log = ChainLog.read(ledger, net.pool_id, net.deploy_block)
         outcome = build_outcome(
             log,

@@ -224,13 +224,25 @@ class DemoNetwork:
         who.home.mkdir(parents=True)
         who.address = self.cli(who, "account", "new", who.name)["address"]
         self.cli(who, "devnet", "fund", who.name, "--lora", "5000", "--eth", "100")
-        self.cli(who, "provider", "register", "--stake", str(self.cfg.stake))
+        self.cli(who, "provider", "register", "--stake", str(self.cfg.stake), "--yes")
         who.node = self.cli(who, "node", "keygen", f"gpu-{i}")["address"]
         specs = who.home / "specs.json"
-        specs.write_text(json.dumps({"cpu": "demo", "gpu": None, "ram_gb": 2}))
-        self.cli(who, "node", "add", "--node", f"gpu-{i}", "--units", "10", "--specs", str(specs))
+        # a CPU demo standing in for a 10 GB GPU node (10 compute units: one per GB)
+        specs.write_text(json.dumps({"cpu": "demo", "gpu": "simulated", "vram_gb": 10}))
+        self.cli(
+            who,
+            "node",
+            "add",
+            "--node",
+            f"gpu-{i}",
+            "--units",
+            "10",
+            "--specs",
+            str(specs),
+            "--yes",
+        )
         self.cli(who, "devnet", "validate", f"gpu-{i}")
-        self.cli(who, "pool", "join", str(self.pool_id), "--node", f"gpu-{i}")
+        self.cli(who, "pool", "join", str(self.pool_id), "--node", f"gpu-{i}", "--yes")
         self.providers.append(who)
         return who
 
@@ -256,7 +268,7 @@ class DemoNetwork:
         who = self.providers[i]
         args = [
             "worker", "run", "--node", f"gpu-{i}", "--account", who.name,
-            "--train-config", str(self.cfg.workdir / "train.yaml"), "--node-index", str(i),
+            "--train-config", str(self.cfg.workdir / "train.yaml"),
         ]  # fmt: skip
         for maddr in self.maddrs:
             args += ["--initial-peer", maddr]

@@ -7,17 +7,18 @@ Routes: ``POST /v1/chat/completions``, ``POST /v1/completions`` (both stream wit
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from offchain.gateway.asgi import EventStreamResponse, RequestCounter
@@ -40,6 +41,8 @@ from offchain.gateway.openai_schema import (
     CompletionRequest,
     ModelCard,
     ModelList,
+    UnsupportedParameter,
+    check_parameters,
     validation_error_body,
 )
 from offchain.gateway.ratelimit import RateLimiter
@@ -49,8 +52,6 @@ logger = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
 ANONYMOUS = "anonymous"
 _KNOWN_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics")
-
-BodyT = TypeVar("BodyT", bound=BaseModel)
 
 
 def default_keys_file() -> Path:
@@ -71,7 +72,10 @@ def create_app(
     gens = (
         generators
         if generators is not None
-        else [build_generator(entry, config) for entry in config.generators]
+        else [
+            build_generator(entry, config, on_stats=metrics.engine_stats)
+            for entry in config.generators
+        ]
     )
     chain = GeneratorChain(
         gens,
@@ -151,7 +155,9 @@ def create_app(
                 )
         return key_id
 
-    async def parse(request: Request, model: type[BodyT]) -> BodyT:
+    async def parse(
+        request: Request, model: type[ChatCompletionRequest] | type[CompletionRequest]
+    ) -> Any:
         limit = config.limits.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -162,7 +168,19 @@ def create_app(
             if len(body) > limit:
                 raise _too_large(limit)
         try:
-            return model.model_validate_json(bytes(body))
+            raw = json.loads(bytes(body))
+        except ValueError:
+            raise ApiError(
+                400, "The request body is not valid JSON.", code="invalid_json"
+            ) from None
+        if not isinstance(raw, dict):
+            raise ApiError(400, "The request body must be a JSON object.", code="invalid_json")
+        try:
+            check_parameters(raw, model)
+        except UnsupportedParameter as err:
+            raise ApiError(400, str(err), param=err.param, code=err.code) from None
+        try:
+            return model.model_validate(raw)
         except ValidationError as err:
             return_body = validation_error_body(err)
             raise ApiError(400, **_error_kwargs(return_body)) from None
@@ -212,10 +230,9 @@ def create_app(
         return ModelList(data=cards).model_dump()
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
-        generators = chain.health()
-        ready = any(g["ready"] for g in generators)
-        return {"status": "ok" if ready else "degraded", "ready": ready, "generators": generators}
+    async def health() -> JSONResponse:
+        report = await chain.health(service.known_models())
+        return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
     @app.get("/metrics")
     async def prometheus() -> Response:

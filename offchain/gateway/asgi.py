@@ -28,15 +28,19 @@ class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        finished = False
         async with anyio.create_task_group() as group:
 
             async def stream() -> None:
+                nonlocal finished
                 await self.stream_response(send)
+                finished = True
                 group.cancel_scope.cancel()
 
             group.start_soon(stream)
             await self.listen_for_disconnect(receive)
-            logger.info("client left during a stream")
+            if not finished:  # uvicorn also reports a disconnect once a response is complete
+                logger.info("client left during a stream")
             group.cancel_scope.cancel()
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from anyio import to_thread
+import anyio
 
 from offchain.gateway.config import EXECUTION_MODE_IDS, GatewayConfig
+from offchain.gateway.engine.engine import EngineOverloadedError
+from offchain.gateway.engine.sinks import TokenLogprob
 from offchain.gateway.errors import GenerationInputError, GeneratorError, NoGeneratorAvailableError
-from offchain.gateway.generators.base import ChatTurn, GenerationRequest, Generator
+from offchain.gateway.generators.base import ChatTurn, Delta, GenerationRequest, Generator
 from offchain.gateway.generators.chain import GeneratorChain, OpenStream
 from offchain.gateway.http_errors import ApiError
 from offchain.gateway.metrics import GatewayMetrics
@@ -29,11 +31,15 @@ from offchain.gateway.openai_schema import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ChatDelta,
+    ChatLogprobs,
     ChatMessageOut,
     Completion,
     CompletionChoice,
+    CompletionLogprobs,
     CompletionRequest,
     LoranetInfo,
+    TokenLogprobOut,
+    TopLogprobOut,
     Usage,
     error_body,
     new_id,
@@ -43,8 +49,6 @@ from offchain.gateway.prompt import TURN_STOP, render_chat
 from offchain.logging import kv
 
 logger = logging.getLogger(__name__)
-
-_END = object()
 
 
 @dataclass
@@ -67,7 +71,8 @@ class CompletionService:
                 param="model",
                 code="model_not_found",
             )
-        max_tokens = body.requested_max_tokens or limits.default_max_tokens
+        given = body.requested_max_tokens
+        max_tokens = given or limits.default_max_tokens
         if max_tokens > limits.max_tokens:
             raise ApiError(
                 400,
@@ -80,12 +85,40 @@ class CompletionService:
             raise ApiError(
                 400, f"At most {limits.max_stop} stop strings are allowed.", param="stop"
             )
+        if body.stream_options is not None and not body.stream:
+            raise ApiError(
+                400,
+                "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+                param="stream_options",
+                code="invalid_value",
+            )
+        if isinstance(body, ChatCompletionRequest) and body.top_logprobs and not body.logprobs:
+            raise ApiError(
+                400,
+                "'top_logprobs' needs 'logprobs' set to true.",
+                param="top_logprobs",
+                code="invalid_value",
+            )
+        if isinstance(body, CompletionRequest) and body.echo and body.wants_logprobs:
+            raise ApiError(
+                400,
+                "Unsupported parameter: 'echo' together with 'logprobs' (log-probabilities "
+                "of the prompt) is not supported by this gateway.",
+                param="echo",
+                code="unsupported_parameter",
+            )
         common: dict[str, Any] = {
             "model": body.model,
             "max_tokens": max_tokens,
-            "temperature": body.temperature,
-            "top_p": body.top_p,
+            "max_tokens_given": given is not None,
+            "temperature": 1.0 if body.temperature is None else body.temperature,
+            "top_p": 1.0 if body.top_p is None else body.top_p,
             "seed": body.seed,
+            "presence_penalty": body.presence_penalty or 0.0,
+            "frequency_penalty": body.frequency_penalty or 0.0,
+            "logit_bias": body.bias_pairs,
+            "logprobs": body.wants_logprobs,
+            "top_logprobs": body.top_n,
         }
         if isinstance(body, ChatCompletionRequest):
             turns = tuple(ChatTurn(m.role, m.text) for m in body.messages)
@@ -125,17 +158,21 @@ class CompletionService:
         request = self.build(body)
         started = time.perf_counter()
         try:
-            result, gen = await to_thread.run_sync(self.chain.generate, request)
+            result, gen = await self.chain.generate(request)
         except GenerationInputError as err:
             raise _input_error(err) from None
         except NoGeneratorAvailableError as err:
             raise self._unavailable(err, request.model) from None
+        except EngineOverloadedError as err:
+            raise _overloaded(err) from None
         info = self.info(gen, request.model)
         usage = Usage(
             prompt_tokens=result.prompt_tokens,
             completion_tokens=result.completion_tokens,
             total_tokens=result.prompt_tokens + result.completion_tokens,
         )
+        if result.first_token_s is not None:
+            self.metrics.ttft.labels(gen.name).observe(result.first_token_s)
         self._count(gen, usage, stream=False, endpoint=_endpoint(body), started=started)
         _log_served(key_id, request, gen, usage.completion_tokens, started)
         if isinstance(body, ChatCompletionRequest):
@@ -146,6 +183,7 @@ class CompletionService:
                 choices=[
                     ChatChoice(
                         message=ChatMessageOut(content=result.text),
+                        logprobs=_chat_logprobs(result.logprobs),
                         finish_reason=result.finish_reason,
                     )
                 ],
@@ -158,7 +196,13 @@ class CompletionService:
                 id=new_id("cmpl"),
                 created=now(),
                 model=body.model,
-                choices=[CompletionChoice(text=text, finish_reason=result.finish_reason)],
+                choices=[
+                    CompletionChoice(
+                        text=text,
+                        logprobs=_completion_logprobs(result.logprobs, 0),
+                        finish_reason=result.finish_reason,
+                    )
+                ],
                 usage=usage,
                 loranet=info,
             )
@@ -174,11 +218,13 @@ class CompletionService:
         request = self.build(body)
         started = time.perf_counter()
         try:
-            opened = await to_thread.run_sync(self.chain.open_stream, request)
+            opened = await self.chain.open_stream(request)
         except GenerationInputError as err:
             raise _input_error(err) from None
         except NoGeneratorAvailableError as err:
             raise self._unavailable(err, request.model) from None
+        except EngineOverloadedError as err:
+            raise _overloaded(err) from None
         info = self.info(opened.generator, request.model)
         events = self._events(body, request, opened, info, key_id, started)
         return events, self.headers(info)
@@ -194,26 +240,29 @@ class CompletionService:
     ) -> AsyncIterator[str]:
         chat = isinstance(body, ChatCompletionRequest)
         chunk_id, created = new_id("chatcmpl" if chat else "cmpl"), now()
+        offset = 0
 
-        def chunk(text: str | None, *, first: bool = False, last: bool = False) -> str:
+        def chunk(
+            delta: Delta | None, *, first: bool = False, last: bool = False, text: str | None = None
+        ) -> str:
+            nonlocal offset
             state = opened.state
-            usage = None
-            if last:
-                usage = Usage(
-                    prompt_tokens=state.prompt_tokens,
-                    completion_tokens=state.completion_tokens,
-                    total_tokens=state.prompt_tokens + state.completion_tokens,
-                )
             finish = state.finish_reason if last else None
             extra = info if first or last else None
+            content = delta.text if delta is not None else text
+            logprobs = list(delta.logprobs) if delta is not None and request.logprobs else None
             if chat:
-                delta = ChatDelta(role="assistant" if first else None, content=text)
                 out: Any = ChatCompletionChunk(
                     id=chunk_id,
                     created=created,
                     model=body.model,
-                    choices=[ChatChunkChoice(delta=delta, finish_reason=finish)],
-                    usage=usage,
+                    choices=[
+                        ChatChunkChoice(
+                            delta=ChatDelta(role="assistant" if first else None, content=content),
+                            logprobs=_chat_logprobs(logprobs),
+                            finish_reason=finish,
+                        )
+                    ],
                     loranet=extra,
                 )
             else:
@@ -221,23 +270,46 @@ class CompletionService:
                     id=chunk_id,
                     created=created,
                     model=body.model,
-                    choices=[CompletionChoice(text=text or "", finish_reason=finish)],
-                    usage=usage,
+                    choices=[
+                        CompletionChoice(
+                            text=content or "",
+                            logprobs=_completion_logprobs(logprobs, offset),
+                            finish_reason=finish,
+                        )
+                    ],
                     loranet=extra,
                 )
+            offset += len(content or "")
+            return _sse(out.model_dump(exclude_none=True))
+
+        def usage_chunk() -> str:
+            state = opened.state
+            usage = Usage(
+                prompt_tokens=state.prompt_tokens,
+                completion_tokens=state.completion_tokens,
+                total_tokens=state.prompt_tokens + state.completion_tokens,
+            )
+            kind: Any = ChatCompletionChunk if chat else Completion
+            out = kind(id=chunk_id, created=created, model=body.model, choices=[], usage=usage)
             return _sse(out.model_dump(exclude_none=True))
 
         deltas = opened.deltas()
+        seen_first = False
         try:
-            yield chunk("" if chat else None, first=True)
+            yield chunk(None, first=True, text="")
             if not chat and isinstance(body, CompletionRequest) and body.echo:
-                yield chunk(body.prompt_text)
-            while True:
-                delta = await to_thread.run_sync(_next, deltas)
-                if delta is _END:
-                    break
-                yield chunk(str(delta))
+                yield chunk(None, text=body.prompt_text)
+            async for delta in deltas:
+                if not seen_first and delta.text:
+                    seen_first = True
+                    first_s = opened.state.first_token_s
+                    self.metrics.ttft.labels(opened.generator.name).observe(
+                        first_s if first_s is not None else time.perf_counter() - started
+                    )
+                yield chunk(delta)
             yield chunk(None, last=True)
+            if body.include_usage:
+                yield usage_chunk()
             usage = opened.state.completion_tokens
             self._count(
                 opened.generator,
@@ -257,7 +329,8 @@ class CompletionService:
             logger.warning("stream failed", extra=kv(model=request.model, error=str(err)))
             yield _sse(error_body("The generator failed during the stream.", "server_error"))
         finally:
-            deltas.close()
+            with anyio.CancelScope(shield=True):
+                await deltas.aclose()  # type: ignore[attr-defined]
         yield "data: [DONE]\n\n"
 
     # -- helpers -----------------------------------------------------------------------------
@@ -282,8 +355,51 @@ class CompletionService:
         m.latency.labels(endpoint).observe(time.perf_counter() - started)
 
 
-def _next(it: Iterator[str]) -> object:
-    return next(it, _END)
+def _overloaded(err: EngineOverloadedError) -> ApiError:
+    return ApiError(
+        503,
+        str(err),
+        type_="server_error",
+        code="server_overloaded",
+        headers={"Retry-After": str(int(err.retry_after_s + 0.999))},
+    )
+
+
+def _top(lp: TokenLogprob) -> TopLogprobOut:
+    return TopLogprobOut(token=lp.token, logprob=lp.logprob, bytes=list(lp.bytes))
+
+
+def _chat_logprobs(logprobs: list[TokenLogprob] | None) -> ChatLogprobs | None:
+    if logprobs is None:
+        return None
+    return ChatLogprobs(
+        content=[
+            TokenLogprobOut(
+                token=lp.token,
+                logprob=lp.logprob,
+                bytes=list(lp.bytes),
+                top_logprobs=[_top(t) for t in lp.top],
+            )
+            for lp in logprobs
+        ]
+    )
+
+
+def _completion_logprobs(
+    logprobs: list[TokenLogprob] | None, offset: int
+) -> CompletionLogprobs | None:
+    if logprobs is None:
+        return None
+    offsets = []
+    for lp in logprobs:
+        offsets.append(offset)
+        offset += len(lp.token)
+    return CompletionLogprobs(
+        tokens=[lp.token for lp in logprobs],
+        token_logprobs=[lp.logprob for lp in logprobs],
+        top_logprobs=[{t.token: t.logprob for t in lp.top} for lp in logprobs],
+        text_offset=offsets,
+    )
 
 
 def _sse(payload: dict[str, Any]) -> str:

@@ -57,6 +57,12 @@ class LocalGeneratorConfig(_Strict):
     name: str = Field("local", pattern=NAME_PATTERN)
     device: str | None = Field(None, description="'cpu' or 'cuda'; default: cuda when present.")
     models: list[str] | None = Field(None, description="Models served; default: all.")
+    max_batch_size: int = Field(
+        32, ge=1, le=1024, description="Most requests one base model decodes together."
+    )
+    max_waiting: int = Field(
+        256, ge=0, description="Most requests queued per base model; beyond: 503 + Retry-After."
+    )
 
 
 class ApiGeneratorConfig(_Strict):

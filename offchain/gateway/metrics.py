@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,30 @@ class GatewayMetrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
             registry=r,
         )
+
+        self.ttft = Histogram(
+            "loranet_gateway_time_to_first_token_seconds",
+            "Time from a request's arrival at its generator to its first token.",
+            ["generator"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "loranet_gateway_queue_depth",
+            "Requests waiting for a local engine (per base model).",
+            ["model"],
+            registry=r,
+        )
+        self.running = Gauge(
+            "loranet_gateway_running_requests",
+            "Requests a local engine is decoding (per base model).",
+            ["model"],
+            registry=r,
+        )
+
+    def engine_stats(self, model: str, waiting: int, running: int) -> None:
+        self.queue_depth.labels(model).set(waiting)
+        self.running.labels(model).set(running)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -116,6 +116,34 @@ class Keystore:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def check_new_alias(self, alias: str) -> None:
+        """Refuse an alias that is invalid or taken, before any password is asked.
+
+        Raises:
+            InvalidPrivateKeyError: not a valid alias.
+            AccountExistsError: a keystore with that alias exists.
+        """
+        if not ALIAS_RE.match(alias):
+            raise InvalidPrivateKeyError(
+                f"'{alias}' is not a valid alias: use letters, digits, '.', '_' or '-'."
+            )
+        path = self.folder / f"{alias}.json"
+        if path.exists():
+            raise AccountExistsError(f"{self.kind} '{alias}' already exists at {path}.")
+
+    def check_private_key(self, private_key: str) -> None:
+        """Refuse a key that does not parse or is stored already, before any password.
+
+        Raises:
+            InvalidPrivateKeyError / AccountExistsError.
+        """
+        account = _parse_key(private_key)
+        for info in self.entries():
+            if info.address == account.address:
+                raise AccountExistsError(
+                    f"{self.kind} {account.address} is already stored as '{info.alias}'."
+                )
+
     def create(self, alias: str, password: str) -> KeyInfo:
         """Generate a fresh random key and store it encrypted."""
         account: LocalAccount = Account.create()
@@ -123,13 +151,7 @@ class Keystore:
 
     def import_key(self, alias: str, private_key: str, password: str) -> KeyInfo:
         """Store an existing private key (hex, with or without 0x) encrypted."""
-        try:
-            account: LocalAccount = Account.from_key(private_key.strip())
-        except (ValueError, TypeError):
-            raise InvalidPrivateKeyError(
-                "that is not a private key: expected 32 bytes as 64 hex digits."
-            ) from None
-        return self._write(alias, account, password)
+        return self._write(alias, _parse_key(private_key), password)
 
     def _write(self, alias: str, account: LocalAccount, password: str) -> KeyInfo:
         if not ALIAS_RE.match(alias):
@@ -158,6 +180,16 @@ class Keystore:
             extra=kv(kind=self.kind, alias=alias, address=account.address, path=str(path)),
         )
         return KeyInfo(alias=alias, address=account.address, path=path)
+
+
+def _parse_key(private_key: str) -> LocalAccount:
+    try:
+        account: LocalAccount = Account.from_key(private_key.strip())
+    except Exception:  # eth-keys raises several types (ValueError, ValidationError...)
+        raise InvalidPrivateKeyError(
+            "that is not a private key: expected 32 bytes as 64 hex digits."
+        ) from None
+    return account
 
 
 def _read_address(path: Path) -> str:

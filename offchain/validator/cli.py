@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -43,6 +44,7 @@ def run(
     """Run the validator until SIGINT/SIGTERM: watch reports, check, attest, finalize."""
     import yaml
 
+    from offchain.pools.discovery import deep_merge
     from offchain.validator.service import ValidatorService
     from offchain.worker.shutdown import StopFlag, stop_on_signals
     from trainer.config import TrainConfig
@@ -53,10 +55,12 @@ def run(
         raise ValidatorCliError(f"--train-config {train_config} does not exist.")
     configure_logging(fmt="json" if log_format == "json" else "kv")
     cli = state(ctx)
-    cfg = TrainConfig.model_validate(
-        yaml.safe_load(train_config.read_text()) if train_config else {}
-    )
+    local = (yaml.safe_load(train_config.read_text()) or {}) if train_config else {}
     client = cli.client()
+    peers, pool_train, sources = _from_pools(client, pool)  # the pools' metadata (issue 12)
+    cfg = TrainConfig.model_validate(deep_merge(pool_train, local))
+    initial_peer = list(dict.fromkeys([*peers, *initial_peer]))
+    adapter_source = list(dict.fromkeys([*adapter_source, *sources]))
     signer = cli.unlock(account)
     dht = None
     if initial_peer:
@@ -78,6 +82,23 @@ def run(
     finally:
         if dht is not None:
             dht.shutdown()
+
+
+def _from_pools(client: Any, pools: list[int]) -> tuple[list[str], dict[str, Any], list[str]]:
+    """Bootstrap peers, training settings (of the first pool) and adapter sources that the
+    metadata of ``pools`` names; nothing when no pool is given."""
+    from offchain.pools.discovery import PoolDiscovery
+
+    peers: list[str] = []
+    sources: list[str] = []
+    train: dict[str, Any] = {}
+    discovery = PoolDiscovery(client)
+    for pool_id in pools:
+        meta = discovery.metadata(pool_id)
+        peers += meta.bootstrap_peers
+        sources += meta.adapter_sources
+        train = train or dict(meta.train)
+    return peers, train, sources
 
 
 @app.command("status")

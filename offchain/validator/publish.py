@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,39 +161,62 @@ def pool_train_fn(
     *,
     client: Any,
     node_key: LocalAccount,
-    node_index: int,
     initial_peers: Sequence[str],
     adapter_sources: Sequence[str],
     cache_dir: Path,
     on_step: Callable[[Any], None] | None = None,
+    local_train: Mapping[str, Any] | None = None,
+    host_maddrs: Sequence[str] | None = None,
+    announce_maddrs: Sequence[str] | None = None,
 ) -> TrainFn:
-    """The worker's ``TrainFn``: node count and base adapter from the chain, then
+    """The worker's ``TrainFn``: everything about the round from the chain, then
     :func:`train_verifiable` in a child process (hivemind needs a main thread, see
-    :mod:`offchain.worker.node_process`). ``on_step`` is called once per trained step
-    after the round (the worker's step counter)."""
-    base_of = base_resolver(cfg, client=client, sources=adapter_sources, cache_dir=cache_dir)
-    pools = client.contract("ComputePool")
+    :mod:`offchain.worker.node_process`).
+
+    Per round, :class:`offchain.pools.discovery.PoolDiscovery` gives the node's shard index
+    and the node count (the round's members, sorted by address), the swarm's bootstrap peers
+    and the pool's training settings (its metadata), merged with ``local_train`` (the node's
+    own train-config file) and its listen/announce addresses. ``cfg`` is that local file's
+    config, used when the pool's metadata sets nothing. ``on_step`` is called once per trained
+    step after the round (the worker's step counter)."""
+    from offchain.pools.discovery import PoolDiscovery
+
+    discovery = PoolDiscovery(client)
+    local = dict(local_train) if local_train is not None else cfg.model_dump(mode="json")
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
         from offchain.worker.node_process import NodeSpec, train_in_child
 
-        node_count = int(pools.functions.poolOf(pool_id).call()[9])
-        base, base_hash = base_of(pool_id, round)
+        plan = discovery.plan(
+            pool_id,
+            round,
+            node_key.address,
+            extra_peers=initial_peers,
+            local_train=local,
+            host_maddrs=host_maddrs,
+            announce_maddrs=announce_maddrs,
+            extra_sources=adapter_sources,
+        )
+        round_cfg = TrainConfig.model_validate(plan.train)
+        sources = plan.adapter_sources
+        base, base_hash = base_resolver(
+            round_cfg, client=client, sources=sources, cache_dir=cache_dir
+        )(pool_id, round)
         spec = NodeSpec(
-            cfg=cfg,
+            cfg=round_cfg,
             node_key="0x" + bytes(node_key.key).hex(),
             pool_id=pool_id,
             round=round,
-            node_index=node_index,
-            node_count=node_count,
-            initial_peers=list(initial_peers),
+            node_index=plan.node_index,
+            node_count=plan.node_count,
+            initial_peers=plan.initial_peers,
             base_adapter=base,
             base_hash=base_hash,
             out_dir=out_dir,
         )
         trained = train_in_child(spec)
         if on_step is not None:
-            for _ in range(trained.samples // max(cfg.batch_size, 1)):
+            for _ in range(trained.samples // max(round_cfg.batch_size, 1)):
                 on_step(None)
         return trained
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
+from offchain.db import Schema, SqliteDb
 from offchain.validator.verdict import Report
 from offchain.watcher.events import ChainEvent
 
@@ -31,6 +30,7 @@ CREATE TABLE IF NOT EXISTS rounds (
     PRIMARY KEY (pool_id, round)
 );
 """
+SCHEMA = Schema("validator", (_SCHEMA,))
 
 
 def report_from_event(event: ChainEvent) -> Report:
@@ -54,15 +54,11 @@ class ValidatorStore:
     """Reports per round and what this validator decided; also the watcher's dispatcher."""
 
     def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = SqliteDb(path, SCHEMA)
+        self._lock = self._db.lock
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     # -- the watcher's Dispatcher ------------------------------------------------------------
 

@@ -17,14 +17,12 @@ can compensate (the outbox drops unsent work, handlers log and count it).
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from offchain.db import Schema, SqliteDb
 from offchain.watcher.events import ChainEvent
 
 DeliveryKind = Literal["event", "orphan"]
@@ -65,6 +63,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (delivered, id);
 """
+SCHEMA = Schema("watcher", (_SCHEMA,))
 
 
 @dataclass(frozen=True)
@@ -95,29 +94,15 @@ class WatcherStore:
 
     def __init__(self, path: Path | str, *, scope: str = "default") -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.scope = scope
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._db = SqliteDb(self.path, SCHEMA)
+        self._lock = self._db.lock
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> Any:
+        return self._db.tx()
 
     # -- cursor and block hashes -------------------------------------------------------------
 
@@ -236,7 +221,7 @@ class WatcherStore:
             self._set_cursor(db, chain_id, ancestor)
             return int(cur.rowcount)
 
-    def _set_cursor(self, db: sqlite3.Connection, chain_id: int, block: int) -> None:
+    def _set_cursor(self, db: Any, chain_id: int, block: int) -> None:
         db.execute(
             "INSERT INTO cursor (chain_id, scope, block_number) VALUES (?,?,?) "
             "ON CONFLICT (chain_id, scope) DO UPDATE SET block_number=excluded.block_number",

@@ -40,6 +40,8 @@ class ReorgInfo:
     old_cursor: int
     ancestor: int
     reorged_logs: int
+    #: No stored hash matched: the watcher re-anchored below its window (an alert).
+    too_deep: bool = False
 
 
 @dataclass
@@ -73,6 +75,8 @@ class EventWatcher:
         start_block: first block to read when the store has no cursor yet (deployment block).
         page_size / max_page_size: blocks per ``eth_getLogs`` call, adapted between 1 and max.
         reorg_window: how many blocks below the cursor keep their hash for reorg detection.
+        strict_reorgs: raise :class:`ReorgTooDeepError` on a reorg deeper than the window
+            instead of re-anchoring below it with an alert (the default).
         show_progress: draw a Rich progress bar while catching up on many pages.
     """
 
@@ -90,6 +94,7 @@ class EventWatcher:
         reorg_window: int = 128,
         show_progress: bool = False,
         chain_id: int | None = None,
+        strict_reorgs: bool = False,
     ) -> None:
         if confirmations < 0 or page_size < 1 or max_page_size < page_size:
             raise WatcherError("Watcher settings are inconsistent (confirmations, page sizes).")
@@ -104,6 +109,9 @@ class EventWatcher:
         self.max_page_size = max_page_size
         self.reorg_window = reorg_window
         self.show_progress = show_progress
+        self.strict_reorgs = strict_reorgs
+        #: Reorgs deeper than the window seen by this watcher (the service exports the count).
+        self.too_deep_reorgs = 0
 
     # -- RPC -------------------------------------------------------------------------------------
 
@@ -148,17 +156,40 @@ class EventWatcher:
         top_number, top_hash = stored[0]
         if self._hash_at(top_number) == top_hash:
             return None
+        too_deep = False
         for number, block_hash in stored[1:]:
             if self._hash_at(number) == block_hash:
                 ancestor = number
                 break
         else:
-            raise ReorgTooDeepError(
-                f"Chain {self.chain_id} reorganised below every stored block hash "
-                f"(oldest kept: {stored[-1][0]}); raise the reorg window or reset the cursor."
+            # Deeper than the window: the common ancestor is unknown. Stopping would stop the
+            # service with it (outbox, round clock), so the watcher re-anchors just below the
+            # oldest block it kept, re-reads everything above (revived logs are not delivered
+            # again, vanished ones are orphaned as usual) and raises an alert: logs below the
+            # window cannot be checked any more. ``strict_reorgs`` restores the old behaviour.
+            if self.strict_reorgs:
+                raise ReorgTooDeepError(
+                    f"Chain {self.chain_id} reorganised below every stored block hash "
+                    f"(oldest kept: {stored[-1][0]}); raise the reorg window or reset the cursor."
+                )
+            ancestor = max(self.start_block - 1, stored[-1][0] - 1)
+            too_deep = True
+            logger.error(
+                "ALERT: reorg deeper than the reorg window; re-anchored below the window "
+                "(events older than it are not re-checked; raise reorg_window)",
+                extra=kv(
+                    chain_id=self.chain_id,
+                    old_cursor=cursor,
+                    oldest_kept=stored[-1][0],
+                    anchor=ancestor,
+                ),
             )
         reorged = self.store.rewind(self.chain_id, ancestor)
-        info = ReorgInfo(old_cursor=cursor, ancestor=ancestor, reorged_logs=reorged)
+        info = ReorgInfo(
+            old_cursor=cursor, ancestor=ancestor, reorged_logs=reorged, too_deep=too_deep
+        )
+        if too_deep:
+            self.too_deep_reorgs += 1
         logger.warning(
             "reorg detected, rewound",
             extra=kv(chain_id=self.chain_id, old_cursor=cursor, ancestor=ancestor, logs=reorged),

@@ -13,7 +13,10 @@ through the module ``__getattr__`` below, which builds an app from the environme
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -81,6 +84,60 @@ def prepare_embedded_broker(app: Celery, queue: str) -> None:
             time.sleep(0.1 * 2**attempt)
 
 
+def _task_key(payload: str) -> str | None:
+    """The ``key`` keyword argument of a Celery (protocol 2) message stored by kombu."""
+    try:
+        message = json.loads(payload)
+        body: Any = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        _args, kwargs, _embed = json.loads(body)
+        key = kwargs.get("key")
+    except (ValueError, KeyError, TypeError):
+        return None
+    return key if isinstance(key, str) else None
+
+
+def redeliver_unacked(settings: WorkerSettings, processed: ProcessedStore) -> dict[str, int]:
+    """Embedded broker: make the tasks a killed worker had taken deliverable again.
+
+    kombu's SQLAlchemy transport marks a message invisible when a consumer takes it and never
+    shows it again (acknowledgement is kept in the consumer's memory only), so a ``kill -9``
+    mid-task would lose the task for good. The embedded broker has one consumer, the service of
+    its data dir, so when that service starts nothing can be in flight: every invisible message
+    is either done (its key is ``done`` in the task store: deleted) or was interrupted
+    (made visible again; the handler is idempotent and the task store dedupes). Returns counts.
+    Redis needs none of this: its visibility timeout redelivers (``task_visibility_timeout_s``).
+    """
+    if not settings.resolved_broker_url.startswith("sqla+sqlite"):
+        return {"redelivered": 0, "dropped": 0}
+    path = settings.data_dir / "broker.db"
+    if not path.is_file():
+        return {"redelivered": 0, "dropped": 0}
+    redelivered: list[int] = []
+    dropped: list[int] = []
+    with sqlite3.connect(path, timeout=30) as db:
+        try:
+            rows = db.execute("SELECT id, payload FROM kombu_message WHERE visible = 0").fetchall()
+        except sqlite3.OperationalError:  # no table yet: nothing was ever sent
+            return {"redelivered": 0, "dropped": 0}
+        for message_id, payload in rows:
+            key = _task_key(payload)
+            (dropped if key is not None and processed.is_done(key) else redelivered).append(
+                int(message_id)
+            )
+        db.executemany(
+            "UPDATE kombu_message SET visible = 1 WHERE id = ?", [(i,) for i in redelivered]
+        )
+        db.executemany("DELETE FROM kombu_message WHERE id = ?", [(i,) for i in dropped])
+    if redelivered:
+        logger.warning(
+            "tasks interrupted by a crash are delivered again",
+            extra=kv(redelivered=len(redelivered), dropped_done=len(dropped)),
+        )
+    return {"redelivered": len(redelivered), "dropped": len(dropped)}
+
+
 def create_app(
     settings: WorkerSettings,
     *,
@@ -111,6 +168,17 @@ def create_app(
         result_expires=24 * 3600,
         enable_utc=True,
     )
+    if settings.resolved_broker_url.startswith(("redis://", "rediss://")):
+        # unacknowledged tasks of a killed worker come back after this long (the SQLAlchemy
+        # transport has no such option: see redeliver_unacked)
+        # kombu scans for them every interval x throttle seconds (100 s by default): scan
+        # every interval, and never less often than the timeout itself.
+        timeout = settings.task_visibility_timeout_s
+        app.conf.broker_transport_options = {
+            "visibility_timeout": timeout,
+            "unacked_restore_interval": max(1, min(10, int(timeout // 2))),
+            "unacked_restore_throttle": 1,
+        }
     for kind in handlers.HANDLERS:
         _register(app, kind)
 

@@ -29,7 +29,6 @@ def _hivemind_train_fn(
     client: Any,
     config: Path | None,
     initial_peers: list[str],
-    node_index: int,
     metrics: Any,
     *,
     node_key: Any,
@@ -43,13 +42,17 @@ def _hivemind_train_fn(
     from offchain.worker.cheats import CheatSettings, with_cheat
     from trainer.config import TrainConfig
 
-    cfg = TrainConfig.model_validate(yaml.safe_load(config.read_text()) if config else {})
+    local = (yaml.safe_load(config.read_text()) or {}) if config else {}
+    cfg = TrainConfig.model_validate(local)
     cache = data_dir / "adapters"
-    train = pool_train_fn(
+    settings = client.settings
+    train = pool_train_fn(  # shard index, node count, peers, pool settings: from the chain
         cfg,
         client=client,
         node_key=node_key,
-        node_index=node_index,
+        local_train=local,
+        host_maddrs=settings.hivemind_host_maddrs,
+        announce_maddrs=settings.hivemind_announce_maddrs,
         initial_peers=initial_peers,
         adapter_sources=adapter_sources,
         cache_dir=cache,
@@ -80,9 +83,11 @@ def run(
     ),
     train_config: Path | None = typer.Option(None, "--train-config", help="TrainConfig YAML."),
     initial_peer: list[str] = typer.Option(
-        [], "--initial-peer", help="Multiaddr of a hivemind peer of the pool (repeatable)."
+        [],
+        "--initial-peer",
+        help="Extra multiaddr of a hivemind peer (repeatable); the pool's metadata names its "
+        "bootstrap peers.",
     ),
-    node_index: int = typer.Option(0, "--node-index", help="This node's shard index."),
     adapter_source: list[str] = typer.Option(
         [], "--adapter-source", help="Folder or URL with base adapters by hash (repeatable)."
     ),
@@ -117,7 +122,6 @@ def run(
             client,
             train_config,
             list(initial_peer),
-            node_index,
             metrics,
             node_key=node_key,
             data_dir=settings.data_dir,

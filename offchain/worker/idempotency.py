@@ -9,12 +9,12 @@ makes a second submission a no-op).
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from offchain.db import Schema, SqliteDb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS processed (
@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS processed (
     updated_at REAL NOT NULL
 );
 """
+SCHEMA = Schema("tasks", (_SCHEMA,))
 
 
 @dataclass(frozen=True)
@@ -44,48 +45,36 @@ class ProcessedStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
+        self._db = SqliteDb(self.path, SCHEMA)
+        self._lock = self._db.lock
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def claim(self, key: str, task: str) -> bool:
         """Whether the work for ``key`` must run now (``False``: it is already done)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT status FROM processed WHERE key=?", (key,)
-                ).fetchone()
-                if row is None:
-                    self._db.execute(
-                        "INSERT INTO processed (key, task, status, updated_at) "
-                        "VALUES (?,?, 'running', ?)",
-                        (key, task, time.time()),
-                    )
-                    run = True
-                elif row[0] == "done":
-                    self._db.execute(
-                        "UPDATE processed SET duplicates=duplicates+1 WHERE key=?", (key,)
-                    )
-                    run = False
-                else:
-                    self._db.execute(
-                        "UPDATE processed SET attempts=attempts+1, updated_at=? WHERE key=?",
-                        (time.time(), key),
-                    )
-                    run = True
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        return run
+        with self._db.tx() as db:
+            row = db.execute("SELECT status FROM processed WHERE key=?", (key,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO processed (key, task, status, updated_at) "
+                    "VALUES (?,?, 'running', ?)",
+                    (key, task, time.time()),
+                )
+                return True
+            if row[0] == "done":
+                db.execute("UPDATE processed SET duplicates=duplicates+1 WHERE key=?", (key,))
+                return False
+            db.execute(
+                "UPDATE processed SET attempts=attempts+1, updated_at=? WHERE key=?",
+                (time.time(), key),
+            )
+            return True
+
+    def is_done(self, key: str) -> bool:
+        """Whether ``key``'s work completed (a redelivered task would do nothing)."""
+        row = self._db.fetchone("SELECT status FROM processed WHERE key=?", (key,))
+        return row is not None and row[0] == "done"
 
     def complete(self, key: str, result: Any = None) -> None:
         with self._lock:

@@ -55,6 +55,17 @@ class WorkerMetrics:
         self.tx_replaced = Counter(
             "loranet_tx_replaced", "Stuck transactions replaced.", ["kind"], registry=r
         )
+        self.tx_reopened = Counter(
+            "loranet_tx_reopened",
+            "Confirmed transactions re-sent after a reorg dropped them.",
+            ["kind"],
+            registry=r,
+        )
+        self.reorg_too_deep = Counter(
+            "loranet_watcher_reorg_too_deep",
+            "Reorgs below every stored block hash (the watcher re-anchored; alert).",
+            registry=r,
+        )
         self.training_steps = Counter("loranet_training_steps", "Local training steps.", registry=r)
         self.cursor_block = Gauge(
             "loranet_watcher_cursor_block", "Last block the watcher processed.", registry=r

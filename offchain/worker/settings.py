@@ -30,6 +30,13 @@ class WorkerSettings(BaseSettings):
         None, description="Celery results; default: SQLite in the data dir (Redis with Redis)."
     )
     queue: str = Field("loranet", description="Celery queue of this node's tasks.")
+    task_visibility_timeout_s: float = Field(
+        3_600.0,
+        gt=0,
+        description="Redis broker: a task taken but not acknowledged (its worker was killed) is "
+        "delivered again after this many seconds; keep it above the longest round work. The "
+        "embedded broker redelivers such tasks when the service starts again.",
+    )
     watch_confirmations: int = Field(0, ge=0, description="Blocks below head the watcher reads.")
     watch_page_size: int = Field(2_000, ge=1, description="Initial blocks per eth_getLogs.")
     watch_max_page_size: int = Field(10_000, ge=1, description="Largest blocks per eth_getLogs.")

@@ -12,6 +12,7 @@ from offchain.settings import LOCAL_RPC_URL, SettingsError, load_settings
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LORANET_DATA_DIR", str(tmp_path / "data"))  # no devnet of the machine
     for key in ("NETWORK", "RPC_URL", "DEPLOYMENTS_FILE", "DEPLOYMENTS_DIR", "CONFIRMATIONS"):
         monkeypatch.delenv(f"LORANET_{key}", raising=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -146,3 +147,89 @@ def trained_swarm(tmp_path_factory: pytest.TempPathFactory, swarm_cfg: TrainConf
             observer.shutdown()
         results = swarm.results()
         return SwarmOutcome(swarm_cfg, out, swarm.run_id, codes, seen, results)
+
+
+# -- real-architecture model folders (built here, nothing downloaded) ------------------------
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def _bpe_tokenizer(chat: bool) -> Any:
+    """A BPE tokenizer trained here on a small corpus (byte-level, like GPT-2/LLaMA-3)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    corpus = [f"{a}+{b}={a + b} the quick brown fox answers" for a in range(40) for b in range(9)]
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    core.train_from_iterator(corpus, trainer)
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=specials[1:],
+    )
+    if chat:
+        tok.chat_template = CHATML_TEMPLATE
+    return tok
+
+
+ARCHITECTURES = ("llama", "gpt2", "qwen2", "mistral")
+
+
+def build_model_folder(folder: Path, arch: str) -> Path:
+    """``save_pretrained`` folder of a tiny ``arch`` causal LM with a trained BPE tokenizer."""
+    from transformers import (
+        AutoModelForCausalLM,
+        GPT2Config,
+        LlamaConfig,
+        MistralConfig,
+        Qwen2Config,
+    )
+
+    tok = _bpe_tokenizer(chat=arch in ("qwen2", "mistral"))
+    eos = tok.eos_token_id
+    common = {"vocab_size": len(tok), "eos_token_id": eos, "bos_token_id": eos}
+    dims = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 128,
+    }
+    configs = {
+        "llama": lambda: LlamaConfig(**dims, **common),
+        "qwen2": lambda: Qwen2Config(**dims, **common),
+        "mistral": lambda: MistralConfig(**dims, **common, sliding_window=None),
+        "gpt2": lambda: GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=128, **common),
+    }
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(configs[arch]())
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tiny ``save_pretrained`` folder per architecture in :data:`ARCHITECTURES`."""
+    root = tmp_path_factory.mktemp("models")
+    return {arch: build_model_folder(root / arch, arch) for arch in ARCHITECTURES}
+
+
+@pytest.fixture
+def local_steps() -> Any:
+    """:func:`run_local_steps` (a node's steps without hivemind), for tests in other files."""
+    return run_local_steps

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from trainer.config import ModelConfig
-from trainer.errors import TrainerConfigError
+from trainer.errors import PrecisionUnavailableError, TrainerConfigError
 from trainer.hardware import plan_runtime
 from trainer.models import (
     attach_lora,
@@ -93,7 +93,9 @@ def test_cpu_path_without_cuda_never_needs_bitsandbytes(tiny_cfg: ModelConfig) -
     # No GPU here: only the CPU plan can be exercised; 4/8-bit loading is GPU-only code.
     plan = plan_runtime("4bit", vram_bytes=None)
     assert (plan.device, plan.quantization) == ("cpu", "none")
-    build_base_model(tiny_cfg.model_copy(update={"quantization": "4bit"}))
+    with pytest.raises(PrecisionUnavailableError, match="needs a CUDA GPU"):
+        plan_runtime("4bit", vram_bytes=None, strict=True)
+    build_base_model(tiny_cfg)
     assert "bitsandbytes" not in sys.modules
 
 

@@ -15,15 +15,19 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from offchain.gateway.config import GatewayConfig, GeneratorConfig
+    from offchain.gateway.engine.engine import StatsHook
     from offchain.gateway.generators.base import Generator
 
 
-def build_generator(entry: GeneratorConfig, config: GatewayConfig) -> Generator:
-    """The generator described by ``entry`` (imports only the kind it needs)."""
+def build_generator(
+    entry: GeneratorConfig, config: GatewayConfig, *, on_stats: StatsHook | None = None
+) -> Generator:
+    """The generator described by ``entry`` (imports only the kind it needs); ``on_stats``
+    receives the local engines' queue depth and running requests."""
     if entry.kind == "local":
         from offchain.gateway.generators.local import LocalGenerator
 
-        return LocalGenerator(entry, config)
+        return LocalGenerator(entry, config, on_stats=on_stats)
     if entry.kind == "api":
         from offchain.gateway.generators.api import ApiGenerator
 

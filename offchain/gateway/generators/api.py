@@ -54,7 +54,7 @@ class ApiGenerator(Generator):
 
     def check(self, model: str | None = None) -> None:
         try:
-            response = self._client.get("models")
+            response = self._client.get("models", timeout=min(5.0, self._entry.timeout_s))
         except httpx.HTTPError as err:
             raise GeneratorError(
                 f"remote API {self._entry.base_url} is unreachable: {err}"

@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from collections.abc import Generator as PyGenerator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from offchain.gateway.errors import GeneratorError, NoGeneratorAvailableError
+import anyio
+
+from offchain.gateway.errors import (
+    GenerationInputError,
+    GeneratorError,
+    NoGeneratorAvailableError,
+)
 from offchain.gateway.generators.base import (
+    Delta,
     GenerationRequest,
     GenerationResult,
     Generator,
     StreamState,
-    close_iterator,
 )
 from offchain.logging import kv
 
@@ -46,16 +51,24 @@ class OpenStream:
 
     generator: Generator
     state: StreamState
-    first: str | None
-    rest: Iterator[str]
+    first: Delta | None
+    rest: AsyncIterator[Delta]
 
-    def deltas(self) -> PyGenerator[str, None, None]:
+    async def deltas(self) -> AsyncIterator[Delta]:
         try:
-            if self.first:
+            if self.first is not None:
                 yield self.first
-            yield from self.rest
+            async for delta in self.rest:
+                yield delta
         finally:
-            close_iterator(self.rest)
+            with anyio.CancelScope(shield=True):
+                await _aclose(self.rest)
+
+
+async def _aclose(it: AsyncIterator[Delta]) -> None:
+    close = getattr(it, "aclose", None)
+    if close is not None:
+        await close()
 
 
 @dataclass
@@ -66,7 +79,10 @@ class GeneratorChain:
     retry_after_s: float = 30.0
     clock: Callable[[], float] = time.monotonic
     on_failure: FailureHook | None = None
+    probe_ttl_s: float = 10.0
+    probe_timeout_s: float = 5.0
     _down: dict[tuple[str, str], _Down] = field(default_factory=dict)
+    _probes: dict[str, tuple[float, str | None]] = field(default_factory=dict)
 
     def start(self) -> None:
         for gen in self.generators:
@@ -92,7 +108,7 @@ class GeneratorChain:
         if self.on_failure is not None:
             self.on_failure(gen, model)
 
-    def _usable(self, gen: Generator, model: str) -> bool:
+    async def _usable(self, gen: Generator, model: str) -> bool:
         """Whether to try ``gen`` now; runs the health check of a generator due for retry."""
         if not gen.serves(model):
             return False
@@ -103,7 +119,7 @@ class GeneratorChain:
         if any(self.clock() < self._down[k].retry_at for k in down):
             return False
         try:
-            gen.check(None if down == [(gen.name, "*")] else model)
+            await gen.acheck(None if down == [(gen.name, "*")] else model)
         except GeneratorError as err:
             for k in down:
                 self._mark_down(gen, k[1], err)
@@ -113,26 +129,66 @@ class GeneratorChain:
         logger.info("generator back", extra=kv(generator=gen.name, model=model))
         return True
 
-    def health(self) -> list[dict[str, Any]]:
-        """Each generator's mode and the models it is currently skipped for."""
+    async def _probe(self, gen: Generator) -> str | None:
+        """The error of ``gen``'s health check (None: fine), cached for ``probe_ttl_s``."""
+        if not gen.probe_on_health:
+            return None
         now = self.clock()
-        out = []
+        cached = self._probes.get(gen.name)
+        if cached is not None and now - cached[0] < self.probe_ttl_s:
+            return cached[1]
+        error: str | None = "the health check did not answer in time"
+        with anyio.move_on_after(self.probe_timeout_s):
+            try:
+                await gen.acheck(None)
+                error = None
+            except GeneratorError as err:
+                error = str(err)
+        self._probes[gen.name] = (now, error)
+        return error
+
+    async def health(self, models: list[str]) -> dict[str, Any]:
+        """The truth about every generator and every model: what is down and why."""
+        now = self.clock()
+        generators: list[dict[str, Any]] = []
+        model_ready: dict[str, list[str]] = {m: [] for m in models}
+        healthy = True
         for gen in self.generators:
             down = {
                 m: {"error": d.error, "retry_in_s": round(max(0.0, d.retry_at - now), 3)}
                 for (name, m), d in self._down.items()
                 if name == gen.name
             }
-            out.append(
-                {
-                    "name": gen.name,
-                    "mode": gen.mode,
-                    "ready": "*" not in down,
-                    "down": down,
-                    **gen.describe(),
-                }
+            probe = await self._probe(gen)
+            per_model: dict[str, dict[str, Any]] = {}
+            for model in models:
+                if not gen.serves(model):
+                    continue
+                error = probe or gen.model_error(model)
+                if error is None and (model in down or "*" in down):
+                    error = (down.get(model) or down["*"])["error"]
+                per_model[model] = {"ready": error is None, "error": error}
+                if error is None:
+                    model_ready[model].append(gen.name)
+            ready = (
+                probe is None and "*" not in down and any(v["ready"] for v in per_model.values())
             )
-        return out
+            healthy = healthy and ready and all(v["ready"] for v in per_model.values())
+            entry: dict[str, Any] = {"name": gen.name, "mode": gen.mode, "ready": ready}
+            if probe is not None:
+                entry["error"] = probe
+            entry.update(down=down, models=per_model, **gen.describe())
+            generators.append(entry)
+        servable = [m for m, gens in model_ready.items() if gens]
+        status = "ok" if healthy else ("degraded" if servable else "down")
+        return {
+            "status": status,
+            "ready": bool(servable),
+            "models": {
+                m: {"ready": bool(gens), "served_by": gens} for m, gens in model_ready.items()
+            },
+            "generators": generators,
+        }
 
     def retry_in(self, model: str) -> float:
         """Seconds until the first generator of ``model`` is due for a retry (for 503s)."""
@@ -147,40 +203,56 @@ class GeneratorChain:
 
     # -- serving ---------------------------------------------------------------------------
 
-    def _candidates(self, model: str) -> Iterator[Generator]:
-        served = False
-        for gen in self.generators:
-            served = served or gen.serves(model)
-            if self._usable(gen, model):
-                yield gen
+    async def _candidates(self, request: GenerationRequest) -> AsyncIterator[Generator]:
+        """Generators to try, in order: configured for the model, able to honour every
+        parameter the request sets, and healthy (or passing their retry check). When no
+        configured generator honours a parameter, the request is a 400 naming it (never
+        served without it)."""
+        model = request.model
+        served = [gen for gen in self.generators if gen.serves(model)]
         if not served:
             raise NoGeneratorAvailableError(f"no generator is configured for model '{model}'.")
-
-    def generate(self, request: GenerationRequest) -> tuple[GenerationResult, Generator]:
-        errors: list[str] = []
-        for gen in self._candidates(request.model):
+        able: list[Generator] = []
+        refusal: GenerationInputError | None = None
+        for gen in served:
             try:
-                return gen.generate(request), gen
+                gen.validate(request)
+            except GenerationInputError as err:
+                refusal = refusal or err
+                continue
+            able.append(gen)
+        if not able and refusal is not None:
+            raise refusal
+        for gen in able:
+            if await self._usable(gen, model):
+                yield gen
+
+    async def generate(self, request: GenerationRequest) -> tuple[GenerationResult, Generator]:
+        errors: list[str] = []
+        async for gen in self._candidates(request):
+            try:
+                return await gen.agenerate(request), gen
             except GeneratorError as err:
                 errors.append(f"{gen.name}: {err}")
                 self._mark_down(gen, request.model, err)
         raise NoGeneratorAvailableError(_none_left(request.model, errors))
 
-    def open_stream(self, request: GenerationRequest) -> OpenStream:
+    async def open_stream(self, request: GenerationRequest) -> OpenStream:
         """Start a stream on the first generator that yields its first delta."""
         errors: list[str] = []
-        for gen in self._candidates(request.model):
+        async for gen in self._candidates(request):
             state = StreamState()
-            it = gen.stream(request, state)
+            it = gen.astream(request, state)
             try:
-                first = next(it, None)
+                first = await anext(it, None)
             except GeneratorError as err:
-                close_iterator(it)
+                await _aclose(it)
                 errors.append(f"{gen.name}: {err}")
                 self._mark_down(gen, request.model, err)
                 continue
             except BaseException:
-                close_iterator(it)
+                with anyio.CancelScope(shield=True):
+                    await _aclose(it)
                 raise
             return OpenStream(gen, state, first, it)
         raise NoGeneratorAvailableError(_none_left(request.model, errors))

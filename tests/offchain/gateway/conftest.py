@@ -17,6 +17,7 @@ import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from gateway_support import REMOTE_KEY_ENV, REMOTE_SECRET, REMOTE_TEXT, Gateway, Keys
+from openai import AsyncOpenAI, OpenAI
 
 from offchain.gateway.app import create_app
 from offchain.gateway.auth import KeyStore
@@ -243,3 +244,50 @@ def gateway(gateway_config: GatewayConfig, keys: Keys) -> Iterator[Gateway]:
 def client(gateway: Gateway) -> Iterator[httpx.Client]:
     with gateway.client() as c:
         yield c
+
+
+@pytest.fixture
+def oai(gateway: Gateway) -> Iterator[OpenAI]:
+    """The official OpenAI client on the main gateway (no retries: every answer counts)."""
+    with OpenAI(base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, timeout=120) as c:
+        yield c
+
+
+@pytest.fixture
+def aoai(gateway: Gateway) -> AsyncOpenAI:
+    """The official async client (a fresh one per test: its pool belongs to one event loop)."""
+    return AsyncOpenAI(
+        base_url=gateway.url + "/v1", api_key=gateway.key, max_retries=0, timeout=240
+    )
+
+
+def _dead_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again: nothing listens there
+
+
+@pytest.fixture(scope="module")
+def small_gateway() -> Iterator[str]:
+    """A gateway whose engine decodes one request at a time with one waiting place, and
+    whose api generator points at a port where nothing listens. No keys."""
+    config = GatewayConfig.model_validate(
+        {
+            "generators": [
+                {"kind": "local", "models": ["tiny"], "max_batch_size": 1, "max_waiting": 1},
+                {
+                    "kind": "api",
+                    "name": "ghost-api",
+                    "base_url": f"http://127.0.0.1:{_dead_port()}/v1",
+                    "models": ["ghost"],
+                },
+            ],
+            "limits": {"max_tokens": 128},
+            "auth": {"enabled": False},
+            "rate_limit": {"enabled": False},
+        }
+    )
+    with BackgroundServer(create_app(config)) as server:
+        yield server.url

@@ -35,10 +35,11 @@ def test_completion_with_adapter_matches_the_trainer(
     )
     assert data["choices"][0]["text"] == expected.text
     assert data["choices"][0]["finish_reason"] == expected.finish_reason
+    prompt_tokens = expected.prompt_tokens + 1  # the gateway also counts the <s> it feeds
     assert data["usage"] == {
-        "prompt_tokens": expected.prompt_tokens,
+        "prompt_tokens": prompt_tokens,
         "completion_tokens": expected.completion_tokens,
-        "total_tokens": expected.prompt_tokens + expected.completion_tokens,
+        "total_tokens": prompt_tokens + expected.completion_tokens,
     }
     assert data["loranet"] == {
         "execution_mode": "local",
@@ -76,7 +77,8 @@ def test_chat_completion(client: httpx.Client) -> None:
 def test_chat_stream_chunks_are_well_formed_and_end_with_done(client: httpx.Client) -> None:
     request = _chat("arith", max_tokens=12, temperature=0)
     whole = client.post("/v1/chat/completions", json=request).json()
-    with client.stream("POST", "/v1/chat/completions", json={**request, "stream": True}) as r:
+    streamed = {**request, "stream": True, "stream_options": {"include_usage": True}}
+    with client.stream("POST", "/v1/chat/completions", json=streamed) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["X-Loranet-Execution-Mode"] == "local"
@@ -88,11 +90,12 @@ def test_chat_stream_chunks_are_well_formed_and_end_with_done(client: httpx.Clie
     assert len({c["id"] for c in chunks}) == 1
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     assert chunks[0]["loranet"]["execution_mode"] == "local"
-    assert all(c["choices"][0].get("finish_reason") is None for c in chunks[:-1])
-    last = chunks[-1]
+    *body, last, usage = chunks
+    assert all(c["choices"][0].get("finish_reason") is None for c in body)
     assert last["choices"][0]["finish_reason"] == whole["choices"][0]["finish_reason"]
-    assert last["usage"]["completion_tokens"] <= 12
-    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert usage["choices"] == []  # OpenAI's include_usage chunk
+    assert usage["usage"] == whole["usage"]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in [*body, last])
     assert text == whole["choices"][0]["message"]["content"]
 
 
@@ -120,11 +123,17 @@ def test_custom_callable_from_config(client: httpx.Client) -> None:
 
 
 def test_custom_streaming_callable(client: httpx.Client) -> None:
-    request = {"model": "count", "prompt": "go", "max_tokens": 3, "stream": True}
+    request = {
+        "model": "count",
+        "prompt": "go",
+        "max_tokens": 3,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     with client.stream("POST", "/v1/completions", json=request) as r:
         events = sse_events(r)
     chunks = [json.loads(e) for e in events[:-1]]
-    assert [c["choices"][0]["text"] for c in chunks[1:-1]] == ["0 ", "1 ", "2 "]
+    assert [c["choices"][0]["text"] for c in chunks[1:-2]] == ["0 ", "1 ", "2 "]
     assert chunks[-1]["usage"]["completion_tokens"] == 3
 
 
@@ -188,8 +197,13 @@ def test_models_lists_base_models_and_adapter_hashes(
 
 def test_health_reports_generators(gateway: Gateway) -> None:
     data = httpx.get(gateway.url + "/health").json()
-    assert data["status"] == "ok"
+    assert data["status"] == "degraded"  # the corrupt adapter "broken" cannot load
     assert data["ready"] is True
+    assert data["models"]["broken"] == {"ready": True, "served_by": ["remote"]}
+    local = data["generators"][0]
+    assert local["models"]["broken"]["ready"] is False
+    assert "could not be loaded" in local["models"]["broken"]["error"]
+    assert local["models"]["arith"] == {"ready": True, "error": None}
     assert [g["name"] for g in data["generators"]] == [
         "gpu0",
         "shouter",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,7 @@ from offchain.gateway.generators.base import (
     Generator,
     StreamState,
 )
-from offchain.gateway.generators.chain import GeneratorChain
+from offchain.gateway.generators.chain import GeneratorChain, OpenStream
 from offchain.gateway.prompt import render_chat
 from offchain.gateway.ratelimit import RateLimiter
 
@@ -46,6 +48,7 @@ class Scripted(Generator):
 
     def __init__(self, name: str, mode: str = "local") -> None:
         super().__init__(name, mode, None)  # type: ignore[arg-type]
+        self.probe_on_health = False  # only the chain's retry checks count here
         self.healthy = True
         self.calls: list[str] = []
         self.checks = 0
@@ -70,45 +73,58 @@ class Scripted(Generator):
         yield from (self.name, "!")
 
 
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def _down(chain: GeneratorChain, gen: int = 0) -> dict[str, Any]:
+    return _run(chain.health(["m"]))["generators"][gen]["down"]
+
+
+async def _stream(chain: GeneratorChain) -> tuple[Generator, list[str]]:
+    opened: OpenStream = await chain.open_stream(REQUEST)
+    return opened.generator, [d.text async for d in opened.deltas()]
+
+
 def test_chain_falls_back_then_retries_the_failed_generator_later() -> None:
     clock = Clock()
     first, second = Scripted("first"), Scripted("second", "api")
     chain = GeneratorChain([first, second], retry_after_s=30, clock=clock)
     first.healthy = False
-    assert chain.generate(REQUEST)[1] is second
+    assert _run(chain.generate(REQUEST))[1] is second
     assert first.calls == ["m"]
     # skipped while waiting: not even called
     clock.now += 29
-    assert chain.generate(REQUEST)[1] is second
+    assert _run(chain.generate(REQUEST))[1] is second
     assert first.calls == ["m"] and first.checks == 0
-    assert chain.health()[0]["down"]["m"]["retry_in_s"] == pytest.approx(1)
+    assert _down(chain)["m"]["retry_in_s"] == pytest.approx(1)
     # due: the health check runs, fails, and the wait starts again
     clock.now += 2
-    assert chain.generate(REQUEST)[1] is second
+    assert _run(chain.generate(REQUEST))[1] is second
     assert first.checks == 1
     # recovered: checked once more, then used again
     first.healthy = True
     clock.now += 31
-    assert chain.generate(REQUEST)[1] is first
+    assert _run(chain.generate(REQUEST))[1] is first
     assert first.checks == 2
-    assert chain.health()[0]["down"] == {}
+    assert _down(chain) == {}
 
 
 def test_chain_stream_falls_back_before_the_first_delta() -> None:
     first, second = Scripted("first"), Scripted("second")
     first.healthy = False
-    opened = GeneratorChain([first, second]).open_stream(REQUEST)
-    assert opened.generator is second
-    assert list(opened.deltas()) == ["second", "!"]
+    gen, deltas = _run(_stream(GeneratorChain([first, second])))
+    assert gen is second
+    assert deltas == ["second", "!"]
 
 
 def test_chain_input_errors_do_not_fall_back() -> None:
     first, second = Scripted("first"), Scripted("second")
     chain = GeneratorChain([first, second])
     with pytest.raises(GenerationInputError):
-        chain.generate(GenerationRequest(model="m", prompt="bad", max_tokens=1))
+        _run(chain.generate(GenerationRequest(model="m", prompt="bad", max_tokens=1)))
     assert second.calls == []
-    assert chain.health()[0]["down"] == {}
+    assert _down(chain) == {}
 
 
 def test_chain_with_nothing_left_says_so() -> None:
@@ -116,7 +132,7 @@ def test_chain_with_nothing_left_says_so() -> None:
     only.healthy = False
     chain = GeneratorChain([only], retry_after_s=10, clock=Clock())
     with pytest.raises(NoGeneratorAvailableError, match="retry later"):
-        chain.generate(REQUEST)
+        _run(chain.generate(REQUEST))
     assert chain.retry_in("m") == pytest.approx(10)
 
 

@@ -98,7 +98,7 @@ def validate(hub: Any, admin: Any) -> Callable[[str], None]:
 @pytest.fixture
 def specs_file(tmp_path: Path) -> Path:
     path = tmp_path / "specs.json"
-    path.write_text(json.dumps({"gpu": "RTX 4090", "vram_gb": 24, "cpu_cores": 16}))
+    path.write_text(json.dumps({"gpu": "RTX A6000", "vram_gb": 48, "cpu_cores": 16}))
     return path
 
 

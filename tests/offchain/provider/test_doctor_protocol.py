@@ -23,7 +23,7 @@ def test_all_green_once_registered(run_cli: Run, provider: LocalAccount) -> None
     assert before["stake"]["status"] == "warn"
     assert before["stake"]["detail"].startswith("not registered yet; 100,000 LORA available")
     assert before["node keys"]["status"] == "warn"
-    run_cli("provider", "register", "--stake", "2000", ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     run_cli("node", "keygen", "gpu-0", ok=True)
     result = run_cli("doctor", "--json")
     checks = checks_of(result)

@@ -39,14 +39,23 @@ def test_provider_journey(
     alice = as_json(run_cli("account", "new", "alice", "--json"))["address"]
     run_cli("devnet", "fund", "alice", "--lora", "5000", "--eth", "10", ok=True)
 
-    registered = as_json(run_cli("provider", "register", "--stake", "2000", "--json"))
+    registered = as_json(run_cli("provider", "register", "--stake", "2000", "--yes", "--json"))
     assert len(registered["transactions"]) == 1  # permit + register in one transaction
     assert protocol.provider(alice).staked == 2_000 * LORA
 
     node = as_json(run_cli("node", "keygen", "gpu-0", "--json"))["address"]
     added = as_json(
         run_cli(
-            "node", "add", "--node", "gpu-0", "--units", "30", "--specs", str(specs_file), "--json"
+            "node",
+            "add",
+            "--node",
+            "gpu-0",
+            "--units",
+            "30",
+            "--specs",
+            str(specs_file),
+            "--yes",
+            "--json",
         )
     )
     assert added["node"] == node and added["compute_units"] == 30
@@ -63,13 +72,13 @@ def test_provider_journey(
     human = run_cli("status", ok=True).output
     assert "minimum      1,300 LORA for 30 compute units" in human
 
-    as_json(run_cli("pool", "join", str(pool_id), "--node", "gpu-0", "--json"))
+    as_json(run_cli("pool", "join", str(pool_id), "--node", "gpu-0", "--yes", "--json"))
     shown = as_json(run_cli("pool", "show", str(pool_id), "--json"))
     assert shown["members"] == [node] and shown["status"] == "active"
     listed = as_json(run_cli("pool", "list", "--json"))
     assert [(p["id"], p["node_count"]) for p in listed] == [(pool_id, 1)]
 
-    unbond = as_json(run_cli("stake", "unbond", "500", "--json"))
+    unbond = as_json(run_cli("stake", "unbond", "500", "--yes", "--json"))
     assert unbond["release_at"] >= protocol.now() + WEEK - 5
     early = run_cli("stake", "withdraw")
     assert early.exit_code == 1
@@ -77,13 +86,13 @@ def test_provider_journey(
 
     run_cli("devnet", "advance", str(WEEK + 1), ok=True)  # evm_increaseTime + evm_mine
 
-    withdrawn = as_json(run_cli("stake", "withdraw", "--json"))
+    withdrawn = as_json(run_cli("stake", "withdraw", "--yes", "--json"))
     assert int(withdrawn["withdrawn"]) == 500 * LORA
     final = protocol.provider(alice)
     assert (final.staked, final.unbonding, final.lora) == (1_500 * LORA, 0, 3_500 * LORA)
 
-    as_json(run_cli("pool", "leave", "--node", "gpu-0", "--json"))
-    as_json(run_cli("node", "remove", "gpu-0", "--json"))
+    as_json(run_cli("pool", "leave", "--node", "gpu-0", "--yes", "--json"))
+    as_json(run_cli("node", "remove", "gpu-0", "--yes", "--json"))
     assert as_json(run_cli("node", "list", "--json")) == []
     rewards = as_json(run_cli("rewards", "show", "--json"))
     assert rewards == {"provider": alice, "pending_rewards": "0"}
@@ -92,12 +101,14 @@ def test_provider_journey(
 def test_register_with_approval_then_add_stake(
     run_cli: Run, provider: Any, protocol: Protocol, make_pool: Callable[..., int]
 ) -> None:
-    registered = as_json(run_cli("provider", "register", "--stake", "1500", "--approve", "--json"))
+    registered = as_json(
+        run_cli("provider", "register", "--stake", "1500", "--approve", "--yes", "--json")
+    )
     assert len(registered["transactions"]) == 2  # approve, then register
-    added = as_json(run_cli("stake", "add", "250.5", "--json"))
+    added = as_json(run_cli("stake", "add", "250.5", "--yes", "--json"))
     assert len(added["transactions"]) == 2  # the allowance was used up: approve again
     assert protocol.provider(provider.address).staked == 1_750_500 * LORA // 1000
-    human = run_cli("stake", "add", "1", ok=True).output
+    human = run_cli("stake", "add", "1", "--yes", ok=True).output
     assert "added 1 LORA to the stake" in human
     pool_id = make_pool()
     shown = run_cli("pool", "show", str(pool_id), ok=True).output

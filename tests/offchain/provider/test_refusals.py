@@ -45,8 +45,19 @@ def with_node(
     validate: Callable[[str], None],
 ) -> Iterator[str]:
     """The provider registered with 2,000 LORA and node ``gpu-0`` (30 units, validated)."""
-    run_cli("provider", "register", "--stake", "2000", ok=True)
-    run_cli("node", "add", "--node", "gpu-0", "--units", "30", "--specs", str(specs_file), ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
+    run_cli(
+        "node",
+        "add",
+        "--node",
+        "gpu-0",
+        "--units",
+        "30",
+        "--specs",
+        str(specs_file),
+        "--yes",
+        ok=True,
+    )
     validate(node_key)
     yield node_key
 
@@ -112,7 +123,7 @@ def test_stake_below_minimum(refused: Callable[..., Result]) -> None:
 def test_stake_below_minimum_for_units(
     refused: Callable[..., Result], run_cli: Run, node_key: str, specs_file: Path
 ) -> None:
-    run_cli("provider", "register", "--stake", "1000", ok=True)
+    run_cli("provider", "register", "--stake", "1000", "--yes", ok=True)
     refused(
         "node",
         "add",
@@ -140,7 +151,7 @@ def test_insufficient_balance(refused: Callable[..., Result], provider: LocalAcc
 def test_already_registered(
     refused: Callable[..., Result], run_cli: Run, provider: LocalAccount
 ) -> None:
-    run_cli("provider", "register", "--stake", "2000", ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     refused(
         "provider",
         "register",
@@ -158,7 +169,7 @@ def test_node_registered_elsewhere(
 ) -> None:
     other, node = other_provider()
     run_cli("node", "import", "taken", input=f"{node.key.hex()}\n", ok=True)
-    run_cli("provider", "register", "--stake", "2000", ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     refused(
         "node",
         "add",
@@ -184,8 +195,8 @@ def test_unbond_below_minimum(refused: Callable[..., Result], with_node: str) ->
 
 
 def test_withdraw_before_release(refused: Callable[..., Result], run_cli: Run) -> None:
-    run_cli("provider", "register", "--stake", "2000", ok=True)
-    run_cli("stake", "unbond", "500", ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
+    run_cli("stake", "unbond", "500", "--yes", ok=True)
     refused(
         "stake",
         "withdraw",
@@ -259,8 +270,19 @@ def test_unvalidated_node_cannot_join(
     make_pool: Callable[..., int],
 ) -> None:
     pool_id = make_pool()
-    run_cli("provider", "register", "--stake", "2000", ok=True)
-    run_cli("node", "add", "--node", "gpu-0", "--units", "30", "--specs", str(specs_file), ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
+    run_cli(
+        "node",
+        "add",
+        "--node",
+        "gpu-0",
+        "--units",
+        "30",
+        "--specs",
+        str(specs_file),
+        "--yes",
+        ok=True,
+    )
     refused(
         "pool",
         "join",
@@ -290,7 +312,7 @@ def test_removing_another_providers_node(
     refused: Callable[..., Result], run_cli: Run, other_provider: Callable[..., Any]
 ) -> None:
     other, node = other_provider()
-    run_cli("provider", "register", "--stake", "2000", ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     refused(
         "node",
         "remove",

@@ -37,10 +37,21 @@ def test_claim_after_an_accepted_report(
     assert_refusal: Callable[[Result, str], None],
 ) -> None:
     pool_id = make_pool()
-    run_cli("provider", "register", "--stake", "2000", ok=True)
-    run_cli("node", "add", "--node", "gpu-0", "--units", "30", "--specs", str(specs_file), ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
+    run_cli(
+        "node",
+        "add",
+        "--node",
+        "gpu-0",
+        "--units",
+        "30",
+        "--specs",
+        str(specs_file),
+        "--yes",
+        ok=True,
+    )
     run_cli("devnet", "validate", "gpu-0", ok=True)
-    run_cli("pool", "join", str(pool_id), "--node", "gpu-0", ok=True)
+    run_cli("pool", "join", str(pool_id), "--node", "gpu-0", "--yes", ok=True)
     assert_refusal(run_cli("rewards", "claim"), "nothing to claim")
 
     run_cli("devnet", "advance", str(ROUND + 1), ok=True)  # round 0 ended: reports open
@@ -79,7 +90,7 @@ def test_claim_after_an_accepted_report(
     shown = json.loads(run_cli("rewards", "show", "--json", ok=True).stdout)
     assert int(shown["pending_rewards"]) == 100 * LORA
     before = protocol.provider(provider.address).lora
-    claimed = json.loads(run_cli("rewards", "claim", "--json", ok=True).stdout)
+    claimed = json.loads(run_cli("rewards", "claim", "--yes", "--json", ok=True).stdout)
     assert int(claimed["claimed"]) == 100 * LORA
     assert protocol.provider(provider.address).lora == before + 100 * LORA
     assert "can claim 0 LORA" in run_cli("rewards", "show", ok=True).output
