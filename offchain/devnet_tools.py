@@ -73,8 +73,11 @@ def create_demo_pool(
         1,
     )
     sender = TxSender(client, _admin(client))
-    budget = 100 * reward  # the creator escrows 100 rounds of rewards in the work ledger
     ledger = client.contract("WorkLedger")
+    token = client.contract("LoraToken")
+    admin = _admin(client)
+    # the creator escrows up to 100 rounds of rewards in the work ledger (what it holds, at most)
+    budget = min(100 * reward, int(token.functions.balanceOf(admin.address).call()))
     sender.send(
         TxRequest.call(
             client.contract("LoraToken"),

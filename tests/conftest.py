@@ -62,7 +62,11 @@ def deployment(
     Request this fixture before module-scoped chain fixtures to keep Ape's snapshots cheap.
     """
     deployer = accounts[0]
-    params = DeployParams(validators=(deployer.address,), pool_creators=(deployer.address,))
+    params = DeployParams(
+        validators=(deployer.address,),
+        pool_creators=(deployer.address,),
+        dev_admin=True,  # the deployer stays admin beside the timelock (a dev chain)
+    )
     out_dir = tmp_path_factory.mktemp("deployments")
     data = deploy_all(deployer, params, network="local", out_dir=out_dir, fund=list(accounts)[:10])
     return ProtocolDeployment(

@@ -299,6 +299,8 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
         if (IComputeRegistry(computeRegistry).nodeOf(node).provider != msg.sender) {
             revert NetworkHubNotNodeOwner(node, msg.sender);
         }
+        // slither (unused-return): accepted: the pool id it returns is emitted in NodeLeft already.
+        // slither-disable-next-line unused-return
         IComputePool(computePool).leave(node);
     }
 

@@ -112,6 +112,8 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         }
         if (report.samples == 0 || report.samples > type(uint64).max) revert WorkLedgerInvalidSamples(report.samples);
 
+        // slither (unused-return): accepted: the round's start is not needed here.
+        // slither-disable-next-line unused-return
         (, uint256 end, uint256 submissionEnd) = computePool.roundWindow(poolId, round);
         if (block.timestamp < end || block.timestamp >= submissionEnd) {
             revert WorkLedgerWindowClosed(poolId, round, end, submissionEnd);
@@ -259,6 +261,8 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
             }
         }
         // effects: rewards of the batch's accepted reports (sum of floors <= rewardPerRound)
+        // slither (uninitialized-local): intended: the batch's sum starts at 0.
+        // slither-disable-next-line uninitialized-local
         uint256 awarded;
         for (uint256 i = from; i < to; ++i) {
             if (b.acceptBitmap & (1 << i) != 0) {
@@ -331,6 +335,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         uint256 escrow = _escrow[poolId] + amount;
         _escrow[poolId] = escrow;
         emit PoolFunded(poolId, from, amount, escrow);
+        // slither (arbitrary-send-erc20): accepted: only the hub calls deposit, always with
+        // `from == msg.sender` of the hub (the creator or funder pays for itself).
+        // slither-disable-next-line arbitrary-send-erc20
         IERC20(token).safeTransferFrom(from, address(this), amount);
     }
 
@@ -432,6 +439,8 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         view
         returns (uint256 submissionEnd, IDomainRegistry.Policy memory policy, uint256 rewardPerRound)
     {
+        // slither (unused-return): accepted: only the submission deadline is needed.
+        // slither-disable-next-line unused-return
         (,, submissionEnd) = computePool.roundWindow(poolId, round);
         IComputePool.Pool memory pool = computePool.poolOf(poolId);
         policy = domainRegistry.policyOf(pool.domainId);

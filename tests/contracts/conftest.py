@@ -140,6 +140,12 @@ def test_params(treasury, creator, validator, validator2) -> DeployParams:
         pool_creators=(creator.address,),
         domains=(DomainSpec(**domain), DomainSpec(name="inference", **domain)),
         fund_amount=FUND,
+        dev_admin=True,  # the owner stays admin beside the timelock (governance tests drop it)
+        voting_delay=1,
+        voting_period=10,
+        timelock_delay=60,
+        proposal_threshold=0,
+        queue_period=5,
     )
 
 
