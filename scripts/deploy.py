@@ -245,6 +245,18 @@ def deploy_all(
     ledger = contract(
         "WorkLedger", hub, token, stake, registry, domains, pools, params.finalize_batch
     )
+    # governance: the timelock (anyone executes; the deployer administers it until the end)
+    timelock = contract("LoraTimelock", params.timelock_delay, [], [ZERO_ADDRESS], deployer)
+    governor = contract(
+        "LoraGovernor",
+        token,
+        timelock,
+        params.voting_delay,
+        params.voting_period,
+        params.proposal_threshold,
+        params.quorum_fraction,
+        params.queue_period,
+    )
 
     # Wiring: every step checks the chain first, so a re-run resumes where a crash stopped.
     if hub.workLedger() != ledger.address:
@@ -267,7 +279,7 @@ def deploy_all(
                 hub.grantRole(role, member, sender=deployer)
     funded = _fund(token, deployer, fund, params.fund_amount)
     allocation = _allocate(token, deployer, params, progress, contract, save, treasury)
-    governance = _govern(token, hub, deployer, params, contract, allocation)
+    governance = _govern(token, hub, timelock, governor, deployer, params, allocation)
 
     data = {
         **progress,
@@ -325,25 +337,15 @@ def _fund(token: Any, deployer: Any, targets: Sequence[Any], amount: int) -> lis
 def _govern(
     token: Any,
     hub: Any,
+    timelock: Any,
+    governor: Any,
     deployer: Any,
     params: DeployParams,
-    contract: Any,
     allocation: dict[str, Any],
 ) -> dict[str, Any]:
-    """Deploy the timelock and the governor, hand them every admin role, and (unless
-    ``params.dev_admin``) make the deployer renounce its own. Each step checks the chain first,
+    """Hand the timelock every admin role (the governor proposes to it) and, unless
+    ``params.dev_admin``, make the deployer renounce its own. Each step checks the chain first,
     so a re-run resumes where a crash stopped."""
-    timelock = contract("LoraTimelock", params.timelock_delay, [], [ZERO_ADDRESS], deployer)
-    governor = contract(
-        "LoraGovernor",
-        token,
-        timelock,
-        params.voting_delay,
-        params.voting_period,
-        params.proposal_threshold,
-        params.quorum_fraction,
-        params.queue_period,
-    )
     for role in (timelock.PROPOSER_ROLE(), timelock.CANCELLER_ROLE()):
         if not timelock.hasRole(role, governor):
             timelock.grantRole(role, governor, sender=deployer)

@@ -290,7 +290,7 @@ def worst_finalize(batch: int = 32) -> dict[str, int]:
             "walking": len(providers)}  # fmt: skip
 
 
-def render(gas: dict[str, list[int]], worst: dict[str, int] | None = None) -> str:
+def render(gas: dict[str, list[int]], worst_case: dict[str, int] | None = None) -> str:
     """The text of docs/gas.md."""
     today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     cpu = _cpu()
@@ -337,9 +337,9 @@ def render(gas: dict[str, list[int]], worst: dict[str, int] | None = None) -> st
         "the quorum and records the outcome. Finalization loops over the round's reports (at",
         "most 256), so its cost grows with the report count (about 10-25k per report).",
         "",
-        "A claim mints LORA, whose ERC20Votes bookkeeping writes a total-supply checkpoint per",
-        "block (about 25k of the claim). A claim by an address that holds no LORA yet costs about",
-        "17k more (a new balance slot); the providers above still hold some LORA.",
+        "A claim transfers LORA from the work ledger (pools' escrows) and no longer mints, so",
+        "it writes no total-supply checkpoint (32k less than before). A claim by an address",
+        "that holds no LORA yet costs about 17k more (a new balance slot).",
         "",
         "`withdraw` is called on the stake manager itself (not through the hub) and no longer",
         "keeps a running total of withdrawals (the `Withdrawn` events have it): 56k, at most",
@@ -353,19 +353,20 @@ def render(gas: dict[str, list[int]], worst: dict[str, int] | None = None) -> st
         "report window) and still cost less.",
         "",
     ]
-    if worst:
-        extra = worst["walk"] - worst["empty"]
-        bound = worst["batch_gas"] + (worst["batch"] - worst["walking"]) * extra
+    if worst_case:
+        extra = worst_case["walk"] - worst_case["empty"]
+        bound = worst_case["batch_gas"] + (worst_case["batch"] - worst_case["walking"]) * extra
         lines += [
             "## Worst case of one `finalize` call (issue 19, item 5)",
             "",
-            f"`finalize` settles at most `finalizeBatch` = {worst['batch']} reports per call.",
-            f"Measured: one batch of {worst['batch']} rejected reports (each a slash and an",
-            f"ejection; {worst['walking']} of the slashes walk a full 16-entry unbond queue,",
-            f"the others find the stake already gone): **{worst['batch_gas']:,} gas**. An admin",
-            f"slash that walks a full queue costs {worst['walk']:,}, one that finds nothing",
-            f"{worst['empty']:,}: if every slash of the batch walked a full queue the call would",
-            f"cost at most about **{bound:,} gas**, far below a 30M block (the weight scan over",
+            f"`finalize` settles at most `finalizeBatch` = {worst_case['batch']} reports per call.",
+            f"Measured: one batch of {worst_case['batch']} rejected reports (each a slash and an",
+            f"ejection; {worst_case['walking']} of the slashes walk a full 16-entry unbond queue,",
+            "the others find the stake already gone): "
+            f"**{worst_case['batch_gas']:,} gas**. An admin slash that walks a full queue",
+            f"costs {worst_case['walk']:,}, one that finds nothing {worst_case['empty']:,}: if",
+            "every slash of the batch walked a full queue the call would cost at most about",
+            f"**{bound:,} gas**, far below a 30M block (the weight scan over",
             "all 256 reports of a round adds about 256 x 2.2k = 0.6M). The old single-call",
             "finalize of 256 rejected reports needed ~86k each (22M+, more with queues) and",
             "could exceed a block; a round is now finalized by ceil(reports / batch) calls.",

@@ -158,9 +158,15 @@ def test_registered_provider_keeps_base_stake_until_deregistered(protocol, alice
         protocol.hub.deregisterProvider(sender=alice)
 
 
-def test_deregister_needs_no_nodes(protocol, providers, alice):
-    with ape.reverts(protocol.registry.ComputeRegistryHasNodes, nodeCount=2):
+def test_deregister_needs_no_nodes(protocol, signer, node_keys, alice):
+    register(protocol, alice, 2_000 * TOKEN)
+    key = node_keys[5]
+    sig = signer.add_node(key, alice, 1)
+    protocol.hub.addNode(key.address, 1, ZERO, DEADLINE, sig, sender=alice)
+    with ape.reverts(protocol.registry.ComputeRegistryHasNodes, nodeCount=1):
         protocol.hub.deregisterProvider(sender=alice)
+    protocol.hub.removeNode(key.address, sender=alice)
+    protocol.hub.deregisterProvider(sender=alice)
 
 
 def test_shorter_period_keeps_release_times_monotone(protocol, alice, owner):

@@ -457,6 +457,8 @@ def test_rewards_never_exceed_the_escrow(
     for i in (0, 2):
         owner = providers[i]
         key = node_keys[i]
+        if protocol.pools.membershipOf(key.address).poolId:
+            protocol.hub.leavePool(key.address, sender=owner)  # from the module's pool 1
         protocol.hub.joinPool(pool, key.address, 2**63, signer.join(key, pool, owner), sender=owner)
     start = protocol.pools.poolOf(pool).startTime
     warp(start + ROUND)
