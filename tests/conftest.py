@@ -66,6 +66,10 @@ def deployment(
         validators=(deployer.address,),
         pool_creators=(deployer.address,),
         dev_admin=True,  # the deployer stays admin beside the timelock (a dev chain)
+        voting_delay=1,  # governance clocks in blocks/seconds short enough for tests
+        voting_period=20,
+        queue_period=20,
+        timelock_delay=60,
     )
     out_dir = tmp_path_factory.mktemp("deployments")
     data = deploy_all(deployer, params, network="local", out_dir=out_dir, fund=list(accounts)[:10])

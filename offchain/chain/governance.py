@@ -17,6 +17,7 @@ from enum import IntEnum
 from typing import Any
 
 from web3 import Web3
+from web3.exceptions import ContractLogicError
 
 from offchain.chain.errors import PrecheckError
 from offchain.chain.operator import OperatorActions, checksum, summary
@@ -120,10 +121,8 @@ class GovernanceActions(OperatorActions):
     def state(self, proposal_id: int) -> ProposalState:
         try:
             return ProposalState(int(self.governor.functions.state(proposal_id).call()))
-        except Exception as err:  # the governor reverts GovernorNonexistentProposal
-            if "revert" in str(err).lower() or "execution" in str(err).lower():
-                raise PrecheckError(f"proposal {proposal_id} does not exist.") from err
-            raise
+        except ContractLogicError as err:  # GovernorNonexistentProposal (custom errors too)
+            raise PrecheckError(f"proposal {proposal_id} does not exist.") from err
 
     def votes_of(self, who: str | None = None) -> int:
         gov = self.governor
