@@ -1,16 +1,18 @@
 """Validation compute per round as a share of training compute (goal: <= 5 %).
 
-Simulates one round of N nodes in-process, exactly as hivemind would run it but without the
-network: within an epoch every node computes forward + backward + the replay projection on its
-own deterministic batches with the same weights; at the epoch end the gradients are averaged
-and one AdamW step is applied (so all nodes end with the same adapter, as after hivemind's
-averaging). The *training compute* of the round is the sum over nodes of their
-forward/backward/projection time (what ``trainer.collab`` reports as ``compute_seconds``).
+Simulates one DiLoCo round of N nodes in-process, as ``trainer.collab`` runs it but without
+the network: per outer step every node runs its inner AdamW steps (forward + backward + the
+replay projection, checkpoints every ``checkpoint_every`` steps) on its own deterministic
+batches; then the pseudo-gradients are averaged and one outer Nesterov step is applied (so all
+nodes end with the same adapter, as after the all-reduce). The *training compute* of the round
+is the sum over nodes of their inner-step time (what ``trainer.collab`` reports as
+``compute_seconds``).
 
 Then a validator judges the round with the real code path (``validate_round``: artifact
-hashes, agreement, held-out eval of the base and of every adapter, samples, a 2-step replay
-per report, aggregation and eval of the next base adapter). *Validation compute* is its wall
-time (one thread, like the training).
+hashes, agreement, held-out eval of the base and of every adapter, samples, the replay of two
+chosen steps' segments per report (up to ``checkpoint_every`` steps each), aggregation and
+eval of the next base adapter). *Validation compute* is its wall time (one thread, like the
+training).
 
     python bench/validation_share.py        # writes the Validation section of benchmarks.md
     python bench/validation_share.py --no-write
@@ -38,69 +40,60 @@ from offchain.validator.verdict import Report, RoundInputs, Thresholds, validate
 from trainer.artifacts import ArtifactStore, save_adapter  # noqa: E402
 from trainer.config import ModelConfig, TrainConfig  # noqa: E402
 from trainer.data import TrainingData  # noqa: E402
+from trainer.inner import InnerTrainer  # noqa: E402
 from trainer.models import (  # noqa: E402
     attach_lora,
     build_base_model,
     build_tokenizer,
     lora_named_parameters,
 )
-from trainer.replay import (  # noqa: E402
-    GradientProjector,
-    ReplayRecord,
-    records_root,
-    step_loss_and_grads,
-)
+from trainer.replay import ReplayRecord, records_root  # noqa: E402
 
 POOL, ROUND = 1, 0
 BEGIN, END = "<!-- validation-bench:begin -->", "<!-- validation-bench:end -->"
 
 
 def simulate_round(cfg: TrainConfig, nodes: int, steps: int, epochs: int, store: ArtifactStore):
-    """Train one round of ``nodes`` nodes; return (reports, training compute seconds)."""
+    """Train one DiLoCo round of ``nodes`` nodes; return (reports, training compute seconds)."""
     data = TrainingData(cfg.data, build_tokenizer(cfg.model))
     shards = [data.shard(POOL, ROUND, i, nodes) for i in range(nodes)]
-    model = attach_lora(build_base_model(cfg.model), cfg.model)
-    params = [p for _, p in lora_named_parameters(model)]
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
-    projector = GradientProjector.for_model(
-        model, cfg.replay.projection_dim, cfg.replay.projection_seed
-    )
+    models = [attach_lora(build_base_model(cfg.model), cfg.model) for _ in range(nodes)]
+    trainers = [
+        InnerTrainer(cfg, m, store.root.parent / f"checkpoints{i}") for i, m in enumerate(models)
+    ]
+    params = [[p for _, p in lora_named_parameters(m)] for m in models]
+    global_params = [p.detach().clone().requires_grad_(True) for p in params[0]]
+    d = cfg.diloco
+    outer = torch.optim.SGD(global_params, lr=d.outer_lr, momentum=d.outer_momentum, nesterov=True)
     per_epoch = max(steps // epochs, 1)
     records: list[list[ReplayRecord]] = [[] for _ in range(nodes)]
-    checkpoints: dict[int, str] = {}
-    compute = 0.0
-    acc = [torch.zeros_like(p) for p in params]
-    for step in range(steps):
-        epoch = step // per_epoch
-        if epoch not in checkpoints:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "c.safetensors"
-                save_adapter(model, path)
-                checkpoints[epoch] = store.put(path)
+    step, epoch = 0, 0
+    while step < steps:
+        n = min(per_epoch, steps - step)
         for i in range(nodes):
-            t0 = time.perf_counter()
-            loss, grads = step_loss_and_grads(model, shards[i].batch(step, cfg.batch_size))
-            projection = projector.project(grads)
-            compute += time.perf_counter() - t0
-            records[i].append(ReplayRecord.make(step, epoch, loss, projection))
-            for a, g in zip(acc, grads, strict=True):
-                a += g
-        if step % per_epoch == per_epoch - 1 or step == steps - 1:
-            for p, a in zip(params, acc, strict=True):
-                p.grad = a / (nodes * per_epoch)
-            opt.step()
-            acc = [torch.zeros_like(p) for p in params]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "a.safetensors"
-        save_adapter(model, path)
-        digest = store.put(path)
+            records[i] += trainers[i].run(shards[i], epoch=epoch, first_step=step, n=n)
+        with torch.no_grad():  # the all-reduce and the outer Nesterov step, in-process
+            for j, g in enumerate(global_params):
+                g.grad = sum(g.detach() - params[i][j].detach() for i in range(nodes)) / nodes
+            outer.step()
+            for i in range(nodes):
+                for p, g in zip(params[i], global_params, strict=True):
+                    p.copy_(g.detach())
+        step, epoch = step + n, epoch + 1
+    compute = sum(t.compute_s for t in trainers)
     reports = []
     for i in range(nodes):
+        for path in trainers[i].checkpoints.values():
+            store.put(path)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "a.safetensors"
+            save_adapter(models[i], path)
+            digest = store.put(path)
         node = "0x" + f"{i + 1:040x}"
         bundle = ReplayBundle(
             node=node, pool_id=POOL, round=ROUND, run_id="bench", node_index=i,
             node_count=nodes, batch_size=cfg.batch_size,
-            records=[r.to_json() for r in records[i]], epoch_adapters=checkpoints,
+            records=[r.to_json() for r in records[i]], checkpoints=sorted(trainers[i].checkpoints),
         )  # fmt: skip
         (store.root / bundle_name(POOL, ROUND, node)).write_text(bundle.model_dump_json())
         reports.append(

@@ -23,8 +23,8 @@ from offchain.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-DEMO_MODEL_URI = "file://trainer/tiny-llama"
-DEMO_DATASET_URI = "file://trainer/data"
+DEMO_MODEL_URI = "builtin://tiny-llama"  # the built-in model: code, no artifact
+DEMO_DATASET_URI = "builtin://arithmetic"
 
 
 def _admin(client: ChainClient) -> LocalAccount:

@@ -33,9 +33,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from offchain.db import StorageError
 from offchain.logging import kv
 
 logger = logging.getLogger(__name__)
+
+
+def is_transient(err: BaseException) -> bool:
+    """Whether retrying the same work later may succeed: the disk (full, read-only, I/O), the
+    network (timeouts, refused connections, an RPC or a store that does not answer), or an
+    error class that says so (``transient = True``). Bugs and refusals are not transient."""
+    flag = getattr(err, "transient", None)
+    if isinstance(flag, bool):
+        return flag
+    return isinstance(err, OSError | TimeoutError | ConnectionError | StorageError)
 
 
 class Stoppable(Protocol):

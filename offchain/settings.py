@@ -16,6 +16,7 @@ import difflib
 import json
 import logging
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from offchain.artifacts.settings import ArtifactSettings
 from offchain.errors import LoranetError
@@ -230,7 +232,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         SettingsError: missing, unreadable, not YAML, not a mapping, or an unknown key.
     """
     if not path.is_file():
-        raise SettingsError(f"config file {path} does not exist.")
+        what = "is not a file" if path.exists() else "does not exist"
+        raise SettingsError(f"config file {path} {what}.")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as err:
@@ -273,6 +276,13 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         cls = _FromFile
     try:
         settings = cls(**given)
+    except PydanticSettingsError as err:  # a value that does not parse (e.g. not JSON)
+        found = re.search(r'field "([^"]+)"', str(err))
+        name = found.group(1) if found else "settings"
+        raise SettingsError(
+            f"invalid setting {name} (LORANET_{name.upper()}): the value does not parse "
+            "(a section takes a JSON object, or set its LORANET_<SECTION>_<KEY> variables)."
+        ) from None
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"

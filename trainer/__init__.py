@@ -18,5 +18,17 @@ Modules (each does one job):
 - :mod:`trainer.collab`: ``train_round`` (one node, one round) and its ``RoundResult``.
 - :mod:`trainer.local`, :mod:`trainer.peer`: N peers as local subprocesses.
 - :mod:`trainer.inference`: ``InferenceModel`` (generate, stream, count tokens).
-- :mod:`trainer.cli`: ``loranet train``.
+- :mod:`trainer.examples`, :mod:`trainer.encoding`: data files (text, JSONL, Parquet,
+  ``datasets`` folders) to examples, and examples to token ids with an answer-only loss mask.
+- :mod:`trainer.content_hash`: content hashes of model folders and data sets.
+- :mod:`trainer.cli`: ``loranet train``, ``loranet hash``.
+
+Importing the package turns the Hugging Face libraries offline (``HF_HUB_OFFLINE``,
+``TRANSFORMERS_OFFLINE``, ``HF_DATASETS_OFFLINE``, unless already set): models and data sets
+come from local folders or verified artifacts, never from a hub at run time.
 """
+
+import os as _os
+
+for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    _os.environ.setdefault(_name, "1")

@@ -208,28 +208,43 @@ def _preflight(cfg: TrainConfig) -> None:
 def hash_path(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="A model folder, a data file or a datasets folder."),
+    publish: bool = typer.Option(
+        False,
+        "--publish",
+        help="Also put it into this machine's artifact store (LORANET_ARTIFACTS_STORE) and "
+        "print the URI for --base-model-uri / --dataset-uri.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Print the content hash of a model folder or data set: what a pool creator puts on chain
     as baseModelHash / datasetHash (docs/trainer.md). A file hashes to the SHA-256 of its
     bytes; a folder to the SHA-256 of its canonical manifest (files by path, size and hash)."""
-    from trainer.content_hash import content_hash, folder_manifest
+    from trainer.content_hash import content_hash, folder_manifest, publish_folder
 
     digest = content_hash(path)
     files = folder_manifest(path) if path.is_dir() else []
-    summary = {
+    summary: dict[str, Any] = {
         "path": str(path),
         "kind": "folder" if path.is_dir() else "file",
         "hash": digest,
         "files": len(files) if files else 1,
         "bytes": sum(f.size for f in files) if files else path.stat().st_size,
     }
+    if publish:
+        from offchain.artifacts import open_store
+        from offchain.cli.context import state
+
+        settings = state(ctx).settings
+        store = open_store(settings.artifacts, data_dir=settings.data_dir, network=settings.network)
+        ref = publish_folder(path, store.put, store.put_bytes) if files else store.put(path)
+        assert ref.sha256.removeprefix("0x") == digest.removeprefix("0x")
+        summary["uri"] = ref.uri
     if as_json or bool(getattr(ctx.obj, "json_output", False)):
         typer.echo(json.dumps(summary, sort_keys=True))
     else:
         typer.echo(
             f"{digest}  {path} ({summary['kind']}, {summary['files']} file(s), "
-            f"{summary['bytes']} bytes)"
+            f"{summary['bytes']} bytes)" + (f"\nuri: {summary['uri']}" if publish else "")
         )
 
 

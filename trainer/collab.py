@@ -1,32 +1,35 @@
-"""Collaborative LoRA training over hivemind: DHT, start barrier, one round, progress.
+"""Collaborative LoRA training over hivemind in DiLoCo rounds: DHT, membership, one round.
 
 One round of one node (:func:`train_round`):
 
 1. build the base model + LoRA (seeded, identical everywhere), load the round's base adapter;
 2. take the node's deterministic shard (:meth:`TrainingData.shard`);
-3. join the DHT and wait at a barrier until ``node_count`` peers announced themselves under
-   ``<run_id>_ready`` (so no peer trains ahead alone);
-4. train with ``hivemind.Optimizer`` over the LoRA parameters only: gradients accumulate
-   until the swarm reaches ``target_batch_size``, are averaged (all-reduce), the optimizer
-   steps, parameters are averaged (synchronously, so weights never move inside an epoch);
-5. before the first step of each hivemind epoch save the adapter as that epoch's checkpoint;
-   record one :class:`ReplayRecord` per local step; stop after ``max_epochs`` epochs or
-   ``max_local_steps`` steps, whichever comes first;
-6. save the final adapter, the records and their Merkle root, and return a
-   :class:`RoundResult`.
+3. join the DHT and the round's quorum barrier (:mod:`trainer.membership`): the round starts
+   with the peers that are there (all, or a quorum after the grace period); a peer that
+   arrives after the start sits the round out (:class:`LateForRoundError`);
+4. ``max_epochs`` outer steps (DiLoCo, :mod:`trainer.diloco`): ``inner_steps`` AdamW steps on
+   the LoRA parameters alone, then the all-reduce of the pseudo-gradient ``A_global -
+   A_local`` and an outer Nesterov step that every member applies alike;
+5. one :class:`ReplayRecord` per inner step, and training-state checkpoints (weights + inner
+   optimizer state) at each outer step's start and end and every ``checkpoint_every`` steps;
+   the records commit to the checkpoints around their segment;
+6. progress (samples of the outer step) published in the DHT once per outer step, in
+   hivemind's signed ``<run_id>_progress`` schema that validators read;
+7. save the final adapter, the records and their Merkle root, the measured wire bytes and the
+   time split, and return a :class:`RoundResult`. A multi-node round in which no all-reduce
+   found a partner is not collaborative: ``collaborative=False`` (callers must not report it
+   as collaborative work; :func:`offchain.validator.publish.train_verifiable` refuses to).
 
-A peer that dies mid-round only costs the others one failed averaging round (bounded by
-``averaging_timeout``): hivemind then proceeds with the peers that answer.
+A peer that dies mid-round costs the others at most ``sync_wait`` per outer step (matchmaking
+then goes on with the peers that answer).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +42,14 @@ from trainer.data import TrainingData
 from trainer.dht import (
     PeerProgress,
     create_dht,
-    linger_for_stragglers,
+    publish_progress,
     read_progress,
     run_id_for,
     visible_maddrs,
-    wait_for_peers,
-    wait_until_visible,
 )
+from trainer.diloco import OuterSync, SyncOutcome, allreduce_limit_bytes
+from trainer.inner import InnerTrainer
+from trainer.membership import LateForRoundError, join_round, wait_until
 from trainer.models import (
     attach_lora,
     build_base_model,
@@ -53,17 +57,13 @@ from trainer.models import (
     load_lora_state,
     lora_named_parameters,
 )
-from trainer.replay import (
-    GradientProjector,
-    ReplayRecord,
-    records_root,
-    save_records,
-    step_loss_and_grads,
-)
+from trainer.replay import ReplayRecord, records_root, save_records
+from trainer.wire import SocketCounter
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "LateForRoundError",
     "PeerProgress",
     "RoundResult",
     "StepProgress",
@@ -73,26 +73,6 @@ __all__ = [
     "train_round",
     "visible_maddrs",
 ]
-
-
-def _counting_compression(counter: Any) -> Any:
-    """``NoCompression`` that adds the size of every tensor part it serialises to ``counter``.
-
-    Hivemind's averagers run in forked processes; ``counter`` is a ``multiprocessing.Value``
-    shared with them. Only the parts a peer sends in the reduce-scatter phase pass through
-    the compression object; the all-gather phase sends the same amount back, so the bytes a
-    peer sends per averaging round are twice the count.
-    """
-    from hivemind.compression import NoCompression
-
-    class CountingCompression(NoCompression):  # type: ignore[misc]
-        def compress(self, tensor: torch.Tensor, info: Any, allow_inplace: bool = False) -> Any:
-            message = super().compress(tensor, info, allow_inplace)
-            with counter.get_lock():
-                counter.value += len(message.buffer)
-            return message
-
-    return CountingCompression()
 
 
 @dataclass(frozen=True)
@@ -106,7 +86,15 @@ class StepProgress:
 
 
 class RoundResult(BaseModel):
-    """What one node's round produced (also written to ``<out_dir>/result.json``)."""
+    """What one node's round produced (also written to ``<out_dir>/result.json``).
+
+    Times are wall-clock seconds of this peer: ``barrier_seconds`` (waiting to start),
+    ``compute_seconds`` (inner steps: forward, backward, projection, inner optimizer),
+    ``averaging_seconds`` (outer steps: matchmaking wait, all-reduce, outer update),
+    ``checkpoint_seconds`` and ``total_seconds`` (everything, barrier included);
+    ``utilization`` is compute over total. ``wire_*`` are bytes this peer's ``p2pd`` sockets
+    moved (:mod:`trainer.wire`), ``wire_sync_sent`` the part sent while all-reduces ran.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -116,9 +104,12 @@ class RoundResult(BaseModel):
     round: int
     node_index: int
     node_count: int
+    members: int
+    collaborative: bool
+    group_sizes: list[int]
     adapter_path: Path
     adapter_hash: str
-    epoch_adapters: dict[int, Path]
+    checkpoints: dict[str, Path]
     samples: int
     steps: int
     epochs: int
@@ -129,49 +120,28 @@ class RoundResult(BaseModel):
     barrier_seconds: float
     compute_seconds: float
     averaging_seconds: float
+    checkpoint_seconds: float
     total_seconds: float
+    utilization: float
     bytes_sent: int
+    wire_sent: int
+    wire_received: int
+    wire_sync_sent: int
+    wire_measured: bool
+    allreduce_limit_bytes: float
+    compression: str
     lora_parameters: int
     model_parameters: int
 
 
-def _make_optimizer(
-    cfg: TrainConfig, dht: Any, run_id: str, params: list[Any], counter: Any, node_count: int
-) -> Any:
-    import hivemind
-    from hivemind.optim.grad_averager import GradientAverager
-
-    h = cfg.hivemind
-    # hivemind asks for request_timeout < matchmaking_time (else rare matchmaking deadlocks)
-    request_timeout = min(3.0, h.matchmaking_time / 2)
-    # a group of every node of the run starts its all-reduce as soon as all joined, instead
-    # of waiting out matchmaking_time; with fewer peers (one died) it waits, then goes on
-    group = {"request_timeout": request_timeout, "target_group_size": max(2, node_count)}
-    return hivemind.Optimizer(
-        dht=dht,
-        run_id=run_id,
-        params=params,
-        optimizer=partial(torch.optim.AdamW, lr=cfg.learning_rate, weight_decay=cfg.weight_decay),
-        batch_size_per_step=cfg.batch_size,
-        target_batch_size=h.target_batch_size,
-        matchmaking_time=h.matchmaking_time,
-        averaging_timeout=h.averaging_timeout,
-        average_state_every=h.average_state_every,
-        delay_state_averaging=False,  # weights must not move inside an epoch (replay check)
-        grad_compression=_counting_compression(counter),
-        grad_averager_factory=partial(GradientAverager, **group),
-        averager_opts=group,
-        state_averaging_compression=_counting_compression(counter),
-        tracker_opts={
-            "min_refresh_period": 0.1,
-            "max_refresh_period": 1.0,
-            "default_refresh_period": 0.5,
-            "metadata_expiration": h.progress_expiration,
-        },
-        load_state_timeout=h.averaging_timeout,
-        shutdown_timeout=2.0,
-        verbose=False,
-    )
+def outer_steps(cfg: TrainConfig) -> list[int]:
+    """Inner steps of each outer step: ``max_epochs`` outer steps of ``inner_steps`` (or as
+    many as ``max_local_steps`` allows), the last one possibly shorter."""
+    h = cfg.diloco.inner_steps
+    total = cfg.max_local_steps
+    if cfg.max_epochs is not None:
+        total = min(total, cfg.max_epochs * h)
+    return [min(h, total - start) for start in range(0, total, h)]
 
 
 def train_round(
@@ -190,7 +160,6 @@ def train_round(
     """Train this node's share of one round with its peers; see the module doc."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    (out_dir / "epochs").mkdir(parents=True, exist_ok=True)
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     if cfg.model.lora_dropout > 0:
@@ -202,43 +171,36 @@ def train_round(
     if base_adapter is not None:
         load_lora_state(model, load_adapter_state(base_adapter))
     model.train()
-    named = lora_named_parameters(model)
-    params = [p for _, p in named]
-    projector = GradientProjector.for_model(
-        model, cfg.replay.projection_dim, cfg.replay.projection_seed
-    )
+    params = [p for _, p in lora_named_parameters(model)]
     run_id = run_id_for(cfg.hivemind.run_prefix, pool_id, round)
     own_dht = dht is None
     if own_dht:
-        dht = create_dht(cfg.hivemind, initial_peers)
+        dht = create_dht(cfg.hivemind, initial_peers, read_progress=True)
     peer_id = str(dht.peer_id)
-    counter = mp.Value("q", 0)
+    wire = SocketCounter.for_dht(dht).start()
+    sync: OuterSync | None = None
     try:
-        opt = _make_optimizer(cfg, dht, run_id, params, counter, node_count)
-        try:
-            t_barrier = time.perf_counter()
-            arrived = wait_for_peers(
-                dht, run_id, expected=node_count, timeout=cfg.hivemind.barrier_timeout, name=peer_id
-            )
-
-            def sync() -> None:
-                wait_until_visible(
-                    opt,
-                    expected=node_count,
-                    start_at=arrived + cfg.hivemind.start_delay,
-                    timeout=cfg.hivemind.barrier_timeout,
-                )
-
-            barrier = time.perf_counter() - t_barrier
-            loop = _train_loop(cfg, model, opt, shard, projector, out_dir, on_progress, sync)
-            barrier += loop.sync_s
-            if cfg.max_epochs is not None:
-                linger_for_stragglers(
-                    dht, run_id, epoch=cfg.max_epochs, timeout=cfg.hivemind.averaging_timeout
-                )
-        finally:
-            opt.shutdown()
+        h = cfg.hivemind
+        admission = join_round(
+            dht,
+            run_id,
+            name=peer_id,
+            expected=node_count,
+            quorum=h.quorum,
+            grace=h.join_grace,
+            timeout=h.barrier_timeout,
+            start_delay=h.start_delay,
+        )
+        sync = OuterSync(cfg, dht=dht, run_id=run_id, params=params, group_size=admission.size)
+        wait_until(admission.start_at)
+        barrier = time.perf_counter() - started
+        inner = InnerTrainer(cfg, model, out_dir / "checkpoints")
+        loop = _Loop(cfg, inner, shard, on_progress, sync, dht, run_id, wire)
+        loop.run()
     finally:
+        if sync is not None:
+            sync.shutdown()
+        measured = wire.stop()
         if own_dht:
             dht.shutdown()
 
@@ -246,6 +208,10 @@ def train_round(
     digest = save_adapter(model, adapter_path)
     records_path = out_dir / "records.jsonl"
     save_records(loop.records, records_path)
+    lora_numel = sum(p.numel() for p in params)
+    groups = [o.group_size for o in loop.outcomes]
+    total = time.perf_counter() - started
+    limit = sum(allreduce_limit_bytes(g, lora_numel) for g in groups)
     result = RoundResult(
         run_id=run_id,
         peer_id=peer_id,
@@ -253,80 +219,89 @@ def train_round(
         round=round,
         node_index=node_index,
         node_count=node_count,
+        members=admission.size,
+        collaborative=node_count == 1 or any(g > 1 for g in groups),
+        group_sizes=groups,
         adapter_path=adapter_path,
         adapter_hash=digest,
-        epoch_adapters=loop.checkpoints,
+        checkpoints=inner.checkpoints,
         samples=len(loop.records) * cfg.batch_size,
         steps=len(loop.records),
-        epochs=loop.final_epoch,
+        epochs=len(loop.outcomes),
         final_loss=loop.records[-1].loss if loop.records else float("nan"),
         losses=[r.loss for r in loop.records],
         records_path=records_path,
         records_root=records_root(loop.records),
         barrier_seconds=barrier,
-        compute_seconds=loop.compute_s,
-        averaging_seconds=loop.averaging_s,
-        total_seconds=time.perf_counter() - started,
-        bytes_sent=2 * int(counter.value),
-        lora_parameters=sum(p.numel() for p in params),
+        compute_seconds=inner.compute_s,
+        averaging_seconds=sum(o.seconds for o in loop.outcomes),
+        checkpoint_seconds=inner.checkpoint_s,
+        total_seconds=total,
+        utilization=inner.compute_s / total if total > 0 else 0.0,
+        bytes_sent=measured.sent,
+        wire_sent=measured.sent,
+        wire_received=measured.received,
+        wire_sync_sent=loop.sync_sent,
+        wire_measured=wire.available,
+        allreduce_limit_bytes=limit,
+        compression=cfg.diloco.compression,
+        lora_parameters=lora_numel,
         model_parameters=sum(p.numel() for p in model.parameters()),
     )
     (out_dir / "result.json").write_text(result.model_dump_json(indent=2))
     logger.info(
-        "round done run_id=%s node=%d steps=%d epochs=%d hash=%s",
+        "round done run_id=%s node=%d steps=%d outer=%d groups=%s hash=%s",
         run_id,
         node_index,
         result.steps,
         result.epochs,
+        groups,
         digest,
     )
     return result
 
 
 @dataclass
-class _LoopOutcome:
-    records: list[ReplayRecord]
-    checkpoints: dict[int, Path]
-    final_epoch: int
-    compute_s: float
-    averaging_s: float
-    sync_s: float
+class _Loop:
+    """The inner/outer loop of one round (state kept on the instance for the result)."""
 
+    cfg: TrainConfig
+    inner: InnerTrainer
+    shard: Any
+    on_progress: Callable[[StepProgress], None] | None
+    sync: OuterSync
+    dht: Any
+    run_id: str
+    wire: SocketCounter
+    records: list[ReplayRecord] = field(default_factory=list)
+    outcomes: list[SyncOutcome] = field(default_factory=list)
+    sync_sent: int = 0
 
-def _train_loop(
-    cfg: TrainConfig,
-    model: torch.nn.Module,
-    opt: Any,
-    shard: Any,
-    projector: GradientProjector,
-    out_dir: Path,
-    on_progress: Callable[[StepProgress], None] | None,
-    sync: Callable[[], None],
-) -> _LoopOutcome:
-    records: list[ReplayRecord] = []
-    checkpoints: dict[int, Path] = {}
-    compute_s = averaging_s = sync_s = 0.0
-    for step in range(cfg.max_local_steps):
-        epoch = int(opt.local_epoch)
-        if cfg.max_epochs is not None and epoch >= cfg.max_epochs:
-            break
-        if epoch not in checkpoints:
-            path = out_dir / "epochs" / f"epoch_{epoch:04d}.safetensors"
-            save_adapter(model, path)
-            checkpoints[epoch] = path
-        t0 = time.perf_counter()
-        loss, grads = step_loss_and_grads(model, shard.batch(step, cfg.batch_size))
-        projection = projector.project(grads)
-        t1 = time.perf_counter()
-        opt.step()
-        opt.zero_grad()
-        t2 = time.perf_counter()
-        compute_s += t1 - t0
-        averaging_s += t2 - t1
-        if step == 0:
-            sync()
-            sync_s = time.perf_counter() - t2
-        records.append(ReplayRecord.make(step, epoch, loss, projection))
-        if on_progress is not None:
-            on_progress(StepProgress(step, epoch, loss, (step + 1) * cfg.batch_size))
-    return _LoopOutcome(records, checkpoints, int(opt.local_epoch), compute_s, averaging_s, sync_s)
+    def run(self) -> None:
+        cfg = self.cfg
+        step = 0
+        for epoch, n in enumerate(outer_steps(cfg)):
+            epoch_t0 = time.perf_counter()
+            compute_t0 = self.inner.compute_s
+
+            def hook(s: int, loss: float, epoch: int = epoch) -> None:
+                if self.on_progress is not None:
+                    self.on_progress(StepProgress(s, epoch, loss, (s + 1) * cfg.batch_size))
+
+            self.records += self.inner.run(
+                self.shard, epoch=epoch, first_step=step, n=n, on_step=hook
+            )
+            step += n
+            samples = n * cfg.batch_size
+            compute = self.inner.compute_s - compute_t0
+            publish_progress(
+                self.dht,
+                self.run_id,
+                epoch=epoch,
+                samples=samples,
+                samples_per_second=samples / compute if compute > 0 else 0.0,
+                ttl=max(cfg.hivemind.progress_expiration, 2 * (time.perf_counter() - epoch_t0)),
+            )
+            before = self.wire.read()
+            self.outcomes.append(self.sync.sync(epoch, weight=float(samples)))
+            self.sync_sent += (self.wire.read() - before).sent

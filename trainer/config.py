@@ -136,6 +136,11 @@ class ReplayConfig(_Frozen):
     projection_seed: int = 1234
     max_loss_rel_diff: float = Field(default=1e-3, gt=0.0)
     min_cosine: float = Field(default=0.99, gt=-1.0, le=1.0)
+    #: a checkpoint (LoRA weights + inner optimizer state) every this many inner steps (and at
+    #: every outer step start); a replay re-runs one such segment, so this bounds its cost
+    checkpoint_every: int = Field(default=4, ge=1)
+    #: relative distance allowed between a segment's replayed and claimed end weights
+    max_state_rel_diff: float = Field(default=1e-2, gt=0.0)
 
 
 class HivemindConfig(_Frozen):
@@ -153,6 +158,27 @@ class HivemindConfig(_Frozen):
     average_state_every: int = Field(default=1, ge=1)
     progress_expiration: float = Field(default=10.0, gt=0.0)
     run_prefix: str = "loranet"
+    #: membership: the round starts once every member arrived, or once ``ceil(quorum x
+    #: members)`` (at least 2 in a multi-node round) did and ``join_grace`` seconds passed
+    #: since the first arrival
+    quorum: float = Field(default=0.5, gt=0.0, le=1.0)
+    join_grace: float = Field(default=20.0, ge=0.0)
+
+
+class DilocoConfig(_Frozen):
+    """Pool settings of DiLoCo rounds (docs/trainer.md).
+
+    Each outer step: ``inner_steps`` local steps of the inner optimizer (AdamW) on the LoRA
+    parameters, then an all-reduce of the pseudo-gradient ``A_global - A_local`` (compressed
+    with ``compression``) and an outer SGD step with Nesterov momentum on ``A_global``.
+    """
+
+    inner_steps: int = Field(default=8, ge=1)
+    outer_lr: float = Field(default=0.7, gt=0.0)
+    outer_momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
+    compression: Literal["none", "float16", "uint8"] = "float16"
+    #: how long a peer that finished its inner steps waits for the others in matchmaking
+    sync_wait: float = Field(default=60.0, gt=0.0)
 
 
 class TrainConfig(_Frozen):
@@ -162,6 +188,7 @@ class TrainConfig(_Frozen):
     data: DataConfig = DataConfig()
     hivemind: HivemindConfig = HivemindConfig()
     replay: ReplayConfig = ReplayConfig()
+    diloco: DilocoConfig = DilocoConfig()
     batch_size: int = Field(default=8, ge=1)
     learning_rate: float = Field(default=3e-2, gt=0.0)
     weight_decay: float = Field(default=0.0, ge=0.0)

@@ -1,21 +1,20 @@
-"""The hivemind DHT side of a round: run ids, the start barrier, progress, stragglers.
+"""The hivemind DHT side of a round: run ids, progress.
 
-One ``hivemind.DHT`` per process (:func:`create_dht`). Peers announce themselves under
-``<run_id>_ready`` and wait for each other (:func:`wait_for_peers`); hivemind's optimizer
-publishes each peer's progress under ``<run_id>_progress`` (signed per peer), which any DHT
-peer with the signature validator can read (:func:`read_progress`).
+One ``hivemind.DHT`` per process (:func:`create_dht`). Each training peer publishes its
+progress under ``<run_id>_progress`` in hivemind's own signed schema (:func:`publish_progress`),
+which any DHT peer with the signature validator can read (:func:`read_progress`). The start
+barrier is :mod:`trainer.membership`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from trainer.config import HivemindConfig
-from trainer.errors import BarrierTimeoutError, PeerUnreachableError
+from trainer.errors import PeerUnreachableError
 
 logger = logging.getLogger(__name__)
 
@@ -70,53 +69,29 @@ def visible_maddrs(dht: Any) -> list[str]:
     return [str(m) for m in dht.get_visible_maddrs()]
 
 
-def wait_for_peers(dht: Any, run_id: str, *, expected: int, timeout: float, name: str) -> float:
-    """Announce this peer under ``<run_id>_ready`` and wait until ``expected`` peers did.
-
-    Each peer stores the DHT time of its arrival; once all are there every peer sees the
-    same set, so ``max(arrival) + start_delay`` is a start time they all agree on.
-    Returns that time; raises :class:`BarrierTimeoutError` after ``timeout`` seconds.
-    """
+def publish_progress(
+    dht: Any, run_id: str, *, epoch: int, samples: int, samples_per_second: float, ttl: float
+) -> bool:
+    """Publish this peer's progress under ``<run_id>_progress`` in hivemind's schema
+    (``LocalTrainingProgress``), signed by the process's RSA key: the DHT must carry the
+    ``RSASignatureValidator`` (``create_dht(..., read_progress=True)``). Once per outer step:
+    the record says the peer finished ``samples`` samples of outer step ``epoch``."""
+    from hivemind.dht.crypto import RSASignatureValidator
     from hivemind.utils import get_dht_time
 
-    key = f"{run_id}_ready"
-    deadline = time.perf_counter() + timeout
-    stored = False
-    seen: dict[Any, Any] = {}
-    while time.perf_counter() < deadline:
-        if not stored:
-            now = get_dht_time()
-            stored = bool(
-                dht.store(key, subkey=name, value=now, expiration_time=now + timeout + 60)
-            )
-        found = dht.get(key, latest=True)
-        seen = found.value if found is not None and isinstance(found.value, dict) else {}
-        if stored and len(seen) >= expected:
-            arrivals = sorted(float(v.value) for v in seen.values())[:expected]
-            logger.info("barrier passed run_id=%s peers=%d", run_id, len(seen))
-            return arrivals[-1]
-        time.sleep(BARRIER_POLL_S)
-    raise BarrierTimeoutError(
-        f"Only {len(seen)} of {expected} peers joined run {run_id} within {timeout:.0f} s."
+    now = get_dht_time()
+    value = {
+        "peer_id": dht.peer_id.to_bytes(),
+        "epoch": int(epoch),
+        "samples_accumulated": int(samples),
+        "samples_per_second": float(samples_per_second),
+        "time": now,
+        "client_mode": False,
+    }
+    owner = RSASignatureValidator().local_public_key
+    return bool(
+        dht.store(f"{run_id}_progress", subkey=owner, value=value, expiration_time=now + ttl)
     )
-
-
-def wait_until_visible(opt: Any, *, expected: int, start_at: float, timeout: float) -> None:
-    """After the first local step: wait until this peer's progress tracker sees ``expected``
-    peers and the agreed start time has come, so that no peer ends epoch 0 alone.
-
-    A peer publishes progress only once it has accumulated samples, hence the first step.
-    Gives up with a warning after ``timeout`` (a peer may have died since the barrier).
-    """
-    from hivemind.utils import get_dht_time
-
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        visible = opt.tracker.global_progress.num_peers
-        if visible >= expected and get_dht_time() >= start_at:
-            return
-        time.sleep(BARRIER_POLL_S / 4)
-    logger.warning("start: only %d of %d peers visible; training on", visible, expected)
 
 
 @dataclass(frozen=True)
@@ -167,16 +142,3 @@ def read_progress(dht_or_initial_peers: Any, run_id: str) -> list[PeerProgress]:
             )
         )
     return sorted(out, key=lambda p: p.peer_id)
-
-
-def linger_for_stragglers(dht: Any, run_id: str, *, epoch: int, timeout: float) -> None:
-    """Keep this finished peer's averagers up until every peer still publishing progress
-    reached ``epoch`` (or ``timeout``), so a straggler can download the final state instead of
-    waiting alone for a group that will never form."""
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        behind = [p for p in read_progress(dht, run_id) if p.epoch < epoch and not p.client_mode]
-        if not behind:
-            return
-        time.sleep(BARRIER_POLL_S)
-    logger.warning("finishing while %d peer(s) are still below epoch %d", len(behind), epoch)

@@ -39,9 +39,11 @@ class LocalSwarm:
         round: int = 0,
         base_adapter: Path | None = None,
         initial_peers: list[str] | None = None,
+        node_count: int | None = None,
     ) -> None:
         self.cfg = cfg
         self.peers = peers
+        self.node_count = node_count or peers  # members of the round (peers may be fewer)
         self.out_root = Path(out_root)
         self.pool_id, self.round = pool_id, round
         self.base_adapter = base_adapter
@@ -80,7 +82,7 @@ class LocalSwarm:
                 pool_id=self.pool_id,
                 round=self.round,
                 node_index=i,
-                node_count=self.peers,
+                node_count=self.node_count,
                 initial_peers=self.maddrs,
                 base_adapter=self.base_adapter,
                 out_dir=node_dir,

@@ -25,9 +25,19 @@ class ArtifactURIError(ArtifactError):
 class ArtifactUnavailableError(ArtifactError):
     """The artifact could not be fetched (retried already); says nothing about its publisher."""
 
+    transient = True  # the store may answer later
+
+
+class ArtifactUploadError(ArtifactError):
+    """The store did not take an artifact (unreachable, refused); nothing was stored."""
+
+    transient = True
+
 
 class ArtifactTooLargeError(ArtifactUnavailableError):
     """The artifact is larger than this reader's size limit (a local policy, not evidence)."""
+
+    transient = False  # the same artifact stays too large
 
 
 class ArtifactHashMismatchError(ArtifactError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlparse
 
 from offchain.artifacts.errors import ArtifactURIError
 from offchain.artifacts.fetch import Fetcher
@@ -66,6 +67,14 @@ def open_store(
         return LocalStore(root)
     if kind == HTTP:
         base = settings.serve_url + ROUTE.rstrip("/")
+        host = urlparse(settings.serve_url).hostname or ""
+        if not local_chain and host in ("127.0.0.1", "localhost", "::1"):
+            logger.warning(
+                "artifact URIs name %s, which no other machine can reach: set "
+                "LORANET_ARTIFACTS_PUBLIC_URL (or LORANET_ARTIFACTS_SERVE_HOST to this "
+                "machine's address)",
+                settings.serve_url,
+            )
         return LocalStore(settings.resolved_dir(data_dir), base_url=base, kind=HTTP)
     if kind == "s3":
         from offchain.artifacts.s3 import S3Store

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from offchain.artifacts.digest import hex_of, sha256_bytes, sha256_file
-from offchain.artifacts.errors import ArtifactError, ArtifactURIError
+from offchain.artifacts.errors import ArtifactError, ArtifactUploadError, ArtifactURIError
 from offchain.artifacts.limits import FetchLimits
 from offchain.artifacts.store import ArtifactRef
 from offchain.logging import kv
@@ -115,7 +115,7 @@ class S3Store:
                     extra=kv(store="s3", bucket=self.bucket, key=key, sha256=digest, bytes=size),
                 )
         except (BotoCoreError, ClientError) as err:
-            raise ArtifactError(f"cannot upload to s3://{self.bucket}/{key}: {err}") from None
+            raise ArtifactUploadError(f"cannot upload to s3://{self.bucket}/{key}: {err}") from None
         return ArtifactRef(uri=self.uri_for(digest), sha256=digest, size=size)
 
     def put(self, path: Path) -> ArtifactRef:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from offchain.artifacts.digest import CHUNK
+from offchain.artifacts.errors import ArtifactError
 from offchain.logging import kv
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,13 @@ class ArtifactServer:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         handler = type("ArtifactHandler", (_Handler,), {"root": self.root})
-        self._server = ThreadingHTTPServer((host, port), handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as err:
+            raise ArtifactError(
+                f"cannot serve artifacts on {host}:{port}: {err.strerror or err}; set "
+                "LORANET_ARTIFACTS_SERVE_HOST/LORANET_ARTIFACTS_SERVE_PORT to a free address."
+            ) from None
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 

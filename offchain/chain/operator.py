@@ -3,7 +3,9 @@
 An action reads the chain and refuses with a ``PrecheckError`` sentence *before* it asks for
 anything secret: the caller's address is known without unlocking its key, and the signer is
 asked for (``unlock``, which may prompt for a password) only when a transaction is about to
-be sent. What a precheck cannot foresee is caught by the gas estimate in ``TxSender``, whose
+be sent. Then, as for providers (:mod:`offchain.chain.review`), the transaction is estimated
+and shown to the reviewer (the CLI's summary and confirmation, ``--yes``/``--dry-run``)
+before it is sent. What a precheck cannot foresee is caught by the gas estimate, whose
 revert becomes the same kind of sentence; nothing is sent on a refusal.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from web3 import Web3
@@ -18,8 +21,9 @@ from web3 import Web3
 from offchain.chain.errors import PrecheckError
 from offchain.chain.protocol import Protocol
 from offchain.chain.provider import ActionResult
+from offchain.chain.review import Plan, Reviewer, execute
 from offchain.chain.roles import RoleSpec, role_spec
-from offchain.chain.tx import TxRequest, TxResult, TxSender
+from offchain.chain.tx import TxRequest, TxSender
 
 logger = logging.getLogger(__name__)
 
@@ -30,15 +34,23 @@ Unlock = Callable[[], TxSender]
 class OperatorActions:
     """Actions of ``caller`` on ``protocol``; subclasses add the role-specific ones."""
 
-    def __init__(self, protocol: Protocol, caller: str, unlock: Unlock | None = None) -> None:
+    def __init__(
+        self,
+        protocol: Protocol,
+        caller: str,
+        unlock: Unlock | None = None,
+        *,
+        review: Reviewer | None = None,
+    ) -> None:
         self.protocol = protocol
         self.caller = Web3.to_checksum_address(caller)
         self._unlock = unlock
+        self.review = review
         self._sender: TxSender | None = None
 
     # -- sending ---------------------------------------------------------------------------
 
-    def send(self, request: TxRequest) -> TxResult:
+    def sender(self) -> TxSender:
         if self._sender is None:
             if self._unlock is None:
                 raise PrecheckError("this view cannot send transactions (no key given).")
@@ -46,12 +58,23 @@ class OperatorActions:
             signer = str(self._sender.account.address)
             if signer != self.caller:
                 raise PrecheckError(f"the unlocked key is {signer}, not the caller {self.caller}.")
-        return self._sender.send(request)
+        return self._sender
 
-    def call(self, contract: Any, function: str, *args: Any, description: str) -> ActionResult:
-        """One transaction as an ``ActionResult`` (summary filled by the caller)."""
-        result = self.send(TxRequest.call(contract, function, *args, description=description))
-        return ActionResult([result], {})
+    def call(
+        self,
+        contract: Any,
+        function: str,
+        *args: Any,
+        description: str,
+        rows: list[tuple[str, str]] | None = None,
+    ) -> ActionResult:
+        """One transaction, reviewed then sent (or planned only, for a dry run)."""
+        request = TxRequest.call(contract, function, *args, description=description)
+        plan = Plan(description, [("from", self.caller), *(rows or [])])
+        outcome = execute(self.sender(), plan, [request], self.review)
+        return ActionResult(
+            outcome.sent, {}, plan=plan, planned=outcome.planned, dry_run=outcome.dry_run
+        )
 
     # -- role checks -----------------------------------------------------------------------
 
@@ -85,5 +108,5 @@ def checksum(address: str, what: str = "address") -> str:
 
 
 def summary(result: ActionResult, **fields: Any) -> ActionResult:
-    """``result`` with ``fields`` as its summary."""
-    return ActionResult(result.transactions, {**result.summary, **fields})
+    """``result`` with ``fields`` added to its summary."""
+    return replace(result, summary={**result.summary, **fields})

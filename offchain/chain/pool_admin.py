@@ -19,6 +19,8 @@ from offchain.chain.errors import PrecheckError
 from offchain.chain.operator import OperatorActions, checksum, summary
 from offchain.chain.protocol import PoolView
 from offchain.chain.provider import ActionResult
+from offchain.chain.review import Plan, execute
+from offchain.chain.tx import TxRequest
 from offchain.chain.units import format_lora
 from offchain.errors import LoranetError
 
@@ -166,26 +168,44 @@ class PoolCreatorActions(OperatorActions):
                     f"the pool's budget is {format_lora(spec.budget)} but {self.caller} holds "
                     f"only {format_lora(balance)}."
                 )
-        sent = []
+        requests = []
         allowance = int(token.functions.allowance(self.caller, ledger.address).call())
         if spec.budget > allowance:
-            approve = self.call(
-                token, "approve", ledger.address, spec.budget, description="approve the budget"
+            requests.append(
+                TxRequest.call(
+                    token, "approve", ledger.address, spec.budget, description="approve the budget"
+                )
             )
-            sent += approve.transactions
         zero = b"\x00" * 32
-        result = self.call(
-            self.protocol.hub,
-            "createPool",
-            spec.as_tuple(),
-            spec.budget,
-            0,
-            0,
-            zero,
-            zero,
-            description="create pool (escrows the budget)",
+        requests.append(
+            TxRequest.call(
+                self.protocol.hub,
+                "createPool",
+                spec.as_tuple(),
+                spec.budget,
+                0,
+                0,
+                zero,
+                zero,
+                description="create pool (escrows the budget)",
+            )
         )
-        result = ActionResult(sent + result.transactions, result.summary)
+        rows = [
+            ("domain", str(spec.domain_id)),
+            ("base model", spec.base_model_uri),
+            ("data set", spec.dataset_uri),
+            ("reward per round", format_lora(spec.reward_per_round)),
+            ("budget escrowed", format_lora(spec.budget)),
+            ("rounds", f"{spec.round_length} s, reports within {spec.submission_window} s"),
+            ("nodes", f"at most {spec.max_nodes}"),
+        ]
+        plan = Plan("create pool", [("from", self.caller), *rows])
+        outcome = execute(self.sender(), plan, requests, self.review)
+        result = ActionResult(
+            outcome.sent, {}, plan=plan, planned=outcome.planned, dry_run=outcome.dry_run
+        )
+        if result.dry_run:
+            return summary(result, pool_id=None, creator=self.caller, params=spec.as_dict())
         events = self.protocol.pools.events.PoolCreated().process_receipt(
             result.transactions[-1].receipt
         )

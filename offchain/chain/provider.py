@@ -17,7 +17,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from offchain.chain.errors import PrecheckError
+from offchain.chain.errors import InsufficientFundsError, PrecheckError
 from offchain.chain.protocol import Protocol, ProviderView, utc
 from offchain.chain.review import (
     KeySource,
@@ -26,6 +26,7 @@ from offchain.chain.review import (
     Reviewer,
     SenderSource,
     execute,
+    key_label,
     resolve_key,
     resolve_sender,
     sender_address,
@@ -83,6 +84,11 @@ class ProviderActions:
 
     def _run(self, plan: Plan, build: Build, summary: dict[str, Any]) -> ActionResult:
         """Unlock, build the transactions, review and send them."""
+        if int(self.protocol.w3.eth.get_balance(self.address)) == 0:  # before any password
+            raise InsufficientFundsError(
+                f"{self.address} holds 0 ETH and cannot pay for gas: fund it with ETH first"
+                " (`loranet devnet fund` on a devnet)."
+            )
         sender = resolve_sender(self.sender)
         outcome = execute(sender, plan, build(sender), self.review)
         return ActionResult(
@@ -132,6 +138,32 @@ class ProviderActions:
             return requests
 
         return self._run(plan, build, {"provider": self.address, "staked": str(amount)})
+
+    def deregister(self) -> ActionResult:
+        """End the registration (no nodes left), which frees the base stake for unbonding."""
+        hub = self.protocol.hub
+        if not any(entry.get("name") == "deregisterProvider" for entry in hub.abi):
+            raise PrecheckError(
+                "this deployment has no deregistration: a provider without nodes has no "
+                "minimum stake there, so `loranet stake unbond` frees the whole stake."
+            )
+        me = self.view()
+        if not me.registered:
+            raise PrecheckError(f"{self.address} is not registered as a provider.")
+        if me.node_count:
+            raise PrecheckError(
+                f"{self.address} still has {me.node_count} node(s): remove them first "
+                "(`loranet node remove`)."
+            )
+        plan = Plan(
+            f"deregister {self.address} as a provider",
+            [
+                ("stake", f"{format_lora(me.staked)} (all of it can be unbonded afterwards)"),
+                ("minimum stake", _change(me.min_stake, 0)),
+            ],
+        )
+        request = TxRequest.call(hub, "deregisterProvider", description="deregister")
+        return self._run(plan, lambda _sender: [request], {"provider": self.address})
 
     def stake_add(self, amount: int) -> ActionResult:
         me = self.view()
@@ -259,7 +291,7 @@ class ProviderActions:
         required = self._require_min_stake(me, total)
         registry = self.protocol.registry
         plan = Plan(
-            f"add node {node_key.address} with {units} compute units",
+            f"add node {key_label(node_key)} with {units} compute units",
             [
                 ("compute units", f"{me.total_units} → {total}"),
                 ("minimum stake", _change(me.min_stake, required)),
@@ -350,7 +382,7 @@ class ProviderActions:
             )
             return deadline, signature
 
-        return self._join(pool_id, node_key.address, sign)
+        return self._join(pool_id, node_key.address, sign, label=key_label(node_key))
 
     def join_pool_signed(
         self, pool_id: int, node: str, *, deadline: int, signature: bytes
@@ -364,7 +396,12 @@ class ProviderActions:
         return self._join(pool_id, node, lambda: (deadline, signature))
 
     def _join(
-        self, pool_id: int, node_address: str, sign: Callable[[], tuple[int, bytes]]
+        self,
+        pool_id: int,
+        node_address: str,
+        sign: Callable[[], tuple[int, bytes]],
+        *,
+        label: str | None = None,
     ) -> ActionResult:
         pool = self.protocol.pool(pool_id)
         node = self._own_node(node_address)
@@ -393,7 +430,7 @@ class ProviderActions:
         me = self.view()
         self._require_min_stake(me, me.total_units)
         plan = Plan(
-            f"join node {node.address} to pool {pool_id}",
+            f"join node {label or node.address} to pool {pool_id}",
             [
                 ("pool", f"{pool_id} ({pool.status})"),
                 ("reward", f"{format_lora(pool.reward_per_round)} per round"),

@@ -24,6 +24,7 @@ from eth_account.signers.local import LocalAccount
 from offchain.chain.errors import ChainError, TransactionRevertedError
 from offchain.chain.tx import TxRequest, TxResult, TxSender
 from offchain.chain.units import format_eth
+from offchain.logging import kv
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +112,12 @@ class LazyKey:
 
     address: str
     unlock: Callable[[], LocalAccount]
+    alias: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``gpu-0 (0xAbC…)`` when the key has a local alias, else the address."""
+        return f"{self.alias} ({self.address})" if self.alias else self.address
 
 
 SenderSource = TxSender | LazySender
@@ -123,6 +130,10 @@ def resolve_sender(source: SenderSource) -> TxSender:
 
 def sender_address(source: SenderSource) -> str:
     return source.address if isinstance(source, LazySender) else str(source.account.address)
+
+
+def key_label(source: KeySource) -> str:
+    return source.label if isinstance(source, LazyKey) else str(source.address)
 
 
 def resolve_key(source: KeySource) -> LocalAccount:
@@ -170,7 +181,7 @@ def execute(
     if review is not None:
         planned = plan_transactions(sender, requests)
         if not review(plan, planned):
-            logger.info("dry run", extra={"title": plan.title})
+            logger.info("dry run", extra=kv(title=plan.title, transactions=len(planned)))
             return Outcome(sent=[], plan=plan, planned=planned, dry_run=True)
     sent = [sender.send(request) for request in requests]
     return Outcome(sent=sent, plan=plan, planned=planned, dry_run=False)

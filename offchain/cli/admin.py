@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.options import DryRunOpt, YesOpt
 
 app = typer.Typer(
     help="Protocol admin: roles, protocol parameters, blacklists (any chain).",
@@ -26,6 +27,8 @@ def grant(
     role: str = typer.Argument(..., help=ROLE_HELP),
     address: str = typer.Argument(..., help="Account that receives the role."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Grant a role (the caller must be an admin of the role's contract)."""
@@ -34,7 +37,9 @@ def grant(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = operator_actions(cli, AdminActions, account).grant(role, address)
+    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).grant(
+        role, address
+    )
     cli.emit_action(result, f"{result.summary['account']} now holds {result.summary['role']}")
 
 
@@ -44,6 +49,8 @@ def revoke(
     role: str = typer.Argument(..., help=ROLE_HELP),
     address: str = typer.Argument(..., help="Account that loses the role."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Revoke a role."""
@@ -52,7 +59,9 @@ def revoke(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = operator_actions(cli, AdminActions, account).revoke(role, address)
+    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).revoke(
+        role, address
+    )
     cli.emit_action(result, f"{result.summary['account']} no longer holds {result.summary['role']}")
 
 
@@ -106,6 +115,8 @@ def set_stake(
     base: str = typer.Option(..., "--base", help="Base minimum stake (LORA)."),
     per_unit: str = typer.Option(..., "--per-unit", help="Minimum stake per compute unit (LORA)."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Set the minimum-stake rule base + perUnit x compute units."""
@@ -116,7 +127,9 @@ def set_stake(
     cli = state(ctx)
     cli.use_json(as_json)
     b, p = parse_amount(base), parse_amount(per_unit)
-    result = operator_actions(cli, AdminActions, account).set_stake_params(b, p)
+    result = operator_actions(
+        cli, AdminActions, account, yes=yes, dry_run=dry_run
+    ).set_stake_params(b, p)
     cli.emit_action(result, f"minimum stake is now {format_lora(b)} + {format_lora(p)} per unit")
 
 
@@ -125,6 +138,8 @@ def set_unbonding(
     ctx: typer.Context,
     seconds: int = typer.Argument(..., help="Seconds an unbond stays locked."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Set the unbonding period of new unbond requests."""
@@ -133,7 +148,9 @@ def set_unbonding(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = operator_actions(cli, AdminActions, account).set_unbonding_period(seconds)
+    result = operator_actions(
+        cli, AdminActions, account, yes=yes, dry_run=dry_run
+    ).set_unbonding_period(seconds)
     cli.emit_action(result, f"unbonding period is now {seconds} s")
 
 
@@ -143,6 +160,8 @@ def set_slash_split(
     burn_bps: int = typer.Option(..., "--burn-bps", help="Part of each slash burned (bps)."),
     treasury: str = typer.Option(..., "--treasury", help="Receives the rest of each slash."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Set how slashed stake is split between burning and the treasury."""
@@ -151,7 +170,9 @@ def set_slash_split(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = operator_actions(cli, AdminActions, account).set_slash_split(burn_bps, treasury)
+    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).set_slash_split(
+        burn_bps, treasury
+    )
     cli.emit_action(result, f"slashes now burn {burn_bps} bps, the rest goes to {treasury}")
 
 
@@ -162,6 +183,8 @@ def blacklist(
     provider: bool = typer.Option(False, "--provider", help="Blacklist a provider, not a node."),
     undo: bool = typer.Option(False, "--undo", help="Clear the blacklist flag instead."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Blacklist (or clear) a node or a provider everywhere; a blacklisted node leaves its pool."""
@@ -170,7 +193,7 @@ def blacklist(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    actions = operator_actions(cli, AdminActions, account)
+    actions = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run)
     if provider:
         result = actions.blacklist_provider(address, blacklisted=not undo)
     else:

@@ -103,15 +103,28 @@ def stdin_is_terminal() -> bool:
         return False
 
 
-def read_secret(prompt: str, *, env_hint: str, confirm: bool = False) -> str:
+def read_secret(
+    prompt: str,
+    *,
+    env_hint: str,
+    confirm: bool = False,
+    check: Callable[[str], None] | None = None,
+) -> str:
     """A hidden prompt on a terminal; without one, the next line(s) of stdin (a pipe), with
-    no getpass warning. Nothing to read is refused with what to set instead.
+    no getpass warning. Nothing to read is refused with what to set instead. ``check`` runs
+    on the first entry, before it is asked again for confirmation.
 
     Raises:
-        SecretUnavailableError: no terminal and stdin is empty or closed.
+        SecretUnavailableError: no terminal and stdin is empty or closed, or the entries differ.
     """
     if stdin_is_terminal():
-        value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+        value: str = typer.prompt(prompt, hide_input=True, err=True)
+        if check is not None:
+            check(value)
+        if confirm:
+            again: str = typer.prompt("Repeat for confirmation", hide_input=True, err=True)
+            if again != value:
+                raise SecretUnavailableError("the two entries do not match.")
         return value
     missing = SecretUnavailableError(
         f"{prompt[:1].lower()}{prompt[1:]} is needed but there is no terminal to ask: "
@@ -120,6 +133,8 @@ def read_secret(prompt: str, *, env_hint: str, confirm: bool = False) -> str:
     first = _read_line()
     if first is None:
         raise missing
+    if check is not None:
+        check(first)
     if confirm:
         again = _read_line()
         if again is not None and again != first:
@@ -265,7 +280,8 @@ class CliState:
         if given is not None:
             value = given
         else:
-            value = read_secret(prompt, env_hint=env_hint, confirm=confirm)
+            strength = check_password_strength if new else None
+            return read_secret(prompt, env_hint=env_hint, confirm=confirm, check=strength)
         if new:
             check_password_strength(value)
         return value
@@ -326,7 +342,7 @@ class CliState:
         from offchain.chain.review import LazyKey
 
         info = self.node_keystore().get(name)
-        return LazyKey(info.address, cache(lambda: self.unlock_node(info.alias)))
+        return LazyKey(info.address, cache(lambda: self.unlock_node(info.alias)), info.alias)
 
     def lazy_sender(self, account_name: str | None) -> LazySender:
         """The sender of a stored account; the password is asked at its first signature."""

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.options import DryRunOpt, YesOpt
 
 app = typer.Typer(
     help="Domains (kinds of work) and their validation policy: list, create, update.",
@@ -105,6 +106,8 @@ def create(
     slash_bps: int | None = typer.Option(None, "--slash-bps", help=SLASH + " Default 1000."),
     slash_amount: str | None = typer.Option(None, "--slash-amount", help="Fixed slash (LORA)."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Create a domain (admin)."""
@@ -117,7 +120,9 @@ def create(
         Policy(), quorum, challenge_window, eval_tolerance, local_gpu_bps, custom_bps,
         remote_api_bps, slash_bps, slash_amount,
     )  # fmt: skip
-    result = operator_actions(cli, AdminActions, account).create_domain(name, policy)
+    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).create_domain(
+        name, policy
+    )
     cli.emit_action(result, f"domain {result.summary['domain_id']} '{name}' created")
 
 
@@ -134,6 +139,8 @@ def update(
     slash_bps: int | None = typer.Option(None, "--slash-bps", help=SLASH),
     slash_amount: str | None = typer.Option(None, "--slash-amount", help="Fixed slash (LORA)."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Change a domain's policy (admin); options not given keep their current value."""
@@ -142,7 +149,7 @@ def update(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    actions = operator_actions(cli, AdminActions, account)
+    actions = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run)
     policy = _policy(
         actions.domain_policy(domain_id), quorum, challenge_window, eval_tolerance,
         local_gpu_bps, custom_bps, remote_api_bps, slash_bps, slash_amount,

@@ -103,11 +103,20 @@ def as_loranet_error(err: BaseException) -> LoranetError:
 
 
 def _usage_sentence(err: _click.exceptions.ClickException) -> str:
-    name = getattr(err, "option_name", None)
-    if isinstance(err, _click.exceptions.NoSuchOption) and name and _NEGATIVE.match(name):
+    if _negative_number(err):
+        name = getattr(err, "option_name", "")
         return f"'{name}' is not an option: amounts and numbers must be positive here."
     message = err.format_message().strip().rstrip(".")
+    if not message:  # a group called without its command (its help was printed)
+        ctx = getattr(err, "ctx", None)
+        where = ctx.command_path if ctx is not None else "loranet"
+        message = f"a command is missing: see `{where} --help`"
     return f"{message[:1].lower()}{message[1:]}."
+
+
+def _negative_number(err: BaseException) -> bool:
+    name = getattr(err, "option_name", None)
+    return isinstance(err, _click.exceptions.NoSuchOption) and bool(name and _NEGATIVE.match(name))
 
 
 def _json_mode(args: Sequence[str]) -> bool:
@@ -164,9 +173,7 @@ class LoranetGroup(TyperGroup):
             logger.debug("command failed: %s", failure, exc_info=err)
         if _json_mode(argv):
             typer.echo(json.dumps(error_document(failure), sort_keys=True))
-        elif isinstance(err, _click.exceptions.UsageError) and not isinstance(
-            err, _click.exceptions.NoSuchOption
-        ):
+        elif isinstance(err, _click.exceptions.UsageError) and not _negative_number(err):
             err.show()  # click's usage line and "Try ... --help" hint
         else:
             console = Console(stderr=True, soft_wrap=True, highlight=False)

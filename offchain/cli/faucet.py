@@ -6,12 +6,15 @@ import typer
 from rich.console import Console
 
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.options import DryRunOpt, YesOpt
 
 
 def faucet(
     ctx: typer.Context,
     show: bool = typer.Option(False, "--show", help="Only show the faucet; take nothing."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Take the testnet faucet's drip of LORA (once per cooldown per address)."""
@@ -22,7 +25,7 @@ def faucet(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    actions = operator_actions(cli, FaucetActions, account)
+    actions = operator_actions(cli, FaucetActions, account, yes=yes, dry_run=dry_run)
     if show:
         view = actions.view()
 

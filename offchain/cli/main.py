@@ -12,6 +12,7 @@ import typer
 from offchain import __version__
 from offchain.cli import account, devnet, doctor, node, pool, provider, rewards, stake, status
 from offchain.cli import admin as admin_cli
+from offchain.cli import artifacts as artifacts_cli
 from offchain.cli import dht as dht_cli
 from offchain.cli import domain as domain_cli
 from offchain.cli import faucet as faucet_cli
@@ -98,6 +99,7 @@ app.add_typer(admin_cli.app, name="admin")
 app.add_typer(domain_cli.app, name="domain")
 app.command("dht")(dht_cli.dht)
 app.command("faucet")(faucet_cli.faucet)
+app.add_typer(artifacts_cli.app, name="artifacts")
 app.command("web")(web_cli.web)
 
 

@@ -7,6 +7,7 @@ an admin) for the rest.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from offchain.chain.errors import PrecheckError
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.options import DryRunOpt, YesOpt
 
 METADATA_HELP = (
     "Pool-metadata URI (data:, http(s)://, s3://); default: built inline from "
@@ -120,6 +122,8 @@ def create(
     name: str = typer.Option("", "--name", help="A human name (in the metadata)."),
     start: bool = typer.Option(False, "--start", help="Start the pool right after creating it."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Create a pool (POOL_CREATOR_ROLE): model, data set, reward, clock, swarm metadata."""
@@ -152,21 +156,25 @@ def create(
         min_compute_units=min_units,
         budget=parse_amount(budget) if budget is not None else 10 * parse_amount(reward),
     )
-    actions = operator_actions(cli, PoolCreatorActions, account)
+    actions = operator_actions(cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run)
     result = actions.create(spec)
-    pool_id = int(result.summary["pool_id"])
-    if start:
-        started = actions.start(pool_id)
-        result = type(result)(
-            [*result.transactions, *started.transactions], {**result.summary, "status": "active"}
+    if start and not result.dry_run:
+        started = actions.start(int(result.summary["pool_id"]))
+        result = replace(
+            result,
+            transactions=[*result.transactions, *started.transactions],
+            summary={**result.summary, "status": "active"},
         )
-    cli.emit_action(result, f"pool {pool_id} created" + (" and started" if start else ""))
+    label = result.summary["pool_id"]
+    cli.emit_action(result, f"pool {label} created" + (" and started" if start else ""))
 
 
 def start(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Start a pending pool: round 0 begins now."""
@@ -175,7 +183,9 @@ def start(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = operator_actions(cli, PoolCreatorActions, account).start(pool_id)
+    result = operator_actions(cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run).start(
+        pool_id
+    )
     cli.emit_action(result, f"pool {pool_id} started")
 
 
@@ -183,6 +193,8 @@ def end(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """End a pool now (rounds that ended before stay payable)."""
@@ -191,7 +203,9 @@ def end(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    result = operator_actions(cli, PoolCreatorActions, account).end(pool_id)
+    result = operator_actions(cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run).end(
+        pool_id
+    )
     cli.emit_action(result, f"pool {pool_id} ended")
 
 
@@ -204,6 +218,8 @@ def set_metadata(
     train_config: Path | None = typer.Option(None, "--train-config", help="TrainConfig YAML."),
     adapter_source: list[str] = typer.Option([], "--adapter-source", help="Base URI."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Replace a pool's metadata (e.g. new bootstrap peers); nodes read it each round."""
@@ -216,7 +232,9 @@ def set_metadata(
     if uri is None:
         meta = build_metadata(metadata_file, bootstrap_peer, train_config, adapter_source, "")
         uri = meta.to_data_uri()
-    result = operator_actions(cli, PoolCreatorActions, account).set_metadata(pool_id, uri)
+    result = operator_actions(
+        cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run
+    ).set_metadata(pool_id, uri)
     cli.emit_action(result, f"metadata of pool {pool_id} updated")
 
 

@@ -7,7 +7,7 @@ import typer
 from offchain.cli.context import state
 from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
 
-app = typer.Typer(help="Provider registration.", no_args_is_help=True)
+app = typer.Typer(help="Provider registration: register, deregister.", no_args_is_help=True)
 
 
 @app.command("register")
@@ -33,3 +33,19 @@ def register(
     cli.emit_action(
         result, f"registered {actions.address} as a provider with {format_lora(amount)} staked"
     )
+
+
+@app.command("deregister")
+def deregister(
+    ctx: typer.Context,
+    account: AccountOpt = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """End your registration (remove your nodes first); the base stake can then be unbonded."""
+    cli = state(ctx)
+    cli.use_json(as_json)
+    actions = cli.actions(account, yes=yes, dry_run=dry_run)
+    result = actions.deregister()
+    cli.emit_action(result, f"{actions.address} is no longer a registered provider")

@@ -47,8 +47,8 @@ def status(
         console.print(f"  staked       {format_lora(me.staked)}")
         console.print(
             f"  minimum      {format_lora(me.min_stake)} for {me.total_units} compute units "
-            f"(base {format_lora(me.base_stake)} + {format_lora(me.per_unit_stake)} per unit "
-            "while registered)"
+            f"(rule: base {format_lora(me.base_stake)} + {format_lora(me.per_unit_stake)} "
+            "per unit)"
         )
         console.print(
             f"  unbonding    {format_lora(me.unbonding)}, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import typer
 
 from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.options import DryRunOpt, YesOpt
 
 
 def validate_node(
@@ -17,6 +18,8 @@ def validate_node(
         False, "--invalidate", help="Mark it not valid (ejects it from its pool)."
     ),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Validate a registered node (VALIDATOR_ROLE), so that it may join pools."""
@@ -26,7 +29,7 @@ def validate_node(
     cli = state(ctx)
     cli.use_json(as_json)
     address = cli.node_address(node)
-    actions = operator_actions(cli, AdminActions, account)
+    actions = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run)
     result = actions.validate_node(address, valid=not invalidate)
     cli.emit_action(result, f"node {address} is {'not ' if invalidate else ''}validated")
 
@@ -39,6 +42,8 @@ def blacklist(
     ),
     undo: bool = typer.Option(False, "--undo", help="Clear the flag instead."),
     account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
     """Blacklist a node everywhere (admin) or in one pool (its creator); it leaves the pool."""
@@ -50,14 +55,14 @@ def blacklist(
     cli.use_json(as_json)
     address = cli.node_address(node)
     if pool is None:
-        result = operator_actions(cli, AdminActions, account).blacklist_node(
-            address, blacklisted=not undo
-        )
+        result = operator_actions(
+            cli, AdminActions, account, yes=yes, dry_run=dry_run
+        ).blacklist_node(address, blacklisted=not undo)
         where = "everywhere"
     else:
-        result = operator_actions(cli, PoolCreatorActions, account).blacklist(
-            pool, address, blacklisted=not undo
-        )
+        result = operator_actions(
+            cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run
+        ).blacklist(pool, address, blacklisted=not undo)
         where = f"in pool {pool}"
     cli.emit_action(result, f"node {address} {'cleared' if undo else 'blacklisted'} {where}")
 

@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 UP = {"worker": "worker service up", "validator": "validator up"}
 #: cheats that train with the swarm: a member that never trains (copy, lazy) would keep the
-#: others waiting at the hivemind start barrier (``trainer.collab.wait_for_peers`` waits for
+#: others waiting at the hivemind start barrier (``trainer.membership.join_round`` waits for
 #: every pool member), so the demo's rounds would time out; tests/e2e covers those two.
 DEMO_CHEATS = ("noise", "inflate")
 

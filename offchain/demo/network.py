@@ -68,11 +68,12 @@ class DemoConfig:
 
 def train_config() -> dict[str, Any]:
     """The pool's TrainConfig: tiny LLaMA-shaped model, the built-in arithmetic data set,
-    3 hivemind epochs of 64 samples per round."""
+    3 DiLoCo outer steps of 4 inner steps per node per round."""
     return {
         "max_epochs": 3,
         "max_local_steps": 200,
         "torch_threads": 1,
+        "diloco": {"inner_steps": 4, "sync_wait": 30.0},
         "hivemind": {
             "target_batch_size": 64,
             "matchmaking_time": 1.0,

@@ -25,7 +25,7 @@ from offchain.gateway.asgi import EventStreamResponse, RequestCounter
 from offchain.gateway.auth import KeyStore
 from offchain.gateway.completions import CompletionService
 from offchain.gateway.config import GatewayConfig
-from offchain.gateway.errors import KeyStoreError
+from offchain.gateway.errors import GatewayConfigError, KeyStoreError
 from offchain.gateway.generators import build_generator
 from offchain.gateway.generators.base import Generator
 from offchain.gateway.generators.chain import GeneratorChain
@@ -45,6 +45,7 @@ from offchain.gateway.openai_schema import (
     check_parameters,
     validation_error_body,
 )
+from offchain.gateway.pools import PoolFollower, PoolSource
 from offchain.gateway.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def create_app(
     keys_file: Path | None = None,
     generators: list[Generator] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    pool_source: PoolSource | None = None,
 ) -> FastAPI:
     """The gateway app. Generators are built from ``config`` (or given) and started in the
     app's lifespan; ``keys_file`` defaults to ``config.auth.keys_file`` then
@@ -94,11 +96,14 @@ def create_app(
         else None
     )
     service = CompletionService(config, chain, metrics, _adapter_hashes(config))
+    followers = _followers(config, gens, pool_source)
     started_at = int(time.time())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await to_thread.run_sync(chain.start)
+        for follower in followers:
+            await to_thread.run_sync(follower.start)
         if keys is not None and not any(r.active for r in keys.list()):
             logger.warning(
                 "no active API key in %s: every request will be refused; "
@@ -109,6 +114,8 @@ def create_app(
         try:
             yield
         finally:
+            for follower in followers:
+                follower.close()
             chain.close()
 
     app = FastAPI(title="loranet gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -217,9 +224,20 @@ def create_app(
                 created=started_at,
                 kind="adapter",
                 base_model=a.base,
-                adapter_hash=service.adapter_hashes.get(a.name),
+                adapter_hash=service.adapter_hash(a.name),
             )
             for a in config.adapters
+        ]
+        cards += [
+            ModelCard(
+                id=entry.model_name,
+                created=started_at,
+                kind="adapter",
+                base_model=config.pool_base(entry),
+                adapter_hash=service.adapter_hash(entry.model_name),
+                pool=entry.pool,
+            )
+            for entry in config.pools
         ]
         listed = {c.id for c in cards}
         cards += [
@@ -232,6 +250,8 @@ def create_app(
     @app.get("/health")
     async def health() -> JSONResponse:
         report = await chain.health(service.known_models())
+        if followers:
+            report["pools"] = [f.status() for f in followers]
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
     @app.get("/metrics")
@@ -252,6 +272,44 @@ def create_app(
             return FileResponse(WEB_DIR / name, media_type=files[name])
 
     return app
+
+
+def _followers(
+    config: GatewayConfig, gens: list[Generator], source: PoolSource | None
+) -> list[PoolFollower]:
+    """One follower per configured pool, installing into the local generator serving it."""
+    from offchain.gateway.generators.local import LocalGenerator
+
+    out = []
+    for entry in config.pools:
+        local = next(
+            (g for g in gens if isinstance(g, LocalGenerator) and g.serves(entry.model_name)),
+            None,
+        )
+        if local is None:
+            raise GatewayConfigError(
+                f"pool {entry.pool} ('{entry.model_name}') needs a local generator serving it."
+            )
+        if source is None:
+            raise GatewayConfigError(
+                f"pool {entry.pool} is configured but the gateway has no chain to read it from."
+            )
+
+        def install(name: str, base: str, path: Path, local: LocalGenerator = local) -> str:
+            return local.add_adapter(name, base, lambda: path)
+
+        out.append(
+            PoolFollower(
+                entry.pool,
+                entry.model_name,
+                config.pool_base(entry),
+                source,
+                install,
+                extra_sources=list(entry.adapter_sources),
+                poll_s=entry.poll_s,
+            )
+        )
+    return out
 
 
 def _too_large(limit: int) -> ApiError:

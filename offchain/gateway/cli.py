@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from offchain.cli.context import JSON_HELP, CliState, state
+
+if TYPE_CHECKING:
+    from offchain.gateway.pools import PoolSource
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +39,72 @@ def serve(
     config: Path | None = typer.Argument(
         None, help="Gateway YAML config (see docs/gateway.md); default: tiny model, local."
     ),
+    config_option: Path | None = typer.Option(
+        None, "--config", "-c", help="Gateway YAML config (same as the argument)."
+    ),
+    pool: list[int] = typer.Option(
+        [],
+        "--pool",
+        help="Serve this pool's latest finalized adapter as model pool-<id>, following new "
+        "rounds (read from the chain of --network; repeatable).",
+    ),
+    adapter_source: list[str] = typer.Option(
+        [],
+        "--adapter-source",
+        help="Base URI where pool adapters are found by hash, tried after the pool metadata's "
+        "adapter_sources (e.g. a validator's adapters folder on a local chain; repeatable).",
+    ),
     host: str | None = typer.Option(None, "--host", help="Listen address (config: host)."),
     port: int | None = typer.Option(None, "--port", help="Listen port (config: port)."),
     keys_file: Path | None = typer.Option(None, "--keys-file", help=KEYS_FILE_HELP),
     log_format: str = typer.Option("kv", "--log-format", help="Log lines: kv or json."),
 ) -> None:
-    """Serve base models and LoRA adapters through an OpenAI-compatible HTTP API."""
+    """Serve base models, LoRA adapters and pools' trained adapters through an
+    OpenAI-compatible HTTP API."""
     import uvicorn
 
     from offchain.gateway.app import create_app
-    from offchain.gateway.config import load_gateway_config
+    from offchain.gateway.config import PoolEntry, load_gateway_config
+    from offchain.gateway.errors import GatewayConfigError
+    from offchain.gateway.pools import with_pool_bases
     from offchain.logging import configure_logging
 
     cli = state(ctx)
-    cfg = load_gateway_config(config, host=host, port=port)
+    if config is not None and config_option is not None and config != config_option:
+        raise GatewayConfigError("give the config file once: as the argument or with --config.")
+    cfg = load_gateway_config(config or config_option, host=host, port=port)
+    if pool:
+        known = {p.pool for p in cfg.pools}
+        extra = [
+            PoolEntry(pool=p, adapter_sources=list(adapter_source)) for p in pool if p not in known
+        ]
+        cfg = cfg.model_copy(update={"pools": [*cfg.pools, *extra]})
     resolved_keys = cfg.auth.keys_file or keys_file_for(cli, keys_file)
     configure_logging(fmt="json" if log_format == "json" else "kv")
-    app = create_app(cfg, keys_file=resolved_keys)
+    pool_source = _pool_source(cli) if cfg.pools else None
+    if pool_source is not None:
+        cfg = with_pool_bases(cfg, pool_source)
+    app = create_app(cfg, keys_file=resolved_keys, pool_source=pool_source)
     shown_keys = resolved_keys if cfg.auth.enabled else "off"
-    cli.note(f"serving on http://{cfg.host}:{cfg.port} (keys: {shown_keys})")
+    served = ", ".join(cfg.model_names)
+    cli.note(f"serving {served} on http://{cfg.host}:{cfg.port} (keys: {shown_keys})")
     uvicorn.run(app, host=cfg.host, port=cfg.port, log_config=None, access_log=False)
+
+
+def _pool_source(cli: CliState) -> PoolSource:
+    """The chain (``--network``/``LORANET_*`` settings) and this machine's artifact fetcher."""
+    from offchain.artifacts import open_fetcher
+    from offchain.gateway.pools import ChainPoolSource
+
+    settings = cli.settings
+    client = cli.client()
+    fetcher = open_fetcher(
+        settings.artifacts,
+        data_dir=settings.data_dir,
+        chain_id=client.chain_id,
+        network=settings.network,
+    )
+    return ChainPoolSource(client, fetcher)
 
 
 @keys_app.command("create")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from pydantic import BaseModel
 
 from offchain.gateway.config import EXECUTION_MODE_IDS, GatewayConfig
 from offchain.gateway.engine.engine import EngineOverloadedError
@@ -26,11 +27,8 @@ from offchain.gateway.http_errors import ApiError
 from offchain.gateway.metrics import GatewayMetrics
 from offchain.gateway.openai_schema import (
     ChatChoice,
-    ChatChunkChoice,
     ChatCompletion,
-    ChatCompletionChunk,
     ChatCompletionRequest,
-    ChatDelta,
     ChatLogprobs,
     ChatMessageOut,
     Completion,
@@ -133,13 +131,22 @@ class CompletionService:
             names += [m for m in gen.models or [] if m not in names]
         return names
 
+    def adapter_hash(self, model: str, gen: Generator | None = None) -> str | None:
+        """The served adapter's hash: what the generator loaded (a pool's adapter changes
+        with its rounds), else the configured file's hash."""
+        for g in [gen] if gen is not None else self.chain.generators:
+            loaded = g.adapter_hash(model)
+            if loaded is not None:
+                return loaded
+        return self.adapter_hashes.get(model)
+
     def info(self, gen: Generator, model: str) -> LoranetInfo:
         return LoranetInfo(
             execution_mode=gen.mode,
             execution_mode_id=EXECUTION_MODE_IDS[gen.mode],
             reward_multiplier=self.config.multiplier(gen.mode),
             generator=gen.name,
-            adapter_hash=self.adapter_hashes.get(model) if gen.mode == "local" else None,
+            adapter_hash=self.adapter_hash(model, gen) if gen.mode == "local" else None,
         )
 
     @staticmethod
@@ -242,56 +249,48 @@ class CompletionService:
         chunk_id, created = new_id("chatcmpl" if chat else "cmpl"), now()
         offset = 0
 
+        info_dict = info.model_dump()
+        head = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": created,
+            "model": body.model,
+        }
+
         def chunk(
             delta: Delta | None, *, first: bool = False, last: bool = False, text: str | None = None
         ) -> str:
+            """One chunk as OpenAI streams it (built as a dict: this runs once per token)."""
             nonlocal offset
-            state = opened.state
-            finish = state.finish_reason if last else None
-            extra = info if first or last else None
             content = delta.text if delta is not None else text
             logprobs = list(delta.logprobs) if delta is not None and request.logprobs else None
+            choice: dict[str, Any] = {"index": 0}
+            lp: BaseModel | None
             if chat:
-                out: Any = ChatCompletionChunk(
-                    id=chunk_id,
-                    created=created,
-                    model=body.model,
-                    choices=[
-                        ChatChunkChoice(
-                            delta=ChatDelta(role="assistant" if first else None, content=content),
-                            logprobs=_chat_logprobs(logprobs),
-                            finish_reason=finish,
-                        )
-                    ],
-                    loranet=extra,
-                )
+                out_delta: dict[str, Any] = {"role": "assistant"} if first else {}
+                if content is not None:
+                    out_delta["content"] = content
+                choice["delta"] = out_delta
+                lp = _chat_logprobs(logprobs)
             else:
-                out = Completion(
-                    id=chunk_id,
-                    created=created,
-                    model=body.model,
-                    choices=[
-                        CompletionChoice(
-                            text=content or "",
-                            logprobs=_completion_logprobs(logprobs, offset),
-                            finish_reason=finish,
-                        )
-                    ],
-                    loranet=extra,
-                )
+                choice["text"] = content or ""
+                lp = _completion_logprobs(logprobs, offset)
+            choice["logprobs"] = lp.model_dump() if lp is not None else None
+            choice["finish_reason"] = opened.state.finish_reason if last else None
+            out: dict[str, Any] = {**head, "choices": [choice]}
+            if first or last:
+                out["loranet"] = info_dict
             offset += len(content or "")
-            return _sse(out.model_dump(exclude_none=True))
+            return _sse(out)
 
         def usage_chunk() -> str:
             state = opened.state
-            usage = Usage(
-                prompt_tokens=state.prompt_tokens,
-                completion_tokens=state.completion_tokens,
-                total_tokens=state.prompt_tokens + state.completion_tokens,
-            )
-            kind: Any = ChatCompletionChunk if chat else Completion
-            out = kind(id=chunk_id, created=created, model=body.model, choices=[], usage=usage)
-            return _sse(out.model_dump(exclude_none=True))
+            usage = {
+                "prompt_tokens": state.prompt_tokens,
+                "completion_tokens": state.completion_tokens,
+                "total_tokens": state.prompt_tokens + state.completion_tokens,
+            }
+            return _sse({**head, "choices": [], "usage": usage})
 
         deltas = opened.deltas()
         seen_first = False

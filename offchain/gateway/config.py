@@ -50,6 +50,27 @@ class AdapterEntry(_Strict):
         return self
 
 
+class PoolEntry(_Strict):
+    """Serve pool ``pool``'s latest finalized adapter (``offchain/gateway/pools.py``)."""
+
+    pool: int = Field(ge=1, description="Pool id on chain.")
+    name: str | None = Field(
+        None, pattern=NAME_PATTERN, description="Served model name; default pool-<id>."
+    )
+    base: str | None = Field(
+        None, description="Base model (a base_models name); default: the first one."
+    )
+    adapter_sources: list[str] = Field(
+        default_factory=list,
+        description="Base URIs tried after the pool metadata's adapter_sources.",
+    )
+    poll_s: float = Field(15.0, gt=0, description="How often the chain is read for a new round.")
+
+    @property
+    def model_name(self) -> str:
+        return self.name or f"pool-{self.pool}"
+
+
 class LocalGeneratorConfig(_Strict):
     """Base model + adapter run in this process through the trainer's inference API."""
 
@@ -143,6 +164,7 @@ class GatewayConfig(_Strict):
     port: int = Field(8000, ge=0, le=65535)
     base_models: dict[str, ModelConfig] = Field(default_factory=lambda: {"tiny": ModelConfig()})
     adapters: list[AdapterEntry] = Field(default_factory=list)
+    pools: list[PoolEntry] = Field(default_factory=list)
     artifact_store: Path | None = None
     generators: list[GeneratorConfig] = Field(default_factory=_default_generators)
     multipliers: dict[ExecutionMode, float] = Field(
@@ -158,7 +180,7 @@ class GatewayConfig(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewayConfig:
-        names = list(self.base_models) + [a.name for a in self.adapters]
+        names = self.model_names
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {dupes}")
@@ -170,6 +192,14 @@ class GatewayConfig(_Strict):
                 )
             if adapter.hash is not None and self.artifact_store is None:
                 raise ValueError(f"adapter '{adapter.name}' is given by hash: set artifact_store")
+        for entry in self.pools:
+            if entry.base is not None and entry.base not in self.base_models:
+                raise ValueError(
+                    f"pool {entry.pool} names base model '{entry.base}', which is not in "
+                    "base_models"
+                )
+        if self.pools and not self.base_models:
+            raise ValueError("serving a pool needs a base model in base_models")
         gens = [g.name for g in self.generators]
         if len(set(gens)) != len(gens):
             raise ValueError(f"generator names must be unique: {gens}")
@@ -179,7 +209,14 @@ class GatewayConfig(_Strict):
 
     @property
     def model_names(self) -> list[str]:
-        return list(self.base_models) + [a.name for a in self.adapters]
+        return (
+            list(self.base_models)
+            + [a.name for a in self.adapters]
+            + [p.model_name for p in self.pools]
+        )
+
+    def pool_base(self, entry: PoolEntry) -> str:
+        return entry.base or next(iter(self.base_models))
 
     def multiplier(self, mode: ExecutionMode) -> float:
         return self.multipliers.get(mode, DEFAULT_MULTIPLIERS[mode])

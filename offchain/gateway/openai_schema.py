@@ -306,6 +306,7 @@ class ModelCard(BaseModel):
     kind: Literal["base", "adapter", "remote"]
     base_model: str | None = None
     adapter_hash: str | None = None
+    pool: int | None = None
 
 
 class ModelList(BaseModel):

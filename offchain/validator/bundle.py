@@ -1,10 +1,14 @@
 """The replay bundle: what a node publishes next to its adapter so validators can replay it.
 
-A node's artifact store holds, side by side (same folder, same URI scheme):
+A node's artifact store holds, side by side (same folder or prefix, each named by its SHA-256;
+:mod:`offchain.artifacts.round`):
 
-* ``<adapter hash hex>.safetensors`` — the reported adapter (its hash is in the report);
-* ``<checkpoint hash hex>.safetensors`` — the adapter at the start of each hivemind epoch;
-* ``replay-<pool>-<round>-<node lower-case>.json`` — this :class:`ReplayBundle`.
+* ``<adapter hash hex>`` — the reported adapter (its hash is in the report);
+* ``<checkpoint hash hex>`` — each training-state checkpoint (LoRA weights and inner optimizer
+  state) the records commit to (``trainer.replay``: a DiLoCo round saves one at every outer
+  step's start and end and every ``checkpoint_every`` inner steps);
+* ``<bundle hash hex>`` — this :class:`ReplayBundle`, named in the fragment of the report's
+  artifact URI (``...#replay=<bundle hex>``), so the signed report binds it.
 
 The bundle lists every replay record (their Merkle root is the report's signed ``replayRoot``),
 the shard the node trained (``node_index`` of ``node_count``), the hivemind run and the base
@@ -19,7 +23,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from offchain.validator.fetch import sibling_uri
+from offchain.artifacts.round import bundle_location
+from offchain.artifacts.round import checkpoint_uri as _checkpoint_uri
 from trainer.replay import ReplayRecord
 
 logger = logging.getLogger(__name__)
@@ -33,7 +38,7 @@ class ReplayBundle(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    version: int = 1
+    version: int = 2
     node: str
     pool_id: int
     round: int
@@ -43,7 +48,7 @@ class ReplayBundle(BaseModel):
     batch_size: int
     base_adapter: str = ZERO_HASH
     records: list[dict[str, object]]
-    epoch_adapters: dict[int, str]
+    checkpoints: list[str]  # hashes of every checkpoint the records name
 
     def replay_records(self) -> list[ReplayRecord]:
         return [ReplayRecord.from_json(dict(r)) for r in self.records]
@@ -53,13 +58,13 @@ def bundle_name(pool_id: int, round: int, node: str) -> str:
     return f"replay-{pool_id}-{round}-{node.lower()}.json"
 
 
-def bundle_uri(artifact_uri: str, pool_id: int, round: int, node: str) -> str:
-    """Where a node's bundle lives, given the artifact URI of its report."""
-    return sibling_uri(artifact_uri, bundle_name(pool_id, round, node))
+def bundle_uri(artifact_uri: str) -> tuple[str, str] | None:
+    """``(URI, sha256)`` of the bundle a report's artifact URI names, or ``None``."""
+    return bundle_location(artifact_uri)
 
 
 def checkpoint_uri(artifact_uri: str, digest: str) -> str:
-    return sibling_uri(artifact_uri, f"{digest.lower().removeprefix('0x')}.safetensors")
+    return _checkpoint_uri(artifact_uri, digest)
 
 
 def load_bundle(path: Path) -> ReplayBundle:

@@ -2,7 +2,8 @@
 
 Every check returns a :class:`CheckResult` whose ``reason`` is set when the report fails it:
 
-* :func:`check_artifact` — the artifact behind the URI exists and hashes to the reported hash;
+* :func:`check_artifact` — the artifact behind the URI can be fetched and hashes to the reported
+  hash (one that cannot be fetched is inconclusive, never a reject: :data:`reasons.INCONCLUSIVE`);
 * :func:`check_agreement` — each adapter's update (adapter minus the round's base) is close to
   the element-wise median update of the round (cosine and relative distance);
 * :func:`check_eval` — held-out loss with the adapter beats the round's base adapter by more
@@ -10,8 +11,9 @@ Every check returns a :class:`CheckResult` whose ``reason`` is set when the repo
 * :func:`check_samples` — the claimed samples are covered by the progress the node published
   in the pool's hivemind DHT;
 * :func:`check_replay` — the published replay bundle matches the signed report (Merkle root
-  over its records, sample count) and randomly chosen steps recompute to the same loss and
-  gradient projection from the node's epoch checkpoint and deterministic batches.
+  over its records, sample count), the first checkpoint holds the round's base adapter, and
+  the segments of randomly chosen steps replay from their committed start checkpoint to the
+  same losses, gradient projections and end checkpoint on the node's deterministic batches.
 """
 
 from __future__ import annotations
@@ -26,15 +28,28 @@ from typing import TypeVar
 
 import torch
 
+from offchain.artifacts import (
+    ArtifactHashMismatchError,
+    ArtifactUnavailableError,
+    ArtifactURIError,
+    Fetcher,
+)
 from offchain.validator.bundle import ReplayBundle
-from offchain.validator.errors import FetchError
-from offchain.validator.fetch import fetch
+from offchain.validator.errors import ArtifactUnavailable, FetchError
+from offchain.validator.fetch import as_fetcher, fetch
 from offchain.validator.reasons import CheckResult, Reason
 from trainer.aggregate import adapter_agreement
 from trainer.artifacts import adapter_hash, load_adapter_state, save_adapter
 from trainer.data import Shard
 from trainer.errors import TrainerError
-from trainer.replay import ReplayChecker, record_proof, records_root, verify_record
+from trainer.replay import (
+    ReplayChecker,
+    ReplayRecord,
+    record_proof,
+    records_root,
+    state_weights,
+    verify_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +66,28 @@ def _same_hash(a: str, b: str) -> bool:
 def check_artifact(
     uri: str,
     reported_hash: str,
-    cache_dir: Path,
+    cache: Fetcher | Path,
     *,
     expected_keys: Sequence[str] | None = None,
 ) -> tuple[CheckResult, Path | None]:
-    """Fetch ``uri``, hash it, compare with ``reported_hash``; also load it as an adapter
-    with the expected tensor names. Returns the result and the local path when it passed."""
+    """Fetch ``uri`` verified against ``reported_hash`` (bounded, retried, cached by hash),
+    then load it as an adapter with the expected tensor names. Returns the result and the
+    local path when it passed.
+
+    Could not fetch -> ``ARTIFACT_UNAVAILABLE`` (inconclusive: the validator abstains);
+    fetched bytes hash to something else -> ``ARTIFACT_HASH_MISMATCH``; a URI no validator
+    can use (unknown scheme, ``file://`` off a local chain) or not an adapter ->
+    ``ARTIFACT_INVALID``.
+    """
     try:
-        path = fetch(uri, cache_dir)
-    except FetchError as err:
+        path = as_fetcher(cache).fetch(uri, reported_hash)
+    except ArtifactUnavailableError as err:
         return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_UNAVAILABLE, str(err)), None
+    except ArtifactHashMismatchError as err:
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_HASH_MISMATCH, str(err)), None
+    except ArtifactURIError as err:
+        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_INVALID, str(err)), None
     actual = adapter_hash(path)
-    if not _same_hash(actual, reported_hash):
-        detail = f"artifact hashes to {actual}, the report says {reported_hash}"
-        return CheckResult.failed(ARTIFACT, Reason.ARTIFACT_HASH_MISMATCH, detail), None
     try:
         keys = list(load_adapter_state(path))
     except TrainerError as err:
@@ -156,6 +179,18 @@ def replay_steps(seed: bytes, n_records: int, count: int) -> list[int]:
     return sorted(int(s) for s in order[: min(count, n_records)])
 
 
+def segment_bounds(records: Sequence[ReplayRecord], step: int) -> tuple[int, int]:
+    """``[lo, hi)``: the run of consecutive records around ``step`` that share its outer step
+    and its start and end checkpoints (the segment a replay re-runs)."""
+    key = (records[step].epoch, records[step].start, records[step].end)
+    lo, hi = step, step + 1
+    while lo > 0 and (records[lo - 1].epoch, records[lo - 1].start, records[lo - 1].end) == key:
+        lo -= 1
+    while hi < len(records) and (records[hi].epoch, records[hi].start, records[hi].end) == key:
+        hi += 1
+    return lo, hi
+
+
 def check_replay(
     bundle: ReplayBundle | None,
     *,
@@ -169,11 +204,15 @@ def check_replay(
     checkpoint: Callable[[str], Path],
     shard: Callable[[int, int], Shard],
     checker: ReplayChecker,
+    base: Path | None = None,
 ) -> CheckResult:
-    """Match the bundle with the signed report, then replay the steps ``steps(n)`` picks.
+    """Match the bundle with the signed report, then replay the segments of the steps
+    ``steps(n)`` picks (``trainer.replay``: from the segment's start checkpoint, every step's
+    loss and gradient projection, and the claimed end checkpoint).
 
-    ``checkpoint(hash)`` fetches an epoch checkpoint (hash-checked); ``shard(index, count)``
-    gives the node's deterministic shard of this pool and round.
+    ``checkpoint(hash)`` fetches a checkpoint (hash-checked); ``shard(index, count)`` gives
+    the node's deterministic shard of this pool and round; with ``base`` (the round's base
+    adapter) the first checkpoint must hold exactly its weights.
     """
     if bundle is None:
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, "no replay bundle")
@@ -194,36 +233,54 @@ def check_replay(
     if len(records) * batch_size != samples:
         detail = f"{len(records)} steps of {batch_size} samples, the report claims {samples}"
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+    if not records:
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, "no records")
     node_shard = shard(bundle.node_index, bundle.node_count)
-    chosen = steps(len(records))
-    for step in chosen:
-        record = records[step]
-        if not verify_record(record, len(records), record_proof(records, step), replay_root):
-            detail = f"step {step} does not open against the root"
-            return CheckResult.failed(REPLAY, Reason.REPLAY_PROOF_INVALID, detail)
-        digest = bundle.epoch_adapters.get(record.epoch)
-        if digest is None:
-            detail = f"no checkpoint for epoch {record.epoch} (step {step})"
-            return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
-        try:
-            path = checkpoint(digest)
-        except (FetchError, TrainerError) as err:
-            return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, str(err))
-        verdict = checker.check(path, node_shard, step, record)
-        if not verdict.accepted:
-            detail = f"step {step}: {verdict.reason}"
+    longest = checker.cfg.replay.checkpoint_every
+    try:
+        if base is not None and not _same_weights(checkpoint(records[0].start), base):
+            detail = "the first checkpoint does not hold the round's base adapter"
             return CheckResult.failed(REPLAY, Reason.REPLAY_MISMATCH, detail)
-    return CheckResult.passed(REPLAY, f"steps {chosen} of {len(records)} replayed")
+        chosen = steps(len(records))
+        replayed: list[tuple[int, int]] = []
+        for step in chosen:
+            record = records[step]
+            if not verify_record(record, len(records), record_proof(records, step), replay_root):
+                detail = f"step {step} does not open against the root"
+                return CheckResult.failed(REPLAY, Reason.REPLAY_PROOF_INVALID, detail)
+            lo, hi = segment_bounds(records, step)
+            if hi - lo > longest:
+                detail = f"step {step} is in a segment of {hi - lo} steps (at most {longest})"
+                return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+            if (lo, hi) in replayed:
+                continue
+            start, end = checkpoint(record.start), checkpoint(record.end)
+            verdict = checker.check_segment(start, end, node_shard, records[lo:hi])
+            replayed.append((lo, hi))
+            if not verdict.accepted:
+                detail = f"segment {lo}..{hi - 1}, step {verdict.step}: {verdict.reason}"
+                return CheckResult.failed(REPLAY, Reason.REPLAY_MISMATCH, detail)
+    except ArtifactUnavailable as err:  # inconclusive, not the node's fault
+        return CheckResult.failed(REPLAY, Reason.ARTIFACT_UNAVAILABLE, str(err))
+    except (FetchError, TrainerError) as err:
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, str(err))
+    segments = ", ".join(f"{lo}..{hi - 1}" for lo, hi in replayed)
+    return CheckResult.passed(REPLAY, f"segments {segments} of {len(records)} steps replayed")
 
 
-def fetch_checkpoint(artifact_uri: str, cache_dir: Path) -> Callable[[str], Path]:
-    """A ``checkpoint(hash)`` for :func:`check_replay`: fetch next to the artifact, check hash."""
-    from offchain.validator.bundle import checkpoint_uri
+def _same_weights(state_path: Path, adapter: Path) -> bool:
+    state = state_weights(load_adapter_state(state_path))
+    base = load_adapter_state(adapter)
+    return set(state) == set(base) and all(torch.equal(state[k], base[k]) for k in base)
+
+
+def fetch_checkpoint(artifact_uri: str, cache: Fetcher | Path) -> Callable[[str], Path]:
+    """A ``checkpoint(hash)`` for :func:`check_replay`: fetched next to the artifact, by hash,
+    verified (:class:`ArtifactUnavailable` when it cannot be had, :class:`FetchError` when
+    it does not hash to its name)."""
+    from offchain.artifacts.round import checkpoint_uri
 
     def _get(digest: str) -> Path:
-        path = fetch(checkpoint_uri(artifact_uri, digest), cache_dir)
-        if not _same_hash(adapter_hash(path), digest):
-            raise FetchError(f"checkpoint {digest} does not hash to its name")
-        return path
+        return fetch(checkpoint_uri(artifact_uri, digest), digest, cache)
 
     return _get

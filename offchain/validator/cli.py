@@ -32,7 +32,10 @@ def run(
         [], "--initial-peer", help="Multiaddr of a hivemind peer of the pool (repeatable)."
     ),
     adapter_source: list[str] = typer.Option(
-        [], "--adapter-source", help="Folder or URL with base adapters by hash (repeatable)."
+        [],
+        "--adapter-source",
+        help="Base URI of base adapters by hash: https://.../artifacts, s3://bucket/prefix, "
+        "or a folder on a local chain (repeatable).",
     ),
     pool: list[int] = typer.Option([], "--pool", help="Pool to validate (default: all active)."),
     data_dir: Path | None = typer.Option(
@@ -76,6 +79,7 @@ def run(
             adapter_sources=adapter_source,
             pools=pool or None,
             dht=dht,
+            artifacts=cli.settings.artifacts,
         )
         with stop_on_signals(StopFlag()) as stop:
             service.run(stop, max_steps=max_steps)
@@ -128,6 +132,8 @@ def status(
                 str(r["pool_id"]), str(r["round"]), r["status"], str(r["accepted"]),
                 "; ".join(f"{i}: {','.join(why)}" for i, why in r["rejected"].items()) or "-",
             )  # fmt: skip
+            for i in r.get("unavailable", {}):
+                table.add_row("", "", f"report {i}: artifact unavailable", "", "not judged")
         console.print(table if rounds else f"no rounds judged in {folder}")
 
     cli.emit({"data_dir": str(folder), "rounds": rounds}, render)

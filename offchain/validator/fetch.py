@@ -1,21 +1,33 @@
-"""Fetch an artifact by URI into a local cache: a plain path, ``file://`` or ``http(s)://``."""
+"""Fetch a report's artifacts by URI and hash (:mod:`offchain.artifacts`), as validator errors.
+
+Every fetch is hash-checked, size- and time-bounded and retried (:class:`Fetcher`). The two
+outcomes a validator must tell apart become two errors:
+
+* :class:`~offchain.validator.errors.ArtifactUnavailable` — the bytes could not be had: says
+  nothing about the node (its store may be down, this validator's network may be): the
+  validator abstains, it never rejects on this;
+* :class:`~offchain.validator.errors.FetchError` (any other) — the URI is unusable or the
+  bytes fetched hash to something else: the node reported what it does not serve.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import requests
-
-from offchain.validator.errors import FetchError
+from offchain.artifacts import (
+    ArtifactHashMismatchError,
+    ArtifactUnavailableError,
+    ArtifactURIError,
+    Fetcher,
+)
+from offchain.artifacts import sibling as sibling_uri
+from offchain.validator.errors import ArtifactUnavailable, FetchError
 
 logger = logging.getLogger(__name__)
 
-HTTP_TIMEOUT_S = 30.0
-MAX_BYTES = 512 * 1024 * 1024
+__all__ = ["as_fetcher", "fetch", "local_path", "sibling_uri"]
 
 
 def local_path(uri: str) -> Path | None:
@@ -28,45 +40,22 @@ def local_path(uri: str) -> Path | None:
     return None
 
 
-def sibling_uri(uri: str, name: str) -> str:
-    """The URI of file ``name`` in the same folder as ``uri`` (same scheme)."""
-    head, _, _ = uri.rpartition("/")
-    return f"{head}/{name}" if head else name
+def as_fetcher(source: Fetcher | Path) -> Fetcher:
+    """A fetcher, or a default one over a cache folder (local files allowed: tests, devnet)."""
+    if isinstance(source, Fetcher):
+        return source
+    return Fetcher(cache_dir=Path(source), local_ok=True)
 
 
-def fetch(uri: str, cache_dir: Path) -> Path:
-    """A local path holding the bytes behind ``uri`` (remote files are downloaded once).
+def fetch(uri: str, sha256: str, source: Fetcher | Path) -> Path:
+    """The verified local file of artifact ``sha256`` at ``uri``.
 
-    Raises :class:`FetchError` with one readable sentence when the file cannot be had.
+    Raises :class:`ArtifactUnavailable` (no verdict possible) or :class:`FetchError` (the
+    URI is unusable or the bytes do not hash to ``sha256``), each with one readable sentence.
     """
-    path = local_path(uri)
-    if path is not None:
-        if not path.is_file():  # also refuses devices and folders a report could name
-            raise FetchError(f"artifact {uri} does not exist.")
-        if path.stat().st_size > MAX_BYTES:
-            raise FetchError(f"artifact {uri} is larger than {MAX_BYTES} bytes.")
-        return path
-    parsed = urlparse(uri)
-    if parsed.scheme not in ("http", "https"):
-        raise FetchError(f"artifact URI {uri!r} has an unsupported scheme (file, http, https).")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / (hashlib.sha256(uri.encode()).hexdigest() + Path(parsed.path).suffix)
-    if target.is_file():
-        return target
-    tmp = target.with_suffix(target.suffix + ".part")
     try:
-        with requests.get(uri, stream=True, timeout=HTTP_TIMEOUT_S) as response:
-            response.raise_for_status()
-            size = 0
-            with tmp.open("wb") as out:
-                for chunk in response.iter_content(1 << 20):
-                    size += len(chunk)
-                    if size > MAX_BYTES:
-                        raise FetchError(f"artifact {uri} is larger than {MAX_BYTES} bytes.")
-                    out.write(chunk)
-    except requests.RequestException as err:
-        tmp.unlink(missing_ok=True)
-        raise FetchError(f"cannot download {uri}: {err}") from None
-    shutil.move(tmp, target)
-    logger.info("fetched %s -> %s", uri, target)
-    return target
+        return as_fetcher(source).fetch(uri, sha256)
+    except ArtifactUnavailableError as err:
+        raise ArtifactUnavailable(str(err)) from None
+    except (ArtifactHashMismatchError, ArtifactURIError) as err:
+        raise FetchError(str(err)) from None

@@ -3,10 +3,10 @@
 * :func:`train_verifiable` — one round through ``trainer.collab.train_round`` with a DHT that
   also carries the node's endorsement of its hivemind peer (:mod:`offchain.validator.binding`);
   writes the replay bundle (:mod:`offchain.validator.bundle`) next to the adapter;
-* :func:`publishing_store_fn` — the worker's artifact store, plus the epoch checkpoints and the
-  bundle next to the artifact;
+* :func:`publishing_store_fn` — a local artifact store (``offchain.artifacts``) that also
+  publishes the training-state checkpoints and the bundle, named by hash;
 * :func:`fresh_adapter` / :func:`resolve_adapter` — the round's base adapter as a file (the
-  seeded LoRA initialisation for hash 0, else fetched by hash from adapter sources).
+  seeded LoRA initialisation for hash 0, else fetched by hash from adapter sources, verified).
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from offchain.artifacts import Fetcher
 from offchain.validator.binding import announce_node
-from offchain.validator.bundle import BUNDLE_FILE, ZERO_HASH, ReplayBundle, bundle_name
-from offchain.validator.errors import FetchError, ValidatorError
-from offchain.validator.fetch import fetch
-from offchain.worker.round_work import StoreFn, TrainedRound, TrainFn, artifact_store_fn
-from trainer.artifacts import ArtifactStore, adapter_hash, save_adapter
+from offchain.validator.bundle import BUNDLE_FILE, ZERO_HASH, ReplayBundle
+from offchain.validator.errors import FetchError, SoloRoundError, ValidatorError
+from offchain.validator.fetch import as_fetcher, fetch
+from offchain.worker.round_work import StoreFn, TrainedRound, TrainFn
+from trainer.artifacts import save_adapter
 from trainer.config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -42,34 +43,49 @@ def fresh_adapter(cfg: TrainConfig, cache_dir: Path) -> Path:
     return path
 
 
-def resolve_adapter(digest: str, sources: Sequence[str], cache_dir: Path) -> Path:
-    """The adapter with ``digest`` from the first source that has it (folders or base URIs:
-    ``<source>/<hash hex>.safetensors``); hash-checked."""
-    name = f"{digest.lower().removeprefix('0x')}.safetensors"
+def resolve_adapter(digest: str, sources: Sequence[str], cache: Fetcher | Path) -> Path:
+    """The adapter with ``digest``, fetched by hash from the first source that serves it.
+
+    A source is a base URI (``https://host/artifacts``, ``s3://bucket/prefix``, or a folder on
+    a local chain) under which artifacts are named ``<hash hex>`` (or the older
+    ``<hash hex>.safetensors``); every fetch is verified against ``digest``.
+    """
+    hexpart = digest.lower().removeprefix("0x")
+    fetcher = as_fetcher(cache)
+    hit = fetcher.cached(digest)
+    if hit is not None:
+        return hit
+    errors = []
     for source in sources:
-        try:
-            path = fetch(f"{source.rstrip('/')}/{name}", cache_dir)
-        except FetchError:
-            continue
-        if adapter_hash(path) == "0x" + name.removesuffix(".safetensors"):
-            return path
+        for name in (hexpart, f"{hexpart}.safetensors"):
+            uri = f"{source.rstrip('/')}/{name}"
+            try:
+                return fetch(uri, digest, fetcher)
+            except FetchError as err:
+                errors.append(str(err))
+    logger.warning("base adapter %s not found: %s", digest, " | ".join(errors) or "no sources")
     raise ValidatorError(f"adapter {digest} is in none of the adapter sources {list(sources)}.")
 
 
 def round_base(
-    cfg: TrainConfig, digest: str, sources: Sequence[str], cache_dir: Path
+    cfg: TrainConfig, digest: str, sources: Sequence[str], cache: Fetcher | Path
 ) -> tuple[Path | None, str]:
     """(adapter file to start from or None for the fresh one, its on-chain hash)."""
     if digest == ZERO_HASH:
         return None, ZERO_HASH
-    return resolve_adapter(digest, sources, cache_dir), digest
+    return resolve_adapter(digest, sources, cache), digest
 
 
 BaseResolver = Callable[[int, int], tuple[Path | None, str]]
 
 
 def base_resolver(
-    cfg: TrainConfig, *, client: Any, sources: Sequence[str], cache_dir: Path
+    cfg: TrainConfig,
+    *,
+    client: Any,
+    sources: Sequence[str],
+    cache_dir: Path,
+    fetcher: Fetcher | None = None,
 ) -> BaseResolver:
     """``(pool, round) -> (base adapter file or None for the fresh one, on-chain hash)``."""
     from offchain.validator.chainview import ChainView
@@ -83,7 +99,7 @@ def base_resolver(
 
     def _base(pool_id: int, round: int) -> tuple[Path | None, str]:
         digest = view.base_adapter_at_start(pool_id, round)
-        return round_base(cfg, digest, sources, cache_dir)
+        return round_base(cfg, digest, sources, fetcher or cache_dir)
 
     return _base
 
@@ -103,7 +119,7 @@ def write_bundle(out_dir: Path, result: Any, node: str, base_hash: str, batch_si
         batch_size=batch_size,
         base_adapter=base_hash,
         records=[r.to_json() for r in records],
-        epoch_adapters={e: adapter_hash(p) for e, p in result.epoch_adapters.items()},
+        checkpoints=sorted(str(d) for d in result.checkpoints),
     )
     path = Path(out_dir) / BUNDLE_FILE
     path.write_text(bundle.model_dump_json())
@@ -146,6 +162,12 @@ def train_verifiable(
         )
     finally:
         dht.shutdown()
+    if not result.collaborative:
+        raise SoloRoundError(
+            f"Node {node_key.address} found no peer to average with in any of the "
+            f"{result.epochs} outer steps of run {run_id} ({node_count} members): the round "
+            f"is not reported as collaborative work (adapter kept in {out_dir})."
+        )
     write_bundle(out_dir, result, node_key.address, base_hash, cfg.batch_size)
     return TrainedRound(
         adapter_path=result.adapter_path,
@@ -168,6 +190,7 @@ def pool_train_fn(
     local_train: Mapping[str, Any] | None = None,
     host_maddrs: Sequence[str] | None = None,
     announce_maddrs: Sequence[str] | None = None,
+    fetcher: Fetcher | None = None,
 ) -> TrainFn:
     """The worker's ``TrainFn``: everything about the round from the chain, then
     :func:`train_verifiable` in a child process (hivemind needs a main thread, see
@@ -178,8 +201,10 @@ def pool_train_fn(
     and the pool's training settings (its metadata), merged with ``local_train`` (the node's
     own train-config file) and its listen/announce addresses. ``cfg`` is that local file's
     config, used when the pool's metadata sets nothing. ``on_step`` is called once per trained
-    step after the round (the worker's step counter)."""
+    step after the round (the worker's step counter). ``fetcher`` fetches base adapters
+    (verified, bounded; ``offchain.artifacts``)."""
     from offchain.pools.discovery import PoolDiscovery
+    from offchain.pools.inputs import verified_pool_config
 
     discovery = PoolDiscovery(client)
     local = dict(local_train) if local_train is not None else cfg.model_dump(mode="json")
@@ -198,9 +223,13 @@ def pool_train_fn(
             extra_sources=adapter_sources,
         )
         round_cfg = TrainConfig.model_validate(plan.train)
+        # the pool's model and data set, fetched by their on-chain URIs and hash-checked
+        round_cfg = verified_pool_config(
+            round_cfg, client=client, pool_id=pool_id, data_dir=cache_dir.parent
+        )
         sources = plan.adapter_sources
         base, base_hash = base_resolver(
-            round_cfg, client=client, sources=sources, cache_dir=cache_dir
+            round_cfg, client=client, sources=sources, cache_dir=cache_dir, fetcher=fetcher
         )(pool_id, round)
         spec = NodeSpec(
             cfg=round_cfg,
@@ -224,26 +253,10 @@ def pool_train_fn(
 
 
 def publishing_store_fn(root: Path) -> StoreFn:
-    """``artifact_store_fn(root)`` that also publishes the epoch checkpoints and the replay
-    bundle found next to the adapter (``replay-bundle.json``)."""
-    inner = artifact_store_fn(root)
+    """A local (``file://``) store over ``root`` that publishes the round's checkpoints, the
+    replay bundle (named in the URI's fragment) and the adapter
+    (:func:`offchain.artifacts.round.publish_round`); the worker uses the configured store."""
+    from offchain.artifacts import LocalStore
+    from offchain.artifacts.round import round_store_fn
 
-    def _store(adapter_path: Path) -> str:
-        uri = inner(adapter_path)
-        source = Path(adapter_path).parent / BUNDLE_FILE
-        if source.is_file():
-            bundle = ReplayBundle.model_validate_json(source.read_text())
-            store = ArtifactStore(root)
-            epochs = Path(adapter_path).parent / "epochs"
-            for path in sorted(epochs.glob("*.safetensors")) if epochs.is_dir() else []:
-                store.put(path)
-            for digest in bundle.epoch_adapters.values():
-                if not store.has(digest):
-                    logger.warning("epoch checkpoint %s is missing from %s", digest, epochs)
-            target = store.root / bundle_name(bundle.pool_id, bundle.round, bundle.node)
-            tmp = target.with_suffix(".tmp")
-            tmp.write_text(source.read_text())
-            tmp.replace(target)
-        return uri
-
-    return _store
+    return round_store_fn(LocalStore(root))

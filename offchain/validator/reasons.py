@@ -22,6 +22,12 @@ class Reason(StrEnum):
     REPLAY_MISMATCH = "REPLAY_MISMATCH"
 
 
+#: Reasons that say nothing about the node: the validator could not get what it needed (a
+#: store down, a network problem, its own size limit). A report with one of them is neither
+#: accepted nor rejected: the validator abstains from the round (docs/artifacts.md).
+INCONCLUSIVE: frozenset[Reason] = frozenset({Reason.ARTIFACT_UNAVAILABLE})
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """Outcome of one check of one report: ``reason`` is set exactly when it failed."""
@@ -33,6 +39,11 @@ class CheckResult:
     @property
     def ok(self) -> bool:
         return self.reason is None
+
+    @property
+    def inconclusive(self) -> bool:
+        """Failed for a reason that is not the node's fault (see :data:`INCONCLUSIVE`)."""
+        return self.reason in INCONCLUSIVE
 
     @classmethod
     def passed(cls, check: str, detail: str) -> CheckResult:

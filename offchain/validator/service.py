@@ -29,10 +29,22 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from offchain.abi import load_abi
+from offchain.artifacts import (
+    ArtifactServer,
+    ArtifactSettings,
+    ArtifactStore,
+    Fetcher,
+    open_fetcher,
+    open_store,
+    serve,
+)
 from offchain.chain.client import ChainClient
 from offchain.chain.tx import TxRequest, TxSender
+from offchain.errors import LoranetError
 from offchain.logging import kv
 from offchain.outbox import Outbox, OutboxKey
+from offchain.pools.inputs import PoolInputsError, verified_pool_config
+from offchain.runtime import ServiceRuntime
 from offchain.validator.bundle import ZERO_HASH
 from offchain.validator.chainview import ChainView
 from offchain.validator.errors import ValidatorError
@@ -49,6 +61,7 @@ from trainer.config import TrainConfig
 logger = logging.getLogger(__name__)
 
 ACTIVE = 2
+ABSTAINING, ABSTAINED = "abstaining", "abstained"
 EVAL_SCALE = 1_000_000
 POOLS_REFRESH_S = 10.0
 
@@ -71,7 +84,12 @@ class ValidatorService:
     pools: list[int] | None = None
     dht: Any = None
     recorder: ProgressRecorder | None = None
+    fetcher: Fetcher | None = None
+    publisher: ArtifactStore | None = None  # where next adapters are published (nodes fetch)
+    artifacts: ArtifactSettings | None = None
     _active: tuple[float, list[int]] = (0.0, [])
+    _retry_at: dict[tuple[int, int], float] = field(default_factory=dict)
+    _server: ArtifactServer | None = None
 
     @classmethod
     def build(
@@ -86,8 +104,10 @@ class ValidatorService:
         pools: Sequence[int] | None = None,
         dht: Any = None,
         start_block: int | None = None,
+        artifacts: ArtifactSettings | None = None,
     ) -> ValidatorService:
         settings = settings or ValidatorSettings()
+        artifacts = artifacts or settings.artifacts
         data_dir.mkdir(parents=True, exist_ok=True)
         hub = client.contract("NetworkHub")
         role = hub.functions.VALIDATOR_ROLE().call()
@@ -127,6 +147,14 @@ class ValidatorService:
             adapter_sources=list(adapter_sources),
             pools=list(pools) if pools is not None else None,
             dht=dht,
+            fetcher=open_fetcher(
+                artifacts,
+                data_dir=data_dir,
+                chain_id=client.chain_id,
+                network=client.settings.network,
+            ),
+            publisher=_publisher(artifacts, data_dir, client),
+            artifacts=artifacts,
         )
         if dht is not None:
             service.recorder = ProgressRecorder(
@@ -164,13 +192,21 @@ class ValidatorService:
 
     # -- one round -------------------------------------------------------------------------------
 
-    def base_adapter(self, pool_id: int, round: int) -> tuple[Path, str]:
+    def base_adapter(
+        self, pool_id: int, round: int, cfg: TrainConfig | None = None
+    ) -> tuple[Path, str]:
         """The round's base adapter as a file, and its on-chain hash."""
         digest = self.view.base_adapter_at_start(pool_id, round)
         if digest == ZERO_HASH:
-            return fresh_adapter(self.cfg, self.data_dir / "cache"), digest
+            return fresh_adapter(cfg or self.cfg, self.data_dir / "cache"), digest
         sources = [str(self.adapters_dir), *self.adapter_sources]
-        return resolve_adapter(digest, sources, self.data_dir / "cache"), digest
+        if self.publisher is not None:
+            sources.insert(1, self.publisher.uri_for(digest).rpartition("/")[0])
+        return resolve_adapter(digest, sources, self._source), digest
+
+    @property
+    def _source(self) -> Fetcher | Path:
+        return self.fetcher if self.fetcher is not None else self.data_dir / "cache"
 
     @property
     def adapters_dir(self) -> Path:
@@ -183,10 +219,16 @@ class ValidatorService:
 
     def judge(self, pool_id: int, round: int, seed_block_hash: str) -> RoundVerdict:
         """Run the checks of every report of the round (no transaction)."""
-        base, base_hash = self.base_adapter(pool_id, round)
+        try:  # the pool's model and data set, hash-checked; abstain if this machine cannot
+            cfg = verified_pool_config(
+                self.cfg, client=self.client, pool_id=pool_id, data_dir=self.data_dir
+            )
+        except PoolInputsError as err:
+            raise ValidatorError(f"abstaining: {err}") from err
+        base, base_hash = self.base_adapter(pool_id, round, cfg)
         tolerance = int(self.view.policy(pool_id)[2]) / EVAL_SCALE
         inputs = RoundInputs(
-            cfg=self.cfg,
+            cfg=cfg,
             base_adapter=base,
             base_hash=base_hash,
             seed_block_hash=seed_block_hash,
@@ -194,6 +236,7 @@ class ValidatorService:
             thresholds=self.settings.thresholds(tolerance),
             cache_dir=self.data_dir / "cache",
             out_dir=self.adapters_dir,
+            fetcher=self.fetcher,
         )
         verdict = validate_round(self.store.reports(pool_id, round), inputs)
         path = self.data_dir / "verdicts" / f"{pool_id}-{round}.json"
@@ -223,6 +266,14 @@ class ValidatorService:
         ):
             if now >= window.expires_at:
                 status = "challenge window and grace period over before attesting"
+                previous, details = self.store.status(pool_id, round)
+                if previous == ABSTAINING:
+                    status = ABSTAINED
+                    self.store.set_status(pool_id, round, ABSTAINED, details)
+                    logger.warning(
+                        "abstained: artifacts stayed unavailable for the whole challenge window",
+                        extra=kv(pool=pool_id, round=round),
+                    )
             else:
                 status = self._attest(pool_id, round, int(count), window.submission_end, attest)
         if self.settings.finalize and (decided or now >= window.expires_at):
@@ -252,11 +303,26 @@ class ValidatorService:
         seed = self.view.seed_block_hash(submission_end)
         if seed is None:
             return "waiting for the first block after the submission window"
+        retry_at = self._retry_at.get((pool_id, round), 0.0)
+        if time.monotonic() < retry_at:
+            return "abstaining: artifacts unavailable (retrying)"
         try:
             verdict = self.judge(pool_id, round, seed)
         except ValidatorError as err:
             logger.warning("cannot judge pool %d round %d: %s", pool_id, round, err)
             return f"cannot judge: {err}"
+        if not verdict.complete:
+            self._retry_at[(pool_id, round)] = time.monotonic() + self.settings.artifact_retry_s
+            self.store.set_status(pool_id, round, ABSTAINING, verdict.as_dict())
+            missing = ", ".join(f"report {i}: {why}" for i, why in verdict.unavailable.items())
+            logger.warning(
+                "not attesting: artifacts unavailable (an unreachable store is not a cheat); "
+                "retrying until the challenge window ends",
+                extra=kv(pool=pool_id, round=round, unavailable=missing),
+            )
+            return f"abstaining: artifacts unavailable ({missing})"
+        self._retry_at.pop((pool_id, round), None)
+        self._publish(verdict)
         self.store.set_status(pool_id, round, "attesting", verdict.as_dict())
         self.outbox.enqueue(
             key,
@@ -286,38 +352,77 @@ class ValidatorService:
     # -- the loop --------------------------------------------------------------------------------
 
     def step(self) -> dict[tuple[int, int], str]:
+        """One pass of every step in order, raising on the first failure (tests drive this)."""
         self.watcher.poll_once()
+        done = self.process_rounds()
+        self.outbox.process_once()
+        return done
+
+    def _publish(self, verdict: RoundVerdict) -> None:
+        """Put the next base adapter into this validator's store (nodes fetch it by hash)."""
+        if self.publisher is None or verdict.next_adapter is None:
+            return
+        try:
+            ref = self.publisher.put(verdict.next_adapter)
+        except LoranetError as err:
+            logger.warning("next adapter not published: %s", err)
+            return
+        logger.info("next adapter published", extra=kv(uri=ref.uri, sha256=ref.sha256))
+
+    def process_rounds(self) -> dict[tuple[int, int], str]:
+        """The judging step: advance every open round of the watched pools."""
         done = {}
         for pool_id, round in self.store.open_rounds():
             if self.pools is not None and pool_id not in self.pools:
                 continue
             done[(pool_id, round)] = self.process_round(pool_id, round)
-        self.outbox.process_once()
         return done
 
+    def runtime(self) -> ServiceRuntime:
+        """The service loop (:mod:`offchain.runtime`): watcher, judging and outbox as separate
+        steps, each backing off on its own, so that an RPC outage of the watcher does not keep
+        the outbox from settling attestations (and the other way round)."""
+        runtime = ServiceRuntime("validator", interval_s=self.settings.poll_interval_s)
+        runtime.add_step("watcher", self.watcher.poll_once)
+        runtime.add_step("rounds", self.process_rounds)
+        runtime.add_step("outbox", self.outbox.process_once)
+        runtime.on_close("validator stores", self.close)
+        return runtime
+
     def run(self, stop: StopFlag, *, max_steps: int | None = None) -> None:
+        """Run until ``stop`` is set (SIGINT/SIGTERM finish the current step, then close)."""
         if self.recorder is not None:
             self.recorder.start()
+        if self.publisher is not None and self.publisher.kind == "http" and self.artifacts:
+            self._server = serve(self.artifacts, data_dir=self.data_dir)
         logger.info("validator up", extra=kv(validator=self.account.address))
-        steps = 0
         try:
-            while not stop.is_set():
-                try:
-                    self.step()
-                except Exception:
-                    logger.exception("validator step failed; retrying")
-                steps += 1
-                if max_steps is not None and steps >= max_steps:
-                    break
-                stop.wait(self.settings.poll_interval_s)
+            self.runtime().run(stop, max_steps=max_steps)
         finally:
-            self.close()
             logger.info("validator stopped", extra=kv(reason=stop.reason))
 
     def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         if self.recorder is not None:
             self.recorder.stop()
         self.outbox.close()
         self.watcher.store.close()
         self.store.close()
         self.progress.close()
+
+
+def _publisher(
+    artifacts: ArtifactSettings, data_dir: Path, client: ChainClient
+) -> ArtifactStore | None:
+    """The validator's store for next adapters: the configured one (or local on a local
+    chain); ``None`` when none is configured on a public chain (nodes then need another
+    ``--adapter-source``)."""
+    try:
+        return open_store(
+            artifacts, data_dir=data_dir, chain_id=client.chain_id, network=client.settings.network
+        )
+    except LoranetError as err:
+        logger.warning("next adapters are not published: %s", err)
+        return None

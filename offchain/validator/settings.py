@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from offchain.artifacts.settings import ArtifactSettings
 from offchain.validator.verdict import Thresholds
 
 
@@ -36,6 +37,13 @@ class ValidatorSettings(BaseSettings):
     progress_interval_s: float = Field(0.25, gt=0, description="DHT progress polling period.")
     finalize: bool = Field(True, description="Send finalize once the round is decided/expired.")
     confirmations: int = Field(0, ge=0, description="Blocks the watcher stays below the head.")
+    artifact_retry_s: float = Field(
+        30.0, ge=0, description="Pause before judging again a round with unavailable artifacts."
+    )
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings,
+        description="Artifact fetch limits, cache and store (LORANET_ARTIFACTS_*).",
+    )
 
     def thresholds(self, eval_tolerance: float) -> Thresholds:
         return Thresholds(

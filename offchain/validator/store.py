@@ -145,7 +145,15 @@ def rounds_summary(data_dir: Path) -> list[dict[str, Any]]:
                 "round": int(round_),
                 "status": str(status),
                 "accepted": sum(1 for r in reports if r["accepted"]),
-                "rejected": {str(r["index"]): r["reasons"] for r in reports if not r["accepted"]},
+                "rejected": {
+                    str(r["index"]): r["reasons"]
+                    for r in reports
+                    if not r["accepted"] and not r.get("inconclusive")
+                },
+                # could not be judged (artifact unavailable): the validator abstains
+                "unavailable": {
+                    str(r["index"]): r["checks"] for r in reports if r.get("inconclusive")
+                },
                 "next_adapter_hash": verdict.get("next_adapter_hash"),
             }
         )

@@ -15,8 +15,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from offchain.artifacts import Fetcher
+from offchain.logging import kv
 from offchain.validator.bundle import ReplayBundle, bundle_uri, load_bundle
 from offchain.validator.checks import (
+    REPLAY,
     check_agreement,
     check_artifact,
     check_eval,
@@ -26,7 +29,7 @@ from offchain.validator.checks import (
     replay_seed,
     replay_steps,
 )
-from offchain.validator.errors import FetchError
+from offchain.validator.errors import ArtifactUnavailable, FetchError
 from offchain.validator.fetch import fetch
 from offchain.validator.reasons import CheckResult, Reason
 from trainer.aggregate import aggregate_adapters
@@ -80,6 +83,11 @@ class RoundInputs:
     thresholds: Thresholds
     cache_dir: Path
     out_dir: Path
+    fetcher: Fetcher | None = None  # bounds, retries, S3 endpoint; default: over cache_dir
+
+    @property
+    def source(self) -> Fetcher | Path:
+        return self.fetcher if self.fetcher is not None else self.cache_dir
 
 
 @dataclass
@@ -91,6 +99,11 @@ class ReportVerdict:
     @property
     def accepted(self) -> bool:
         return all(r.ok for r in self.results) and bool(self.results)
+
+    @property
+    def inconclusive(self) -> bool:
+        """Some check could not get what it needed (an artifact unavailable): no verdict."""
+        return any(r.inconclusive for r in self.results)
 
     @property
     def reasons(self) -> list[Reason]:
@@ -109,8 +122,24 @@ class RoundVerdict:
     next_eval_loss: float | None
     seconds: float
 
+    @property
+    def complete(self) -> bool:
+        """Every report was judged; ``False`` when an artifact could not be fetched, and then
+        the validator must not attest (an unreachable store is not a cheat)."""
+        return not any(v.inconclusive for v in self.reports)
+
+    @property
+    def unavailable(self) -> dict[int, str]:
+        """Report index -> why it could not be judged."""
+        return {
+            v.report.index: "; ".join(r.detail for r in v.results if r.inconclusive)
+            for v in self.reports
+            if v.inconclusive
+        }
+
     def as_dict(self) -> dict[str, object]:
         return {
+            "complete": self.complete,
             "pool_id": self.pool_id,
             "round": self.round,
             "accept_bitmap": self.accept_bitmap,
@@ -125,6 +154,7 @@ class RoundVerdict:
                     "provider": v.report.provider,
                     "samples": v.report.samples,
                     "accepted": v.accepted,
+                    "inconclusive": v.inconclusive,
                     "reasons": [str(r) for r in v.reasons],
                     "eval_loss": v.eval_loss,
                     "checks": {r.check: r.detail for r in v.results},
@@ -140,16 +170,47 @@ def eval_split(data: TrainingData, examples: int) -> Shard:
     heldout = data.heldout()
     if examples <= 0 or examples >= len(heldout):
         return heldout
-    return Shard(heldout.example_ids[:examples], heldout.sequences[:examples], heldout.pad_id)
+    return heldout.head(examples)  # keeps the answer-only loss masks of chat data
 
 
-def _bundle_of(report: Report, cache_dir: Path) -> ReplayBundle | None:
-    uri = bundle_uri(report.artifact_uri, report.pool_id, report.round, report.node)
-    try:
-        return load_bundle(fetch(uri, cache_dir))
-    except (FetchError, ValueError) as err:
-        logger.info("no replay bundle for %s: %s", report.node, err)
+def _bundle_of(report: Report, source: Fetcher | Path) -> ReplayBundle | CheckResult | None:
+    """The report's replay bundle (named by hash in its artifact URI), ``None`` when it names
+    none or serves other bytes, or an inconclusive result when it cannot be fetched."""
+    where = bundle_uri(report.artifact_uri)
+    if where is None:
+        logger.info("report of %s names no replay bundle", report.node)
         return None
+    uri, digest = where
+    try:
+        return load_bundle(fetch(uri, digest, source))
+    except ArtifactUnavailable as err:
+        return CheckResult.failed(REPLAY, Reason.ARTIFACT_UNAVAILABLE, str(err))
+    except (FetchError, ValueError) as err:
+        logger.info("no usable replay bundle for %s: %s", report.node, err)
+        return None
+
+
+def _incomplete(verdicts: list[ReportVerdict], inputs: RoundInputs, started: float) -> RoundVerdict:
+    """A verdict that cannot be attested: some artifact could not be fetched."""
+    for v in verdicts:
+        if v.inconclusive:
+            logger.warning(
+                "report cannot be judged: artifact unavailable; abstaining",
+                extra=kv(pool=v.report.pool_id, round=v.report.round, index=v.report.index,
+                         node=v.report.node, detail=v.results[-1].detail),
+            )  # fmt: skip
+    first = verdicts[0].report if verdicts else None
+    return RoundVerdict(
+        pool_id=first.pool_id if first else -1,
+        round=first.round if first else -1,
+        reports=verdicts,
+        accept_bitmap=0,
+        next_adapter_hash=inputs.base_hash,
+        next_adapter=None,
+        base_eval_loss=None,
+        next_eval_loss=None,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
@@ -159,13 +220,21 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
     verdicts = [ReportVerdict(r) for r in sorted(reports, key=lambda r: r.index)]
     base_keys = list(load_adapter_state(inputs.base_adapter))
     paths: dict[int, Path] = {}
-    for v in verdicts:
+    bundles: dict[int, ReplayBundle | None] = {}
+    for v in verdicts:  # fetch everything first: without all artifacts there is no verdict
         result, path = check_artifact(
-            v.report.artifact_uri, v.report.adapter_hash, inputs.cache_dir, expected_keys=base_keys
+            v.report.artifact_uri, v.report.adapter_hash, inputs.source, expected_keys=base_keys
         )
         v.results.append(result)
         if path is not None:
             paths[v.report.index] = path
+        bundle = _bundle_of(v.report, inputs.source)
+        if isinstance(bundle, CheckResult):
+            v.results.append(bundle)
+            bundle = None
+        bundles[v.report.index] = bundle
+    if any(v.inconclusive for v in verdicts):
+        return _incomplete(verdicts, inputs, started)
 
     agreement = check_agreement(
         paths, inputs.base_adapter, min_cosine=th.min_cosine, max_distance=th.max_distance
@@ -193,7 +262,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
         seed = replay_seed(inputs.seed_block_hash, r.pool_id, r.round, r.node)
         v.results.append(
             check_replay(
-                _bundle_of(r, inputs.cache_dir),
+                bundles[r.index],
                 node=r.node,
                 pool_id=r.pool_id,
                 round=r.round,
@@ -201,9 +270,10 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 replay_root=r.replay_root,
                 batch_size=cfg.batch_size,
                 steps=lambda n, seed=seed: replay_steps(seed, n, th.replay_steps),
-                checkpoint=fetch_checkpoint(r.artifact_uri, inputs.cache_dir),
+                checkpoint=fetch_checkpoint(r.artifact_uri, inputs.source),
                 shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
                 checker=checker,
+                base=inputs.base_adapter,
             )
         )
         logger.info(
@@ -216,6 +286,8 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
             ",".join(v.reasons) or "-",
         )
 
+    if any(v.inconclusive for v in verdicts):  # a checkpoint could not be fetched
+        return _incomplete(verdicts, inputs, started)
     accepted = [v for v in verdicts if v.accepted]
     bitmap = sum(1 << v.report.index for v in accepted)
     next_path: Path | None = None

@@ -25,6 +25,7 @@ from typing import Any
 from celery import Celery
 
 from offchain.logging import configure_logging, kv
+from offchain.runtime import is_transient
 from offchain.watcher.events import ChainEvent
 from offchain.worker import handlers
 from offchain.worker.handlers import HandlerContext, kind_of
@@ -138,6 +139,19 @@ def redeliver_unacked(settings: WorkerSettings, processed: ProcessedStore) -> di
     return {"redelivered": len(redelivered), "dropped": len(dropped)}
 
 
+ROUND_WORK_BACKOFF_MAX_S = 300.0
+
+
+def round_work_retry_delay(
+    settings: WorkerSettings, retries: int, err: BaseException
+) -> float | None:
+    """Seconds before round work that failed with ``err`` runs again (its ``retries``-th
+    retry), or ``None`` when it must not: a fault that is not transient, or retries used up."""
+    if not is_transient(err) or retries >= settings.round_work_retries:
+        return None
+    return min(ROUND_WORK_BACKOFF_MAX_S, settings.round_work_backoff_s * 2**retries)
+
+
 def create_app(
     settings: WorkerSettings,
     *,
@@ -182,13 +196,36 @@ def create_app(
     for kind in handlers.HANDLERS:
         _register(app, kind)
 
-    def round_work(*, key: str, pool_id: int, round: int, not_before: int) -> dict[str, Any]:
-        outcome = handlers.process_round(
-            app.handler_context(), key=key, pool_id=pool_id, round=round, not_before=not_before
-        )
+    def round_work(
+        task: Any, *, key: str, pool_id: int, round: int, not_before: int
+    ) -> dict[str, Any]:
+        try:
+            outcome = handlers.process_round(
+                app.handler_context(),
+                key=key,
+                pool_id=pool_id,
+                round=round,
+                not_before=not_before,
+            )
+        except Exception as err:
+            retry_in = round_work_retry_delay(settings, task.request.retries, err)
+            if retry_in is None:
+                logger.error(
+                    "round work failed for good; this round will not be reported",
+                    extra=kv(key=key, pool=pool_id, round=round, attempts=task.request.retries + 1,
+                             error=str(err)),
+                )  # fmt: skip
+                raise
+            logger.warning(
+                "round work hit a transient fault (disk full or read-only? store or RPC down?); "
+                "retrying",
+                extra=kv(key=key, pool=pool_id, round=round, attempt=task.request.retries + 1,
+                         retry_in_s=retry_in, error=str(err)),
+            )  # fmt: skip
+            raise task.retry(countdown=retry_in, exc=err, max_retries=None) from err
         return {"key": outcome.key, "ran": outcome.ran}
 
-    app.task(name=TASK_PREFIX + handlers.ROUND_WORK, acks_late=True)(round_work)
+    app.task(name=TASK_PREFIX + handlers.ROUND_WORK, acks_late=True, bind=True)(round_work)
     if settings.resolved_broker_url.startswith("sqla+"):
         prepare_embedded_broker(app, settings.queue)
     return app

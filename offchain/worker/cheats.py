@@ -86,8 +86,12 @@ def lazy(
 
     path = out_dir / "adapter.safetensors"
     shutil.copyfile(base, path)
-    records = [ReplayRecord.make(s, 0, 1.0, torch.zeros(projection_dim)) for s in range(steps)]
     digest = adapter_hash(path)
+    # one made-up step per segment, each "starting and ending" at the untouched base adapter
+    records = [
+        ReplayRecord.make(s, s, 1.0, torch.zeros(projection_dim), digest, digest)
+        for s in range(steps)
+    ]
     bundle = {
         "node": node,
         "pool_id": pool_id,
@@ -97,7 +101,7 @@ def lazy(
         "node_count": 1,
         "batch_size": batch_size,
         "records": [r.to_json() for r in records],
-        "epoch_adapters": {"0": digest},
+        "checkpoints": [digest],
     }
     (out_dir / BUNDLE_FILE).write_text(json.dumps(bundle))
     return TrainedRound(
@@ -127,9 +131,9 @@ def copy(
         bundle = json.loads(bundle_src.read_text())
         bundle["node"] = node
         (out_dir / BUNDLE_FILE).write_text(json.dumps(bundle))
-        epochs = theirs.adapter_path.parent / "epochs"
-        if epochs.is_dir():
-            shutil.copytree(epochs, out_dir / "epochs", dirs_exist_ok=True)
+        checkpoints = theirs.adapter_path.parent / "checkpoints"
+        if checkpoints.is_dir():
+            shutil.copytree(checkpoints, out_dir / "checkpoints", dirs_exist_ok=True)
     return theirs.model_copy(update={"adapter_path": path})
 
 

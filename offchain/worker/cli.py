@@ -35,9 +35,11 @@ def _hivemind_train_fn(
     data_dir: Path,
     adapter_sources: list[str],
     cheat: str,
+    artifacts: Any,
 ) -> Any:
     import yaml
 
+    from offchain.artifacts import open_fetcher
     from offchain.validator.publish import base_resolver, fresh_adapter, pool_train_fn
     from offchain.worker.cheats import CheatSettings, with_cheat
     from trainer.config import TrainConfig
@@ -46,6 +48,9 @@ def _hivemind_train_fn(
     cfg = TrainConfig.model_validate(local)
     cache = data_dir / "adapters"
     settings = client.settings
+    fetcher = open_fetcher(
+        artifacts, data_dir=data_dir, chain_id=client.chain_id, network=settings.network
+    )
     train = pool_train_fn(  # shard index, node count, peers, pool settings: from the chain
         cfg,
         client=client,
@@ -57,8 +62,11 @@ def _hivemind_train_fn(
         adapter_sources=adapter_sources,
         cache_dir=cache,
         on_step=lambda _progress: metrics.training_steps.inc(),
+        fetcher=fetcher,
     )
-    base_of = base_resolver(cfg, client=client, sources=adapter_sources, cache_dir=cache)
+    base_of = base_resolver(
+        cfg, client=client, sources=adapter_sources, cache_dir=cache, fetcher=fetcher
+    )
     cheats = CheatSettings()
     return with_cheat(  # test/demo cheaters only (docs/validation.md); "none" by default
         train,
@@ -89,7 +97,10 @@ def run(
         "bootstrap peers.",
     ),
     adapter_source: list[str] = typer.Option(
-        [], "--adapter-source", help="Folder or URL with base adapters by hash (repeatable)."
+        [],
+        "--adapter-source",
+        help="Base URI of base adapters by hash: https://.../artifacts, s3://bucket/prefix, "
+        "or a folder on a local chain (repeatable).",
     ),
     cheat: str = typer.Option(
         "", "--cheat", hidden=True, help="Tests/demo: copy|inflate|noise|lazy."
@@ -110,13 +121,13 @@ def run(
         raise WorkerCliError(f"--log-format must be kv or json, not '{log_format}'.")
     configure_logging(fmt="json" if log_format == "json" else "kv")
     cli = state(ctx)
-    settings = WorkerSettings(data_dir=cli.settings.data_dir)
+    settings = WorkerSettings(data_dir=cli.settings.data_dir, artifacts=cli.settings.artifacts)
     client = cli.client()
     provider = cli.unlock(account)
     node_key = cli.unlock_node(node)
     metrics = WorkerMetrics()
     train = (
-        dry_run_train_fn()
+        dry_run_train_fn(seconds=settings.dry_run_train_s)
         if trainer == "dry-run"
         else _hivemind_train_fn(
             client,
@@ -127,6 +138,7 @@ def run(
             data_dir=settings.data_dir,
             adapter_sources=list(adapter_source),
             cheat=cheat,
+            artifacts=settings.artifacts,
         )
     )
     dht = initial_peers_dht(initial_peer) if initial_peer else None
@@ -174,6 +186,8 @@ def status(
         table.add_row("queue", "unknown" if depth is None else f"{depth} waiting")
         outbox = ", ".join(f"{k} {v}" for k, v in sorted(info["outbox"].items()))
         table.add_row("outbox", outbox or "empty")
+        halts = "; ".join(f"{scope}: {', '.join(f)}" for scope, f in info["standing"].items())
+        table.add_row("standing", halts or "may work")
         beat = info["last_heartbeat"]
         table.add_row(
             "heartbeat",

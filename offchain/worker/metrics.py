@@ -66,6 +66,12 @@ class WorkerMetrics:
             "Reorgs below every stored block hash (the watcher re-anchored; alert).",
             registry=r,
         )
+        self.step_failures = Counter(
+            "loranet_service_step_failures",
+            "Failures of a service loop step (watcher, rounds, outbox), retried with backoff.",
+            ["step"],
+            registry=r,
+        )
         self.training_steps = Counter("loranet_training_steps", "Local training steps.", registry=r)
         self.cursor_block = Gauge(
             "loranet_watcher_cursor_block", "Last block the watcher processed.", registry=r

@@ -11,6 +11,17 @@ Restart safety, step by step:
 3. The report (adapter hash, samples, loss, artifact URI, replay root) is signed with the node
    key (EIP-712, domain ``("loranet WorkLedger", "1", chainId, ledger)``) and enqueued under
    ``(pool, round, node, "report")``; the outbox submits ``WorkLedger.submitReport``.
+
+Integrity: the adapter's bytes are hashed again before every report. A finished training whose
+adapter no longer hashes to what ``trained.json`` recorded (a disk that corrupted it, a
+process that touched it between training and storing) is never reported: the marker is dropped
+and the round is trained again. The report's hash is always the hash of the bytes the store
+received, so a validator that fetches the artifact finds exactly what was reported.
+
+Transient faults (a full or read-only disk, a store that does not answer) raise out of
+:meth:`RoundWorker.prepare` with nothing half-done: the Celery task retries the round work with
+bounded backoff (:mod:`offchain.worker.celery_app`), and a restarted service schedules the
+round again while it is current.
 """
 
 from __future__ import annotations
@@ -26,8 +37,11 @@ from pydantic import BaseModel
 from web3 import Web3
 
 from offchain.abi import load_abi
+from offchain.artifacts.digest import same, sha256_file
+from offchain.artifacts.store import ArtifactStore
 from offchain.chain.signing import WORK_REPORT_TYPE, sign_work_report
 from offchain.chain.tx import TxRequest
+from offchain.errors import LoranetError
 from offchain.logging import kv
 from offchain.outbox import Outbox, OutboxEntry, OutboxKey
 
@@ -51,7 +65,7 @@ class TrainedRound(BaseModel):
 
 #: ``train(pool_id, round, out_dir) -> TrainedRound``
 TrainFn = Callable[[int, int, Path], TrainedRound]
-#: ``store(adapter_path) -> artifact URI``
+#: ``store(adapter_path) -> public artifact URI`` (:func:`store_fn`)
 StoreFn = Callable[[Path], str]
 
 
@@ -115,6 +129,13 @@ class RoundWorker:
             return entry
         trained = self._trained(pool_id, round)
         uri = self.store(trained.adapter_path)
+        stored = _hash_of(trained.adapter_path)
+        if stored is None or not same(stored, trained.adapter_hash):  # changed while stored
+            self._discard(pool_id, round, trained, stored)
+            raise AdapterIntegrityError(
+                f"the adapter of pool {pool_id} round {round} changed on disk while it was "
+                "stored; it will be trained again."
+            )
         message = report_message(
             pool_id=pool_id,
             round=round,
@@ -148,15 +169,48 @@ class RoundWorker:
         marker = out_dir / "trained.json"
         if marker.is_file():
             trained = TrainedRound.model_validate_json(marker.read_text())
-            if trained.adapter_path.is_file():
+            actual = _hash_of(trained.adapter_path)
+            if actual is not None and same(actual, trained.adapter_hash):
                 logger.info("reusing finished training", extra=kv(pool=pool_id, round=round))
                 return trained
+            self._discard(pool_id, round, trained, actual)
         out_dir.mkdir(parents=True, exist_ok=True)
         trained = self.train(pool_id, round, out_dir)
+        actual = _hash_of(trained.adapter_path)
+        if actual is None or not same(actual, trained.adapter_hash):
+            raise AdapterIntegrityError(
+                f"the trainer reported adapter hash {trained.adapter_hash} for pool {pool_id} "
+                f"round {round}, but the file hashes to {actual}; nothing was reported."
+            )
         tmp = marker.with_suffix(".tmp")
         tmp.write_text(trained.model_dump_json())
         os.replace(tmp, marker)
         return trained
+
+    def _discard(self, pool_id: int, round: int, trained: TrainedRound, actual: str | None) -> None:
+        """Forget a finished training whose adapter is gone or corrupted (never report it)."""
+        logger.error(
+            "finished adapter is missing or corrupted on disk; training the round again",
+            extra=kv(
+                pool=pool_id, round=round, recorded=trained.adapter_hash, actual=actual or "missing"
+            ),
+        )
+        marker = self.rounds_dir / str(pool_id) / str(round) / "trained.json"
+        marker.unlink(missing_ok=True)
+
+
+class AdapterIntegrityError(LoranetError):
+    """The adapter's bytes do not hash to what was recorded for them (transient: retrain)."""
+
+    transient = True
+
+
+def _hash_of(path: Path) -> str | None:
+    """``0x`` + SHA-256 of the file, lower case; ``None`` if it is not a readable file."""
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
 
 
 def trainer_train_fn(
@@ -200,13 +254,18 @@ def trainer_train_fn(
 
 
 def artifact_store_fn(root: Path) -> StoreFn:
-    """A :data:`StoreFn` over the trainer's content-addressed ``ArtifactStore`` (file:// URIs)."""
+    """A :data:`StoreFn` over a local folder named by hash (``file://`` URIs: local chains).
 
-    def _store(adapter_path: Path) -> str:
-        from trainer.artifacts import ArtifactStore
+    Publishes what :func:`offchain.artifacts.round.publish_round` does: the checkpoints, the
+    replay bundle (named in the URI's fragment) and the adapter."""
+    from offchain.artifacts import LocalStore
 
-        artifacts = ArtifactStore(root)
-        digest = artifacts.put(adapter_path)
-        return artifacts.path_for(digest).resolve().as_uri()
+    return store_fn(LocalStore(root))
 
-    return _store
+
+def store_fn(store: ArtifactStore) -> StoreFn:
+    """The worker's :data:`StoreFn` over the configured store (``offchain.artifacts``): puts
+    the round's artifacts and returns the adapter's public URI."""
+    from offchain.artifacts.round import round_store_fn
+
+    return round_store_fn(store)

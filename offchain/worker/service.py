@@ -1,8 +1,10 @@
 """The worker service assembled: watcher + Celery worker + round clock + outbox + heartbeats
-+ metrics, in one process (``loranet worker run``).
++ metrics + artifact store (and its server), in one process (``loranet worker run``).
 
 Threads: the main thread polls the watcher, schedules round work and drives the outbox; a
-Celery ``WorkController`` (solo pool) runs the tasks; a heartbeat thread reports the machine.
+Celery ``WorkController`` (solo pool) runs the tasks, whose handlers act on the node's events
+(:mod:`offchain.worker.handlers`: start, stop, claim); a heartbeat thread reports the machine;
+with the ``http`` artifact store, a server thread serves the node's artifacts by hash.
 SIGINT/SIGTERM set the stop flag: the main loop finishes its step, the Celery worker finishes
 its task (a task interrupted by a hard kill comes back: tasks are acknowledged late), state is
 on disk (watcher.db, tasks.db, outbox.db), so a restart resumes where it stopped.
@@ -22,12 +24,20 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from offchain.abi import AbiNotFoundError, load_abi
+from offchain.artifacts import ArtifactStore, open_store, serve
 from offchain.chain.client import ChainClient
 from offchain.chain.tx import TxSender
 from offchain.logging import kv
 from offchain.outbox import Outbox
+from offchain.runtime import ServiceRuntime
 from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
-from offchain.worker.celery_app import CeleryDispatcher, LoranetCelery, create_app
+from offchain.worker.actions import ServiceActions
+from offchain.worker.celery_app import (
+    CeleryDispatcher,
+    LoranetCelery,
+    create_app,
+    redeliver_unacked,
+)
 from offchain.worker.handlers import HandlerContext
 from offchain.worker.heartbeat import (
     Heartbeat,
@@ -38,11 +48,12 @@ from offchain.worker.heartbeat import (
     publish_heartbeat,
 )
 from offchain.worker.idempotency import ProcessedStore
-from offchain.worker.metrics import MetricsServer, WorkerMetrics
-from offchain.worker.round_work import RoundWorker, TrainFn
-from offchain.worker.rounds import RoundClock
+from offchain.worker.metrics import WorkerMetrics
+from offchain.worker.round_work import RoundWorker, TrainFn, store_fn
+from offchain.worker.rounds import RoundClock, RoundScheduler, RoundSlot
 from offchain.worker.settings import WorkerSettings
 from offchain.worker.shutdown import StopFlag
+from offchain.worker.standing import Standing
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +87,12 @@ class WorkerService:
     dispatcher: CeleryDispatcher
     metrics: WorkerMetrics
     dht: Any = None
-    _scheduled: set[tuple[int, int]] = field(default_factory=set)
+    store: ArtifactStore | None = None
+    standing: Standing | None = None
+    scheduler: RoundScheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scheduler = RoundScheduler(self.clock, self.standing, self._dispatch_round)
 
     @classmethod
     def build(
@@ -89,11 +105,17 @@ class WorkerService:
         train: TrainFn,
         dht: Any = None,
         metrics: WorkerMetrics | None = None,
+        store: ArtifactStore | None = None,
     ) -> WorkerService:
-        from offchain.validator.publish import publishing_store_fn
-
         data = settings.data_dir
         data.mkdir(parents=True, exist_ok=True)
+        if store is None:  # raises a readable error for a file store on a public chain
+            store = open_store(
+                settings.artifacts,
+                data_dir=data,
+                chain_id=client.chain_id,
+                network=client.settings.network,
+            )
         metrics = metrics or WorkerMetrics()
         outbox = Outbox(
             settings.outbox_db,
@@ -109,19 +131,41 @@ class WorkerService:
             ledger=client.deployment.address("WorkLedger"),
             chain_id=client.chain_id,
             train=train,
-            store=publishing_store_fn(data / "artifacts"),  # + replay bundle (validation)
+            store=store_fn(store),  # adapter + checkpoints + replay bundle, public URI
             rounds_dir=data / "rounds",
         )
+        standing = Standing(settings.standing_db)
 
         def round_work(pool_id: int, round: int, not_before: int) -> dict[str, Any]:
+            halts = standing.halts(pool_id)
+            if halts:
+                logger.warning("round work skipped", extra=kv(pool=pool_id, halts=halts))
+                return {"skipped": halts}
             entry = round_worker.prepare(pool_id, round, not_before=not_before)
+            if standing.halts(pool_id) and outbox.cancel(entry.key):  # stopped meanwhile
+                return {"outbox_key": entry.key, "status": "cancelled"}
             return {"outbox_key": entry.key, "status": entry.status}
 
+        service: WorkerService | None = None
+
+        def schedule() -> Any:
+            return service.schedule_rounds() if service is not None else None
+
+        actions = ServiceActions(
+            standing=standing,
+            outbox=outbox,
+            ledger=client.contract("WorkLedger"),
+            node=node.address,
+            schedule=schedule,
+            claim_rewards=settings.claim_rewards,
+        )
         context = HandlerContext(
             processed=ProcessedStore(settings.tasks_db),
             metrics=metrics,
             round_work=round_work,
             node=node.address,
+            provider=outbox.address,
+            actions=actions,
         )
         app = create_app(settings, metrics=metrics, context=context)
         dispatcher = CeleryDispatcher(app, metrics)
@@ -140,7 +184,7 @@ class WorkerService:
             chain_id=client.chain_id,
         )
         clock = RoundClock(client.contract("ComputePool"), node.address)
-        return cls(
+        service = cls(
             settings=settings,
             client=client,
             node=node,
@@ -151,24 +195,25 @@ class WorkerService:
             dispatcher=dispatcher,
             metrics=metrics,
             dht=dht,
+            store=store,
+            standing=standing,
         )
+        return service
 
     # -- one step --------------------------------------------------------------------------------
 
-    def schedule_rounds(self) -> None:
-        """Queue the round work of the current round once (the task dedupes across restarts)."""
-        slot = self.clock.current()
-        if slot is None or (slot.pool_id, slot.round) in self._scheduled:
-            return
-        key = self.dispatcher.schedule_round(
+    def schedule_rounds(self) -> str | None:
+        """Queue the round work of the current round once (see :class:`RoundScheduler`)."""
+        return self.scheduler.schedule()
+
+    def _dispatch_round(self, slot: RoundSlot) -> str:
+        return self.dispatcher.schedule_round(
             chain_id=self.client.chain_id,
             pool_id=slot.pool_id,
             round=slot.round,
             node=self.node.address,
             not_before=slot.end,
         )
-        self._scheduled.add((slot.pool_id, slot.round))
-        logger.info("round work scheduled", extra=kv(key=key, end=slot.end))
 
     def step(self) -> None:
         result = self.watcher.poll_once()
@@ -197,11 +242,45 @@ class WorkerService:
 
     # -- the loop --------------------------------------------------------------------------------
 
+    def poll_events(self) -> None:
+        """The watcher step: read new logs, dispatch them as tasks, export the cursor."""
+        result = self.watcher.poll_once()
+        self.metrics.cursor_block.set(self.watcher.cursor())
+        if result.reorg is not None and result.reorg.too_deep:
+            self.metrics.reorg_too_deep.inc()
+        if result.events:
+            logger.info("events dispatched", extra=kv(count=result.events))
+
+    def runtime(self) -> ServiceRuntime:
+        """The service loop: watcher, round clock and outbox as separate steps, so that an RPC
+        outage of one does not stop the others, each backing off on its own."""
+        runtime = ServiceRuntime(
+            "worker",
+            interval_s=self.settings.watch_poll_interval_s,
+            on_failure=lambda step, _err: self.metrics.step_failures.labels(step=step).inc(),
+        )
+        runtime.add_step("watcher", self.poll_events)
+        runtime.add_step("rounds", self.schedule_rounds)
+        runtime.add_step("outbox", self.outbox.process_once)
+        return runtime
+
     def run(self, stop: StopFlag, *, max_steps: int | None = None) -> None:
-        """Run until ``stop`` is set (or ``max_steps`` loop steps are done)."""
-        server: MetricsServer | None = None
+        """Run until ``stop`` is set (or ``max_steps`` loop passes are done).
+
+        Stopping (SIGINT/SIGTERM): the loop finishes the step it is in; the Celery worker is
+        told to stop and the running task, if any, gets ``shutdown_grace_s`` to finish. A task
+        still running then is abandoned unacknowledged (its work is idempotent) and delivered
+        again when the service starts next.
+        """
+        redeliver_unacked(self.settings, self.app.handler_context().processed)
+        runtime = self.runtime()
         if self.settings.metrics_port:
             server = self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
+            runtime.on_close("metrics server", server.stop)
+        if self.store is not None and self.store.kind == "http":
+            artifact_server = serve(self.settings.artifacts, data_dir=self.settings.data_dir)
+            runtime.on_close("artifact server", artifact_server.stop)
+        runtime.on_close("stores", self.close)
         worker = self.app.WorkController(
             pool_cls="solo",
             concurrency=1,
@@ -211,52 +290,50 @@ class WorkerService:
             without_gossip=True,
             hostname=f"loranet-{self.node.address[-6:]}@localhost",
         )
-        threads = [
-            threading.Thread(target=worker.start, name="celery-worker", daemon=True),
-            threading.Thread(
-                target=heartbeat_loop,
-                name="heartbeat",
-                kwargs={
-                    "stop": stop,
-                    "interval_s": self.settings.heartbeat_interval_s,
-                    "beat": self.beat,
-                },
-                daemon=True,
-            ),
-        ]
-        for thread in threads:
-            thread.start()
+        celery_thread = threading.Thread(target=worker.start, name="celery-worker", daemon=True)
+        heartbeat_thread = threading.Thread(
+            target=heartbeat_loop,
+            name="heartbeat",
+            kwargs={
+                "stop": stop,
+                "interval_s": self.settings.heartbeat_interval_s,
+                "beat": self.beat,
+            },
+            daemon=True,
+        )
+
+        def stop_celery() -> None:
+            stop.set("exiting")
+            worker.stop(in_sighandler=False)
+            celery_thread.join(timeout=self.settings.shutdown_grace_s)
+            if celery_thread.is_alive():
+                logger.warning(
+                    "a task was still running after the shutdown grace; abandoned "
+                    "unacknowledged, it is delivered again on restart",
+                    extra=kv(grace_s=self.settings.shutdown_grace_s),
+                )
+            heartbeat_thread.join(timeout=5)
+
+        runtime.on_close("celery worker", stop_celery)
+        celery_thread.start()
+        heartbeat_thread.start()
         logger.info(
             "worker service up",
             extra=kv(
                 node=self.node.address, chain_id=self.client.chain_id, queue=self.settings.queue
             ),
         )
-        steps = 0
         try:
-            while not stop.is_set():
-                try:
-                    self.step()
-                except Exception:
-                    logger.exception("service step failed; retrying")
-                steps += 1
-                if max_steps is not None and steps >= max_steps:
-                    break
-                stop.wait(self.settings.watch_poll_interval_s)
+            runtime.run(stop, max_steps=max_steps)
         finally:
-            stop.set("exiting")
-            worker.stop(in_sighandler=False)
-            for thread in threads:
-                thread.join(timeout=30)
-            if server is not None:
-                server.stop()
-            self.close()
             logger.info("worker service stopped", extra=kv(reason=stop.reason))
 
     def close(self) -> None:
         self.outbox.close()
         self.watcher.store.close()
         self.app.close()
+        if self.standing is not None:
+            self.standing.close()
 
 
 # -- status --------------------------------------------------------------------------------------
@@ -286,6 +363,17 @@ def queue_depth(settings: WorkerSettings) -> int | None:
     except Exception as err:  # the status command must not fail on a broker problem
         logger.info("queue depth unknown", extra=kv(error=str(err)))
     return None
+
+
+def _standing_flags(path: Path) -> dict[str, list[str]]:
+    """The node's set standing flags (ejected, blacklisted...), by scope."""
+    if not path.is_file():
+        return {}
+    standing = Standing(path)
+    try:
+        return standing.flags()
+    finally:
+        standing.close()
 
 
 def _has_table(path: Path, table: str) -> bool:
@@ -329,6 +417,7 @@ def service_status(settings: WorkerSettings) -> dict[str, Any]:
                 s: n for s, n in db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status")
             }
     status["outbox"] = outbox
+    status["standing"] = _standing_flags(settings.standing_db)
     beat_path = data / HEARTBEAT_FILE
     if beat_path.is_file():
         beat = json.loads(beat_path.read_text())
@@ -343,8 +432,9 @@ def service_status(settings: WorkerSettings) -> dict[str, Any]:
     return status
 
 
-def dry_run_train_fn() -> TrainFn:
-    """A trainer that trains nothing: writes a small deterministic file as the "adapter".
+def dry_run_train_fn(*, seconds: float = 0.0) -> TrainFn:
+    """A trainer that trains nothing: writes a small deterministic file as the "adapter",
+    after pretending to train for ``seconds`` (``LORANET_DRY_RUN_TRAIN_S``).
 
     For local end-to-end runs without the ML stack only; validators reject such reports.
     """
@@ -353,6 +443,9 @@ def dry_run_train_fn() -> TrainFn:
     from offchain.worker.round_work import TrainedRound
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        if seconds > 0:
+            (out_dir / "training").write_text("started")
+            time.sleep(seconds)
         data = f"loranet dry-run adapter pool={pool_id} round={round}".encode()
         path = out_dir / "adapter.safetensors"
         path.write_bytes(data)

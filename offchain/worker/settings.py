@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from offchain.artifacts.settings import ArtifactSettings
+
 
 class WorkerSettings(BaseSettings):
     """Knobs of the watcher, the Celery worker, the outbox, heartbeats and metrics."""
@@ -30,6 +32,24 @@ class WorkerSettings(BaseSettings):
         None, description="Celery results; default: SQLite in the data dir (Redis with Redis)."
     )
     queue: str = Field("loranet", description="Celery queue of this node's tasks.")
+    round_work_retries: int = Field(
+        8,
+        ge=0,
+        description="Retries of round work that failed on a transient fault (full or read-only "
+        "disk, an unreachable store or RPC), with backoff doubling from round_work_backoff_s.",
+    )
+    round_work_backoff_s: float = Field(
+        5.0, gt=0, description="First delay before round work is retried (doubles, up to 300 s)."
+    )
+    shutdown_grace_s: float = Field(
+        300.0,
+        ge=0,
+        description="On SIGTERM, how long the service waits for the running task to finish. "
+        "A task still running then is abandoned unacknowledged and delivered again on restart.",
+    )
+    dry_run_train_s: float = Field(
+        0.0, ge=0, description="How long the dry-run trainer pretends to train (demos, tests)."
+    )
     task_visibility_timeout_s: float = Field(
         3_600.0,
         gt=0,
@@ -58,6 +78,13 @@ class WorkerSettings(BaseSettings):
     heartbeat_ttl_s: float = Field(90.0, gt=0, description="DHT expiry of a heartbeat.")
     metrics_host: str = Field("127.0.0.1", description="Prometheus endpoint address.")
     metrics_port: int = Field(9464, ge=0, le=65535, description="Prometheus port (0: off).")
+    claim_rewards: bool = Field(
+        True, description="Claim the provider's rewards after each round that paid this node."
+    )
+    artifacts: ArtifactSettings = Field(
+        default_factory=ArtifactSettings,
+        description="Artifact store, server and fetch limits (LORANET_ARTIFACTS_*).",
+    )
 
     @property
     def resolved_broker_url(self) -> str:
@@ -82,3 +109,7 @@ class WorkerSettings(BaseSettings):
     @property
     def outbox_db(self) -> Path:
         return self.data_dir / "outbox.db"
+
+    @property
+    def standing_db(self) -> Path:
+        return self.data_dir / "standing.db"

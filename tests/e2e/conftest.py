@@ -54,7 +54,7 @@ from offchain.validator.settings import ValidatorSettings
 from offchain.worker.node_process import RESULT_FILE, NodeSpec
 from offchain.worker.round_work import TrainedRound, report_message
 from trainer.collab import create_dht, run_id_for, visible_maddrs
-from trainer.config import HivemindConfig, TrainConfig
+from trainer.config import DilocoConfig, HivemindConfig, TrainConfig
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -64,18 +64,17 @@ def _one_thread() -> None:
 
 @pytest.fixture(scope="session")
 def e2e_cfg() -> TrainConfig:
-    """A short hivemind round: 3 epochs of 48 samples (2 steps of 8 per peer per epoch)."""
+    """A short DiLoCo round: 3 outer steps of 4 inner steps (batch 8) per peer."""
     return TrainConfig(
         max_epochs=3,
         max_local_steps=60,
         torch_threads=1,
+        diloco=DilocoConfig(inner_steps=4, sync_wait=30.0),
         hivemind=HivemindConfig(
-            target_batch_size=48,
-            matchmaking_time=1.0,
-            averaging_timeout=10.0,
-            barrier_timeout=60.0,
+            averaging_timeout=30.0,
+            barrier_timeout=90.0,
+            join_grace=60.0,
             start_delay=1.0,
-            average_state_every=1,
             run_prefix="e2e",
         ),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from e2e_support import SLASH_BPS, STAKE, Protocol4, TrainedRound0, client_for
 from eth_account import Account
 from typer.testing import CliRunner
 
+from offchain.artifacts import ArtifactServer, LocalStore
+from offchain.artifacts.round import round_store_fn
 from offchain.cli.main import app
 from offchain.validator.errors import ValidatorError
 from offchain.validator.publish import fresh_adapter, publishing_store_fn
@@ -223,3 +226,74 @@ def test_validator_needs_the_role(protocol: Protocol4, deployment: Any, tmp_path
             cfg=TrainConfig(),
             data_dir=tmp_path / "v",
         )
+
+
+@pytest.mark.parametrize("store", ["comes back", "stays down"])
+def test_unreachable_store_is_not_a_cheat(
+    store: str,
+    protocol: Protocol4,
+    trained_round: TrainedRound0,
+    submit: Callable[[int, TrainedRound, str], int],
+    after_submission: Callable[[], None],
+    make_validator: Callable[[int], ValidatorService],
+    chain: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Node 2 trained honestly and serves its artifacts over HTTP from its own server, which
+    is down when the validators judge. They abstain (no attestation, nobody rejected), and
+    judge again: if the server comes back within the challenge window the round is decided
+    with node 2 accepted; if not, the round expires and nobody is slashed."""
+    monkeypatch.setenv("LORANET_ARTIFACTS_ATTEMPTS", "2")
+    monkeypatch.setenv("LORANET_ARTIFACTS_BACKOFF_S", "0.05")
+    monkeypatch.setenv("LORANET_VALIDATOR_ARTIFACT_RETRY_S", "0")
+    run, pool = trained_round, protocol.pool_id
+    port = _free_port()
+    node2 = LocalStore(tmp_path / "node2", base_url=f"http://127.0.0.1:{port}/artifacts")
+    uri = round_store_fn(node2)(run.trained[2].adapter_path)
+    assert uri.startswith(f"http://127.0.0.1:{port}/artifacts/") and "#replay=" in uri
+    for i in (0, 1):
+        submit(i, run.trained[i], run.uris[i])
+    submit(2, run.trained[2], uri)
+    after_submission()
+
+    validators = [make_validator(0), make_validator(1)]
+    statuses = [v.step()[(pool, 0)] for v in validators]
+    assert all(s.startswith("abstaining: artifacts unavailable") for s in statuses), statuses
+    state = protocol.ledger.roundState(pool, 0)
+    assert not state.decided and not any(
+        protocol.ledger.hasAttested(pool, 0, v.account.address) for v in validators
+    )
+    status, verdict = validators[0].store.status(pool, 0)
+    assert status == "abstaining" and verdict is not None and not verdict["complete"]
+    (unavailable,) = [r for r in verdict["reports"] if r["inconclusive"]]
+    assert unavailable["node"] == protocol.nodes[2].address
+    shown = CliRunner().invoke(
+        app, ["validator", "status", "--data-dir", str(validators[0].data_dir), "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    (round0,) = json.loads(shown.stdout)["rounds"]
+    assert round0["status"] == "abstaining" and round0["rejected"] == {}
+    assert list(round0["unavailable"]) == [str(unavailable["index"])]
+
+    if store == "comes back":
+        with ArtifactServer(tmp_path / "node2", "127.0.0.1", port):
+            settle(validators, protocol)
+        state = protocol.ledger.roundState(pool, 0)
+        assert state.finalized and state.decided and (state.accepted, state.rejected) == (3, 0)
+        assert protocol.ledger.pendingRewards(protocol.providers[2]) > 0
+        return
+    chain.pending_timestamp = protocol.expires_at  # challenge window + grace: no quorum
+    chain.mine()
+    settle(validators, protocol)
+    state = protocol.ledger.roundState(pool, 0)
+    assert state.finalized and not state.decided and state.rejected == 0
+    assert validators[0].store.status(pool, 0)[0] in ("abstained", "finalized")
+    for i in range(3):
+        assert protocol.stake.stakedOf(protocol.providers[i]) == STAKE
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -168,3 +168,30 @@ def test_alias_is_checked_before_the_password(
     assert_refusal(
         run_cli("node", "import", "gpu-0", input="0x1234\n"), "that is not a private key"
     )
+
+
+def test_ctrl_c_exits_130_with_a_word(
+    run_cli: Run, loranet_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.delenv("LORANET_PASSWORD")
+    monkeypatch.setattr("offchain.cli.context.read_secret", interrupted)
+    result = run_cli("account", "new", "alice")
+    assert result.exit_code == 130
+    assert "interrupted." in result.output and "Traceback" not in result.output
+    as_json = run_cli("account", "new", "alice", "--json")
+    assert json.loads(as_json.stdout)["error"]["code"] == "interrupted"
+
+
+def test_weak_password_on_stdin_is_refused_before_writing(
+    run_cli: Run, assert_refusal: Refusal, loranet_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LORANET_PASSWORD")
+    assert_refusal(run_cli("node", "keygen", "gpu-0", input="abc\nabc\n"), "too short")
+    assert_refusal(
+        run_cli("node", "keygen", "gpu-0", input="long enough words\nother words here\n"),
+        "the two entries do not match.",
+    )
+    run_cli("node", "keygen", "gpu-0", input="long enough words\nlong enough words\n", ok=True)

@@ -34,7 +34,9 @@ def devnet_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, loranet_env: Pat
     devnet.down(load_settings())  # never leave anvil behind
 
 
-def test_up_fund_down(run_cli: Run, devnet_env: str, tmp_path: Path) -> None:
+def test_up_fund_down(
+    run_cli: Run, devnet_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     up = json.loads(run_cli("devnet", "up", "--lora", "2500", "--json", ok=True).stdout)
     assert up["rpc_url"] == devnet_env
     deployment = json.loads((tmp_path / "devnet.json").read_text())
@@ -59,6 +61,8 @@ def test_up_fund_down(run_cli: Run, devnet_env: str, tmp_path: Path) -> None:
         assert token.functions.balanceOf(address).call() == 2_500 * LORA
 
     assert up["pool_id"] == 1
+    monkeypatch.delenv("LORANET_RPC_URL")  # later commands find the devnet's port by themselves
+    assert load_settings().resolved_rpc_url == devnet_env
     pools = json.loads(run_cli("pool", "list", "--json", ok=True).stdout)
     assert [(p["id"], p["status"]) for p in pools] == [(1, "active")]
 

@@ -11,11 +11,12 @@ import torch
 
 from trainer.artifacts import save_adapter
 from trainer.collab import RoundResult, create_dht, read_progress
-from trainer.config import HivemindConfig, ModelConfig, TrainConfig
+from trainer.config import DilocoConfig, HivemindConfig, ModelConfig, ReplayConfig, TrainConfig
 from trainer.data import Shard, TrainingData
+from trainer.inner import InnerTrainer
 from trainer.local import LocalSwarm
 from trainer.models import attach_lora, build_base_model, lora_named_parameters
-from trainer.replay import GradientProjector, ReplayRecord, step_loss_and_grads
+from trainer.replay import ReplayRecord
 from trainer.tokenizer import build_byte_tokenizer
 
 
@@ -50,46 +51,30 @@ def trained_adapter(tmp_path: Path, tiny_cfg: ModelConfig) -> Path:
 
 @dataclass
 class LocalRun:
-    """A node's steps trained without hivemind: an epoch every ``steps_per_epoch`` steps."""
+    """A node's inner steps trained without hivemind (one outer step), with its checkpoints."""
 
     cfg: TrainConfig
     shard: Shard
     records: list[ReplayRecord]
-    checkpoints: dict[int, Path]
+    checkpoints: dict[str, Path]  # hash -> training-state file
+
+    def segment(self, step: int) -> list[ReplayRecord]:
+        """The records sharing ``step``'s start and end checkpoints."""
+        r = self.records[step]
+        return [x for x in self.records if (x.start, x.end) == (r.start, r.end)]
 
 
-def run_local_steps(
-    cfg: TrainConfig, shard: Shard, out: Path, *, steps: int = 6, steps_per_epoch: int = 2
-) -> LocalRun:
-    """Mimic what hivemind does to one node: accumulate gradients, step at epoch ends."""
+def run_local_steps(cfg: TrainConfig, shard: Shard, out: Path, *, steps: int = 6) -> LocalRun:
+    """Train ``steps`` inner steps as a DiLoCo node does between two all-reduces."""
     model = attach_lora(build_base_model(cfg.model), cfg.model)
-    params = [p for _, p in lora_named_parameters(model)]
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
-    projector = GradientProjector.for_model(
-        model, cfg.replay.projection_dim, cfg.replay.projection_seed
-    )
-    records, checkpoints = [], {}
-    acc = [torch.zeros_like(p) for p in params]
-    for step in range(steps):
-        epoch = step // steps_per_epoch
-        if epoch not in checkpoints:
-            checkpoints[epoch] = out / f"epoch_{epoch}.safetensors"
-            save_adapter(model, checkpoints[epoch])
-        loss, grads = step_loss_and_grads(model, shard.batch(step, cfg.batch_size))
-        records.append(ReplayRecord.make(step, epoch, loss, projector.project(grads)))
-        for a, g in zip(acc, grads, strict=True):
-            a += g
-        if step % steps_per_epoch == steps_per_epoch - 1:
-            for p, a in zip(params, acc, strict=True):
-                p.grad = a / steps_per_epoch
-            opt.step()
-            acc = [torch.zeros_like(p) for p in params]
-    return LocalRun(cfg, shard, records, checkpoints)
+    inner = InnerTrainer(cfg, model, out)
+    records = inner.run(shard, epoch=0, first_step=0, n=steps)
+    return LocalRun(cfg, shard, records, inner.checkpoints)
 
 
 @pytest.fixture(scope="module")
 def two_local_nodes(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalRun, LocalRun]:
-    cfg = TrainConfig()
+    cfg = TrainConfig(replay=ReplayConfig(checkpoint_every=2))
     data = TrainingData(cfg.data, build_byte_tokenizer())
     runs = []
     for node in range(2):
@@ -102,15 +87,14 @@ def two_local_nodes(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalRun,
 def swarm_cfg() -> TrainConfig:
     """Small, fast hivemind settings for loopback peers on a 2-core machine."""
     return TrainConfig(
-        max_epochs=10,
+        max_epochs=4,
         max_local_steps=400,
         torch_threads=1,
+        diloco=DilocoConfig(inner_steps=6, sync_wait=30.0),
         hivemind=HivemindConfig(
-            target_batch_size=64,
-            matchmaking_time=1.0,
-            averaging_timeout=10.0,
-            average_state_every=1,
-            barrier_timeout=60.0,
+            averaging_timeout=30.0,
+            barrier_timeout=90.0,
+            join_grace=30.0,
             start_delay=1.0,
         ),
     )

@@ -200,3 +200,15 @@ def test_unknown_architecture_names_the_fix(tmp_path: Path) -> None:
         lora_targets(Odd(), ModelConfig())
     with pytest.raises(TrainerConfigError, match=r"no config\.json"):
         build_base_model(ModelConfig(source="pretrained", path=tmp_path))
+
+
+def test_importing_trainer_turns_the_hub_offline() -> None:
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    code = (
+        "import trainer, huggingface_hub.constants as c, datasets.config as d; "
+        "assert c.HF_HUB_OFFLINE and d.HF_DATASETS_OFFLINE"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)

@@ -46,16 +46,17 @@ def test_replay_of_real_model_steps_matches(
     )
     data = TrainingData(cfg.data, build_tokenizer(cfg.model))
     shard = data.shard(1, 0, 0, 2)
-    run = local_steps(cfg, shard, tmp_path, steps=4, steps_per_epoch=2)
+    run = local_steps(cfg, shard, tmp_path, steps=4)  # one segment (checkpoint_every=4)
     checker = ReplayChecker(cfg)
-    for step in (1, 3):
-        record = run.records[step]
-        verdict = checker.check(run.checkpoints[record.epoch], shard, step, record)
-        assert verdict.accepted, verdict.reason
+    first = run.records[0]
+    verdict = checker.check_segment(
+        run.checkpoints[first.start], run.checkpoints[first.end], shard, run.records
+    )
+    assert verdict.accepted, verdict.reason
     # a validator replaying in another precision than the node's does not agree exactly
     flipped = "bf16" if dtype == "fp32" else "fp32"
     other = cfg.model_copy(update={"model": cfg.model.model_copy(update={"dtype": flipped})})
-    mismatch = ReplayChecker(other).check(run.checkpoints[0], shard, 1, run.records[1])
+    mismatch = ReplayChecker(other).check(run.checkpoints[first.start], shard, 0, first)
     assert mismatch.loss_rel_diff > 0
 
 
@@ -109,3 +110,35 @@ def test_train_refuses_a_bad_data_file(tmp_path: Path, model_folders: dict[str, 
     )
     assert result.exit_code == 1
     assert "bad.jsonl line 2" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_gpt2_folder_and_chat_jsonl_train_through_the_cli(
+    tmp_path: Path, model_folders: dict[str, Path]
+) -> None:
+    """The reported failure: a GPT-2 folder (c_attn, Conv1D) with a chat JSONL file."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    exe = shutil.which("loranet", path=str(Path(sys.executable).parent)) or "loranet"
+    data = _chat_file(tmp_path / "chat.jsonl")
+    args = [exe, "train", "--model-path", str(model_folders["gpt2"]), "--data-file", str(data)]
+    args += ["--peers", "2", "--epochs", "1", "--target-batch-size", "16", "--lora-r", "4"]
+    args += ["--max-length", "48", "--out", str(tmp_path / "out"), "--json"]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        stdout, stderr = proc.communicate(timeout=220)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, stderr[-3000:]
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["eval_loss_after"] < summary["eval_loss_before"]
+    assert [p["epochs"] for p in summary["peers"]] == [1, 1]

@@ -2,7 +2,8 @@
 
 Why it cannot deadlock: nothing but the engine thread touches the model, and the engine
 thread never waits on a request. Requests are appended to the waiting queue (at most
-``max_waiting``; beyond that :meth:`Engine.submit` raises
+``max_waiting`` beyond the free places of the running batch; beyond that
+:meth:`Engine.submit` raises
 :class:`EngineOverloadedError` at once, which the gateway answers with 503 and
 ``Retry-After``) and receive their events through a :class:`~.sinks.Sink`, which never
 blocks. A client that leaves cancels its sink; the loop drops the row before its next step.
@@ -146,7 +147,8 @@ class Engine:
         with self._cond:
             if self._closed or self._thread is None or not self._thread.is_alive():
                 raise GeneratorError(f"the engine of model '{self.name}' is not running.")
-            if len(self._waiting) >= self.max_waiting:
+            free = max(0, self.max_batch_size - len(self._batch.rows))  # joins next step
+            if len(self._waiting) >= self.max_waiting + free:
                 retry = max(1.0, self._request_s * len(self._waiting) / max(1, self.max_batch_size))
                 raise EngineOverloadedError(
                     f"Model '{self.name}' has {len(self._waiting)} requests waiting, its "
@@ -176,6 +178,7 @@ class Engine:
             with self._step_lock:
                 self._step(new)
             self._report()
+            time.sleep(0)  # hand the GIL to the event loop: it sends what this step made
         for row in self._batch.rows:
             row.sink.push(EngineEvent("", error="the gateway is shutting down"))
         self._batch.reset()

@@ -28,6 +28,16 @@ logger = logging.getLogger(__name__)
 _PREFIX = "base_model.model."
 
 
+def _features(module: torch.nn.Module) -> tuple[int, int] | None:
+    """``(in, out)`` of a linear layer, or of GPT-2's ``Conv1D`` (``nx``/``nf``: same product
+    ``x @ W``, weight stored transposed; peft's LoRA matrices have the usual shapes)."""
+    if hasattr(module, "in_features") and hasattr(module, "out_features"):
+        return int(module.in_features), int(module.out_features)
+    if hasattr(module, "nx") and hasattr(module, "nf"):
+        return int(module.nx), int(module.nf)
+    return None
+
+
 class LoraBank:
     def __init__(self, model: torch.nn.Module, cfg: ModelConfig, device: str) -> None:
         self._device = device
@@ -40,7 +50,7 @@ class LoraBank:
         self._modules: dict[str, torch.nn.Module] = {
             name: module
             for name, module in model.named_modules()
-            if hasattr(module, "in_features")
+            if _features(module) is not None
             and (
                 name.rsplit(".", 1)[-1] in targets
                 if not isinstance(targets, str)  # "all-linear": every linear but the head
@@ -52,12 +62,9 @@ class LoraBank:
         self.slots: dict[str, int] = {}
         self.active: torch.Tensor | None = None
         for name, module in self._modules.items():
-            self._a[name] = torch.zeros(
-                1, self._rank, int(module.in_features), device=device, dtype=self._dtype
-            )
-            self._b[name] = torch.zeros(
-                1, int(module.out_features), self._rank, device=device, dtype=self._dtype
-            )
+            fan_in, fan_out = _features(module) or (0, 0)
+            self._a[name] = torch.zeros(1, self._rank, fan_in, device=device, dtype=self._dtype)
+            self._b[name] = torch.zeros(1, fan_out, self._rank, device=device, dtype=self._dtype)
             module.register_forward_hook(self._hook(name))
 
     def _hook(self, name: str) -> Any:

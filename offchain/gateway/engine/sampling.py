@@ -98,19 +98,23 @@ def choose(logits: torch.Tensor, rows: list[RowSampler]) -> list[Choice]:
             [rows[i].params.temperature for i in sampled], device=x.device, dtype=x.dtype
         )
         probs = torch.softmax(x[index] / temps[:, None], dim=-1)
-        sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
-        top_p = torch.tensor([rows[i].params.top_p for i in sampled], device=x.device)
-        keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p[:, None]
-        keep[:, 0] = True
-        sorted_probs = sorted_probs * keep
-        cdf = torch.cumsum(sorted_probs, dim=-1)
         draws = torch.cat([torch.rand(1, generator=rows[i].generator) for i in sampled])
-        target = draws.to(x.device, cdf.dtype)[:, None] * cdf[:, -1:]
-        pos = torch.searchsorted(cdf, target, right=True).clamp(max=cdf.shape[1] - 1)
-        # never pick a token cut by top-p (the draw can land on the last kept one's edge)
-        kept = keep.sum(dim=-1, keepdim=True) - 1
-        pos = torch.minimum(pos, kept)
-        tokens[index] = order.gather(1, pos)[:, 0]
+        if all(rows[i].params.top_p >= 1.0 for i in sampled):  # no cut: no sort needed
+            cdf = torch.cumsum(probs, dim=-1)
+            target = draws.to(x.device, cdf.dtype)[:, None] * cdf[:, -1:]
+            pos = torch.searchsorted(cdf, target, right=True).clamp(max=cdf.shape[1] - 1)
+            tokens[index] = pos[:, 0]
+        else:
+            sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+            top_p = torch.tensor([rows[i].params.top_p for i in sampled], device=x.device)
+            keep = torch.cumsum(sorted_probs, dim=-1) - sorted_probs < top_p[:, None]
+            keep[:, 0] = True
+            cdf = torch.cumsum(sorted_probs * keep, dim=-1)
+            target = draws.to(x.device, cdf.dtype)[:, None] * cdf[:, -1:]
+            pos = torch.searchsorted(cdf, target, right=True).clamp(max=cdf.shape[1] - 1)
+            # never a token cut by top-p (the draw can land on the last kept one's edge)
+            pos = torch.minimum(pos, keep.sum(dim=-1, keepdim=True) - 1)
+            tokens[index] = order.gather(1, pos)[:, 0]
     chosen = tokens.tolist()
     out = [Choice(int(t)) for t in chosen]
     wanted = [i for i, r in enumerate(rows) if r.params.logprobs]

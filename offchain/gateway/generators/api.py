@@ -30,7 +30,11 @@ logger = logging.getLogger(__name__)
 
 
 class ApiGenerator(Generator):
-    """Forwards requests to a remote OpenAI-compatible API."""
+    """Forwards requests to a remote OpenAI-compatible API (penalties and logit bias are
+    forwarded; log-probabilities are not read back, so requests asking for them are not
+    sent here)."""
+
+    supports = frozenset({"presence_penalty", "frequency_penalty", "logit_bias"})
 
     def __init__(self, entry: ApiGeneratorConfig) -> None:
         super().__init__(entry.name, "api", entry.models)
@@ -79,6 +83,12 @@ class ApiGenerator(Generator):
             body["stop"] = list(request.stop)
         if request.seed is not None:
             body["seed"] = request.seed
+        if request.presence_penalty:
+            body["presence_penalty"] = request.presence_penalty
+        if request.frequency_penalty:
+            body["frequency_penalty"] = request.frequency_penalty
+        if request.logit_bias:
+            body["logit_bias"] = {str(t): b for t, b in request.logit_bias}
         if request.messages is not None:
             body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
             return "chat/completions", body

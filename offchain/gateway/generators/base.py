@@ -135,6 +135,10 @@ class Generator(abc.ABC):
     #: the ``local`` generator reports its models' state instead (:meth:`model_error`).
     probe_on_health: bool = True
 
+    def adapter_hash(self, model: str) -> str | None:
+        """The hash of the adapter this generator serves ``model`` with (None: unknown)."""
+        return None
+
     def model_error(self, model: str) -> str | None:
         """Why ``model`` cannot be served by this generator now (None: it can)."""
         return None

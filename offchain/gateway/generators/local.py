@@ -89,6 +89,11 @@ class LocalGenerator(Generator):
         self._adapter_source: dict[str, Callable[[], Path | None]] = {
             a.name: (lambda n=a.name: adapter_path(config, n)) for a in config.adapters
         }
+        self._pool_models: set[str] = set()
+        for entry in config.pools:  # installed by their PoolFollower once fetched
+            self._pool_models.add(entry.model_name)
+            self._adapter_base[entry.model_name] = config.pool_base(entry)
+            self._adapter_source[entry.model_name] = _not_fetched(entry.pool)
         self._loaded: dict[str, str | None] = {}  # model name -> adapter hash (None: base)
         self._failures: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -103,7 +108,8 @@ class LocalGenerator(Generator):
         return self._adapter_base.get(name, name)
 
     def start(self) -> None:
-        for name in self.served_models():
+        names = [self.base_of(n) if n in self._pool_models else n for n in self.served_models()]
+        for name in dict.fromkeys(names):  # a pool's adapter is installed by its follower
             try:
                 self._load(name)
             except GeneratorError as err:
@@ -328,7 +334,7 @@ class LocalGenerator(Generator):
         self._submit(prepared, sink)
         try:
             while True:
-                event = await sink.get()
+                event = await sink.get_merged()
                 if _apply(event, state):
                     yield Delta(event.text, event.logprobs)
                 if event.last:
@@ -361,6 +367,13 @@ class LocalGenerator(Generator):
                     return
         finally:
             sink.cancel()
+
+
+def _not_fetched(pool_id: int) -> Callable[[], Path | None]:
+    def source() -> Path | None:
+        raise GeneratorError(f"pool {pool_id}'s adapter has not been fetched yet.")
+
+    return source
 
 
 def _apply(event: EngineEvent, state: StreamState) -> bool:

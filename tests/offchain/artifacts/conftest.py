@@ -11,13 +11,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from artifacts_support import Behaviour
 
 from offchain.artifacts import ArtifactServer, ArtifactSettings, FetchLimits, LocalStore
 
@@ -100,19 +100,6 @@ def served_store(tmp_path: Path) -> Iterator[tuple[LocalStore, ArtifactServer]]:
     root = tmp_path / "served"
     with ArtifactServer(root, "127.0.0.1", 0) as server:
         yield LocalStore(root, base_url=f"{server.url}/artifacts", kind="http"), server
-
-
-@dataclass
-class Behaviour:
-    """What the scripted server does: ``fail_first`` 503s, then ``body`` (optionally slowly)."""
-
-    body: bytes = b""
-    fail_first: int = 0
-    status: int = 200
-    delay_s: float = 0.0  # before answering
-    trickle_s: float = 0.0  # between bytes of the body
-    claimed_length: int | None = None  # None: the body's; -1: no header
-    requests: list[str] = field(default_factory=list)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Behaviour
+from artifacts_support import Behaviour
 
 from offchain.artifacts import (
     ArtifactHashMismatchError,

@@ -1,11 +1,19 @@
 """The engine's bounds: a full queue is refused at once (503 + Retry-After), never waited
-on; /health tells the truth about an unreachable remote."""
+on; a failing forward ends its batch only; /health tells the truth about an unreachable
+remote."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
+
+from offchain.gateway.config import GatewayConfig, LocalGeneratorConfig
+from offchain.gateway.errors import GeneratorError
+from offchain.gateway.generators.base import GenerationRequest
+from offchain.gateway.generators.local import LocalGenerator
 
 
 def test_a_full_queue_answers_503_with_retry_after(small_gateway: str) -> None:
@@ -38,3 +46,27 @@ def test_health_shows_an_unreachable_remote(small_gateway: str) -> None:
     assert "unreachable" in remote["error"]
     local = next(g for g in data["generators"] if g["name"] == "local")
     assert local["engines"]["tiny"]["max_batch_size"] == 1
+
+
+def test_a_failing_forward_ends_its_batch_and_the_engine_goes_on() -> None:
+    local = LocalGenerator(LocalGeneratorConfig(), GatewayConfig())
+    local.start()
+    try:
+        batch = local._engines["tiny"]._batch
+        model = batch.model
+        calls = {"n": 0}
+
+        def flaky(*args: Any, **kwargs: Any) -> Any:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise RuntimeError("CUDA out of memory (simulated)")
+            return model(*args, **kwargs)
+
+        batch.model = flaky
+        request = GenerationRequest(model="tiny", prompt="1+1=", max_tokens=4, temperature=0)
+        with pytest.raises(GeneratorError, match="out of memory"):
+            local.generate(request)
+        assert local.generate(request).completion_tokens >= 1
+        assert local.status()["tiny"]["ready"] is True
+    finally:
+        local.close()

@@ -270,3 +270,15 @@ def test_only_real_disconnects_are_logged(
                 break
             asyncio.run(asyncio.sleep(0.05))
         assert [r for r in caplog.records if "client left" in r.getMessage()]
+
+
+def test_a_parameter_no_generator_of_the_model_honours_is_400(oai: OpenAI) -> None:
+    # "shout" is served by a custom callable, then the api fallback: neither gives logprobs
+    body = _bad_request(
+        lambda: oai.chat.completions.create(model="shout", messages=USER, logprobs=True),
+        "logprobs",
+    )
+    assert body["code"] == "unsupported_parameter"
+    # without it the same request is served
+    out = oai.chat.completions.create(model="shout", messages=USER)
+    assert out.choices[0].message.content == "<|ASSISTANT|>"

@@ -86,10 +86,11 @@ def refused(
 
 @pytest.fixture
 def cli_json(run_cli: Run) -> Callable[..., Any]:
-    """Run ``loranet <args> --json`` successfully; its JSON."""
+    """Run ``loranet <args> --json`` successfully, confirming on stdin as a script would
+    (``y`` lines: no terminal); its JSON."""
 
     def _run(*args: str) -> Any:
-        result = run_cli(*args, "--json", ok=True)
+        result = run_cli(*args, "--json", input="y\ny\n", ok=True)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     return _run

@@ -198,3 +198,23 @@ def test_faucet_drips_once_per_cooldown(
             sentence="took a drip recently: the next one is possible at")  # fmt: skip
     shown = cli_json("faucet", "--show", "--account", "outsider")
     assert shown["balance"] == "0" and shown["cooldown"] == 3600
+
+
+def test_confirmation_and_dry_run(
+    run_cli: Run,
+    admin_key: LocalAccount,
+    nonce_of: Callable[[str], int],
+    assert_refusal: Callable[[Result, str], None],
+    protocol: Protocol,
+) -> None:
+    who = dev_account(4).address
+    before = nonce_of(admin_key.address)
+    unconfirmed = run_cli("admin", "grant", "validator", who, "--account", "admin", input="")
+    assert_refusal(unconfirmed, "pass --yes to send without confirmation")
+    planned = run_cli("admin", "grant", "validator", who, "--account", "admin", "--dry-run",
+                      "--json", ok=True)  # fmt: skip
+    data = json.loads(planned.stdout)
+    assert data["dry_run"] is True and data["planned"][0]["description"] == "grant validator"
+    assert nonce_of(admin_key.address) == before, "a transaction was sent"
+    run_cli("admin", "grant", "validator", who, "--account", "admin", "--yes", ok=True)
+    assert protocol.hub.functions.hasRole(ROLES["validator"].role, who).call()

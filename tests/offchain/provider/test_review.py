@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -109,3 +110,44 @@ def test_status_and_outputs_show_node_aliases(
     assert "gpu-0" in status
     nodes = json.loads(run_cli("status", "--json", ok=True).stdout)["nodes"]
     assert nodes[0]["alias"] == "gpu-0"
+
+
+def test_specs_that_disagree_with_units_are_refused_before_sending(
+    run_cli: Run,
+    provider: LocalAccount,
+    node_key: str,
+    tmp_path: Path,
+    nonce_of: Callable[[str], int],
+    assert_refusal: Refusal,
+) -> None:
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
+    before = nonce_of(provider.address)
+    negative = tmp_path / "negative.json"
+    negative.write_text(json.dumps({"gpu": "RTX 4090", "vram_gb": 24, "units": -5}))
+    assert_refusal(
+        run_cli("node", "add", "--node", "gpu-0", "--specs", str(negative), "--yes"),
+        f"the specs file {negative} is invalid: 'units'",
+    )
+    declared = tmp_path / "declared.json"
+    declared.write_text(json.dumps({"gpu": "RTX 4090", "vram_gb": 24, "units": 20}))
+    assert_refusal(
+        run_cli("node", "add", "--node", "gpu-0", "--specs", str(declared), "--units", "30"),
+        "--units 30 disagrees with 'units': 20",
+    )
+    assert nonce_of(provider.address) == before
+    added = run_cli("node", "add", "--node", "gpu-0", "--specs", str(declared), "--yes", "--json")
+    assert json.loads(added.stdout)["compute_units"] == 20  # the file's declaration
+
+
+def test_no_eth_for_gas_is_refused_before_the_password(
+    run_cli: Run,
+    provider: LocalAccount,
+    protocol: Any,
+    assert_refusal: Refusal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    protocol.w3.provider.make_request("anvil_setBalance", [provider.address, "0x0"])
+    monkeypatch.delenv("LORANET_PASSWORD")
+    result = run_cli("stake", "add", "5", "--yes")
+    assert_refusal(result, f"{provider.address} holds 0 ETH and cannot pay for gas")
+    assert "password" not in result.output.lower()

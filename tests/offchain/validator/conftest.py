@@ -16,15 +16,11 @@ from validator_support import NODE, NODE_COUNT, NODE_INDEX, POOL, ROUND, LocalRu
 from offchain.validator.bundle import ReplayBundle
 from offchain.validator.publish import fresh_adapter
 from trainer.artifacts import load_adapter_state, save_adapter
-from trainer.config import TrainConfig
+from trainer.config import ReplayConfig, TrainConfig
 from trainer.data import TrainingData
-from trainer.models import (
-    attach_lora,
-    build_base_model,
-    build_tokenizer,
-    lora_named_parameters,
-)
-from trainer.replay import GradientProjector, ReplayRecord, records_root, step_loss_and_grads
+from trainer.inner import InnerTrainer
+from trainer.models import attach_lora, build_base_model, build_tokenizer
+from trainer.replay import records_root
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,7 +30,7 @@ def _one_thread() -> None:
 
 @pytest.fixture(scope="session")
 def cfg() -> TrainConfig:
-    return TrainConfig()
+    return TrainConfig(replay=ReplayConfig(checkpoint_every=2))
 
 
 @pytest.fixture(scope="session")
@@ -70,26 +66,13 @@ def make_adapter(base: Path, tmp_path_factory: pytest.TempPathFactory):  # type:
 
 @pytest.fixture(scope="session")
 def local_run(cfg: TrainConfig, tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
+    """Six inner steps of a DiLoCo node (checkpoints every two steps), as its replay bundle."""
     out = tmp_path_factory.mktemp("run")
     data = TrainingData(cfg.data, build_tokenizer(cfg.model))
     shard = data.shard(POOL, ROUND, NODE_INDEX, NODE_COUNT)
     model = attach_lora(build_base_model(cfg.model), cfg.model)
-    params = [p for _, p in lora_named_parameters(model)]
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate)
-    projector = GradientProjector.for_model(
-        model, cfg.replay.projection_dim, cfg.replay.projection_seed
-    )
-    records, epochs, files = [], {}, {}
-    for step in range(6):
-        epoch = step // 2
-        if epoch not in epochs:
-            path = out / f"epoch{epoch}.safetensors"
-            digest = save_adapter(model, path)
-            epochs[epoch], files[digest] = digest, path
-        loss, grads = step_loss_and_grads(model, shard.batch(step, cfg.batch_size))
-        records.append(ReplayRecord.make(step, epoch, loss, projector.project(grads)))
-        if step % 2 == 1:
-            opt.step()
+    inner = InnerTrainer(cfg, model, out)
+    records = inner.run(shard, epoch=0, first_step=0, n=6)
     bundle = ReplayBundle(
         node=NODE,
         pool_id=POOL,
@@ -99,9 +82,9 @@ def local_run(cfg: TrainConfig, tmp_path_factory: pytest.TempPathFactory) -> Loc
         node_count=NODE_COUNT,
         batch_size=cfg.batch_size,
         records=[r.to_json() for r in records],
-        epoch_adapters=epochs,
+        checkpoints=sorted(inner.checkpoints),
     )
-    return LocalRun(bundle, records_root(records), files, shard)
+    return LocalRun(bundle, records_root(records), dict(inner.checkpoints), shard)
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

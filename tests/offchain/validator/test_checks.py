@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from validator_support import NODE, POOL, ROUND, LocalRun
 
+from offchain.artifacts import Fetcher, FetchLimits
 from offchain.validator.checks import (
     check_agreement,
     check_artifact,
@@ -18,13 +21,15 @@ from offchain.validator.checks import (
     replay_seed,
     replay_steps,
 )
-from offchain.validator.errors import FetchError
+from offchain.validator.errors import ArtifactUnavailable, FetchError
 from offchain.validator.reasons import Reason
 from trainer.artifacts import adapter_hash, load_adapter_state
 from trainer.config import TrainConfig
-from trainer.replay import ReplayChecker, ReplayRecord, records_root
+from trainer.replay import ReplayChecker, records_root
 
 # -- artifact -----------------------------------------------------------------------------------
+
+FAST = FetchLimits(read_timeout_s=5, attempts=2, backoff_s=0.05, deadline_s=30)
 
 
 @pytest.mark.parametrize("form", ["path", "file-uri", "http"])
@@ -39,10 +44,30 @@ def test_artifact_honest_by_every_uri_form(
     assert result.ok and path is not None and adapter_hash(path) == adapter_hash(base)
 
 
-def test_artifact_missing(tmp_path: Path, http_folder: tuple[Path, str]) -> None:
-    for uri in (str(tmp_path / "nope.safetensors"), f"{http_folder[1]}/nope.safetensors"):
-        result, path = check_artifact(uri, "0x" + "11" * 32, tmp_path / "cache")
+def test_artifact_missing_is_inconclusive(tmp_path: Path, http_folder: tuple[Path, str]) -> None:
+    """A store that does not answer is not evidence: the report is not rejected."""
+    fetcher = Fetcher(tmp_path / "cache", FAST, local_ok=True)
+    for uri in (
+        str(tmp_path / "nope.safetensors"),
+        f"{http_folder[1]}/nope.safetensors",
+        "http://127.0.0.1:9/down",
+    ):
+        result, path = check_artifact(uri, "0x" + "11" * 32, fetcher)
         assert result.reason is Reason.ARTIFACT_UNAVAILABLE and path is None
+        assert result.inconclusive and not result.ok
+
+
+def test_artifact_over_the_size_limit_is_inconclusive(base: Path, tmp_path: Path) -> None:
+    fetcher = Fetcher(tmp_path / "cache", FetchLimits(max_bytes=100), local_ok=True)
+    result, _ = check_artifact(str(base), adapter_hash(base), fetcher)
+    assert result.inconclusive and "over the limit" in result.detail
+
+
+def test_file_uri_of_a_public_chain_is_invalid(base: Path, tmp_path: Path) -> None:
+    fetcher = Fetcher(tmp_path / "cache", FAST, local_ok=False)
+    result, _ = check_artifact(base.as_uri(), adapter_hash(base), fetcher)
+    assert result.reason is Reason.ARTIFACT_INVALID and not result.inconclusive
+    assert "local chain" in result.detail
 
 
 def test_artifact_that_is_not_a_regular_file(tmp_path: Path) -> None:
@@ -51,9 +76,14 @@ def test_artifact_that_is_not_a_regular_file(tmp_path: Path) -> None:
         assert result.reason is Reason.ARTIFACT_UNAVAILABLE
 
 
-def test_artifact_hash_mismatch(base: Path, tmp_path: Path) -> None:
-    result, _ = check_artifact(str(base), "0x" + "11" * 32, tmp_path)
-    assert result.reason is Reason.ARTIFACT_HASH_MISMATCH
+def test_artifact_hash_mismatch(base: Path, tmp_path: Path, http_folder: tuple[Path, str]) -> None:
+    """Fetched in full but other bytes than reported: a reject, not an abstention."""
+    folder, url = http_folder
+    shutil.copyfile(base, folder / "a")
+    for uri in (str(base), f"{url}/a"):
+        result, _ = check_artifact(uri, "0x" + "11" * 32, tmp_path / "cache")
+        assert result.reason is Reason.ARTIFACT_HASH_MISMATCH and not result.inconclusive
+    assert not any(p.name.startswith("11") for p in (tmp_path / "cache").iterdir())
 
 
 def test_artifact_not_an_adapter(tmp_path: Path, base: Path) -> None:
@@ -66,8 +96,9 @@ def test_artifact_not_an_adapter(tmp_path: Path, base: Path) -> None:
 
 
 def test_artifact_unsupported_scheme(tmp_path: Path) -> None:
+    """No validator can read it, deterministically: the node's fault."""
     result, _ = check_artifact("ipfs://Qm", "0x" + "11" * 32, tmp_path)
-    assert result.reason is Reason.ARTIFACT_UNAVAILABLE and "scheme" in result.detail
+    assert result.reason is Reason.ARTIFACT_INVALID and "scheme" in result.detail
 
 
 # -- agreement ----------------------------------------------------------------------------------
@@ -183,10 +214,7 @@ def test_replay_claimed_samples_beyond_the_records(cfg: TrainConfig, local_run: 
 
 def test_replay_made_up_records_fail(cfg: TrainConfig, local_run: LocalRun) -> None:
     """Records signed consistently (root matches) but not computed: the replay disagrees."""
-    fake = [
-        ReplayRecord(r.step, r.epoch, r.loss * 0.9, r.projection)
-        for r in local_run.bundle.replay_records()
-    ]
+    fake = [dataclasses.replace(r, loss=r.loss * 0.9) for r in local_run.bundle.replay_records()]
     bundle = local_run.bundle.model_copy(update={"records": [r.to_json() for r in fake]})
     result = _replay(cfg, local_run, bundle, replay_root=records_root(fake))
     assert result.reason is Reason.REPLAY_MISMATCH
@@ -197,6 +225,41 @@ def test_replay_checkpoint_unavailable(cfg: TrainConfig, local_run: LocalRun) ->
         raise FetchError(f"no checkpoint {digest}")
 
     assert _replay(cfg, local_run, checkpoint=missing).reason is Reason.REPLAY_BUNDLE_MISSING
+
+    def unreachable(digest: str) -> Path:
+        raise ArtifactUnavailable(f"cannot download checkpoint {digest}: connection refused")
+
+    result = _replay(cfg, local_run, checkpoint=unreachable)
+    assert result.reason is Reason.ARTIFACT_UNAVAILABLE and result.inconclusive
+
+
+def test_replay_starts_from_the_base_adapter(
+    cfg: TrainConfig, local_run: LocalRun, base: Path, make_adapter: Any
+) -> None:
+    assert _replay(cfg, local_run, base=base).ok
+    other = make_adapter("other-start", direction=9)
+    result = _replay(cfg, local_run, base=other)
+    assert result.reason is Reason.REPLAY_MISMATCH and "base adapter" in result.detail
+
+
+def test_replay_segment_with_a_forged_end(cfg: TrainConfig, local_run: LocalRun) -> None:
+    """Claims steps 2-3 ended where they started (work not done): the end does not match."""
+    records = local_run.bundle.replay_records()
+    forged = [dataclasses.replace(r, end=r.start) if r.step in (2, 3) else r for r in records]
+    bundle = local_run.bundle.model_copy(update={"records": [r.to_json() for r in forged]})
+    result = _replay(cfg, local_run, bundle, replay_root=records_root(forged), steps=lambda n: [3])
+    assert result.reason is Reason.REPLAY_MISMATCH and "segment ends" in result.detail
+
+
+def test_replay_segment_longer_than_the_checkpoint_interval(
+    cfg: TrainConfig, local_run: LocalRun
+) -> None:
+    """One checkpoint pair for all six steps would make the validator replay them all."""
+    records = local_run.bundle.replay_records()
+    forged = [dataclasses.replace(r, start=records[0].start, end=records[-1].end) for r in records]
+    bundle = local_run.bundle.model_copy(update={"records": [r.to_json() for r in forged]})
+    result = _replay(cfg, local_run, bundle, replay_root=records_root(forged))
+    assert result.reason is Reason.REPLAY_BUNDLE_MISMATCH and "at most 2" in result.detail
 
 
 def test_replay_steps_are_seeded_and_distinct() -> None:

@@ -14,7 +14,7 @@ NODE = "0x" + "ab" * 20
 
 @dataclass
 class LocalRun:
-    """A node's steps trained without hivemind (an epoch every two steps), as a bundle."""
+    """A node's inner steps trained without hivemind (a checkpoint every two), as a bundle."""
 
     bundle: ReplayBundle
     root: str

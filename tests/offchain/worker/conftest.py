@@ -28,6 +28,7 @@ from web3 import Web3
 
 from offchain.abi import load_abi
 from offchain.chain import ChainClient, Deployment, TxSender
+from offchain.keys import Keystore
 from offchain.outbox import Outbox
 from offchain.settings import Settings
 from offchain.watcher import ChainEvent, EventWatcher, WatchedContract, WatcherStore
@@ -359,7 +360,7 @@ def pool(deployment: Any, project: Any, chain: Any) -> SimpleNamespace:
         keccak(text="base-model"),
         "hf://tiny",
         keccak(text="data"),
-        "file:///data",
+        "builtin://arithmetic",  # the built-in data set (no artifact)
         "{}",
         ROUND,
         WINDOW,
@@ -416,3 +417,56 @@ def read_reports(w3: Web3, pool: SimpleNamespace, tmp_path: Path) -> Callable[[]
         return [e for e in keep.events if e.event == "ReportSubmitted"]
 
     return _read
+
+
+# -- the worker as users run it ------------------------------------------------------------------
+
+PASSWORD = "worker-test-password"
+
+
+@pytest.fixture
+def worker_env(deployment: Any, pool: SimpleNamespace, data_dir: Path) -> dict[str, str]:
+    """Environment of a node operator: keystores, deployment, RPC, data dir."""
+    keys, node_keys = data_dir.parent / "keys", data_dir.parent / "node-keys"
+    Keystore(keys, scrypt_n=16).import_key("provider", pool.provider.private_key, PASSWORD)
+    Keystore(node_keys, kind="node key", scrypt_n=16).import_key(
+        "node", "0x" + bytes(pool.node.key).hex(), PASSWORD
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LORANET_")}
+    env.update(
+        {
+            "LORANET_NETWORK": "local",
+            "LORANET_RPC_URL": deployment.rpc_url,
+            "LORANET_DEPLOYMENTS_FILE": str(deployment.file),
+            "LORANET_DATA_DIR": str(data_dir),
+            "LORANET_KEYSTORE_DIR": str(keys),
+            "LORANET_NODE_KEYSTORE_DIR": str(node_keys),
+            "LORANET_PASSWORD": PASSWORD,
+            "LORANET_NODE_PASSWORD": PASSWORD,
+            "LORANET_QUEUE": f"loranet-test-{uuid.uuid4().hex[:8]}",
+            "LORANET_METRICS_PORT": str(_free_port()),
+            "LORANET_WATCH_POLL_INTERVAL_S": "0.2",
+            "LORANET_HEARTBEAT_INTERVAL_S": "0.5",
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def start_worker(worker_env: dict[str, str], data_dir: Path) -> Iterator[Callable[[], Any]]:
+    """Start ``loranet worker run`` (dry-run trainer) as a process; all are killed at the end."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def _start() -> subprocess.Popen[bytes]:
+        log = (data_dir / f"worker-{len(procs)}.log").open("wb")
+        cmd = [str(Path(sys.executable).parent / "loranet"), "worker", "run"]
+        cmd += ["--node", "node", "--account", "provider", "--trainer", "dry-run"]
+        proc = subprocess.Popen(cmd, env=worker_env, stdout=log, stderr=subprocess.STDOUT)
+        procs.append(proc)
+        return proc
+
+    yield _start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

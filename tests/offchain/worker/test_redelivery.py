@@ -1,4 +1,5 @@
-"""A task whose worker is killed with SIGKILL mid-task is delivered again, on both brokers.
+"""A task whose worker is killed with SIGKILL mid-task is delivered again, on both brokers;
+round work that hits a transient fault is retried with backoff until it succeeds.
 
 Real Celery worker processes (``round_worker_process.py``) on the embedded SQLite broker and on
 the real Redis at 127.0.0.1:6379. The round work of the first worker takes far longer than the
@@ -27,16 +28,17 @@ SCRIPT = Path(__file__).with_name("round_worker_process.py")
 @pytest.fixture
 def start_worker(
     worker_settings: WorkerSettings,
-) -> Iterator[Callable[[float], subprocess.Popen[bytes]]]:
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     procs: list[subprocess.Popen[bytes]] = []
 
-    def _start(round_work_s: float) -> subprocess.Popen[bytes]:
+    def _start(round_work_s: float, **extra: str) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
             "LORANET_DATA_DIR": str(worker_settings.data_dir),
             "LORANET_QUEUE": worker_settings.queue,
             "LORANET_TASK_VISIBILITY_TIMEOUT_S": "2",
             "ROUND_WORK_S": str(round_work_s),
+            **extra,
         }
         env.pop("LORANET_BROKER_URL", None)
         if worker_settings.broker_url:
@@ -59,7 +61,7 @@ def start_worker(
 
 def test_a_task_killed_mid_way_is_delivered_again(
     worker_settings: WorkerSettings,
-    start_worker: Callable[[float], subprocess.Popen[bytes]],
+    start_worker: Callable[..., subprocess.Popen[bytes]],
     wait_until: Callable[..., None],
 ) -> None:
     data = worker_settings.data_dir
@@ -85,3 +87,65 @@ def test_a_task_killed_mid_way_is_delivered_again(
     finally:
         store.close()
     app.close()
+
+
+def _schedule(settings: WorkerSettings) -> None:
+    app = create_app(settings)
+    CeleryDispatcher(app).schedule_round(
+        chain_id=31337, pool_id=2, round=3, node="0x" + "cd" * 20, not_before=0
+    )
+    app.close()
+
+
+def test_round_work_retries_a_full_disk_with_backoff(
+    worker_settings: WorkerSettings,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+    wait_until: Callable[..., None],
+) -> None:
+    data = worker_settings.data_dir
+    _schedule(worker_settings)
+    start_worker(0.0, ROUND_WORK_FAIL="2", LORANET_ROUND_WORK_BACKOFF_S="0.3")
+    done = data / "round-done-2-3"
+    wait_until(done.is_file, timeout=120, message="round work done after the disk came back")
+    assert len((data / "round-tries").read_text().split()) == 3  # two faults, then success
+    log = (data / "worker-0.log").read_text()
+    assert log.count("round work hit a transient fault") == 2
+    assert "No space left on device" in log
+
+
+def test_round_work_gives_up_after_its_retries(
+    worker_settings: WorkerSettings,
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+    wait_until: Callable[..., None],
+) -> None:
+    data = worker_settings.data_dir
+    _schedule(worker_settings)
+    start_worker(
+        0.0,
+        ROUND_WORK_FAIL="99",
+        LORANET_ROUND_WORK_BACKOFF_S="0.1",
+        LORANET_ROUND_WORK_RETRIES="2",
+    )
+    log = data / "worker-0.log"
+    wait_until(
+        lambda: "round work failed for good" in log.read_text(),
+        timeout=120,
+        message="round work given up with a clear line",
+    )
+    assert len((data / "round-tries").read_text().split()) == 3  # first try + 2 retries
+    assert not (data / "round-done-2-3").exists()
+
+
+def test_retry_delay_classifies_faults() -> None:
+    from offchain.artifacts import ArtifactUnavailableError
+    from offchain.db import StorageError
+    from offchain.worker.celery_app import round_work_retry_delay
+    from offchain.worker.handlers import HandlerError
+
+    settings = WorkerSettings(round_work_backoff_s=5, round_work_retries=3)
+    assert round_work_retry_delay(settings, 0, OSError(28, "No space left on device")) == 5
+    assert round_work_retry_delay(settings, 2, StorageError("read-only")) == 20
+    assert round_work_retry_delay(settings, 1, ArtifactUnavailableError("503")) == 10
+    assert round_work_retry_delay(settings, 3, OSError("disk")) is None  # retries used up
+    assert round_work_retry_delay(settings, 0, HandlerError("no trainer")) is None
+    assert round_work_retry_delay(settings, 0, ValueError("a bug")) is None

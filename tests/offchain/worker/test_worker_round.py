@@ -4,6 +4,8 @@ of the round the worker dies at and restarts from."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -130,6 +132,97 @@ def test_killed_mid_round_and_restarted_submits_exactly_once(
     assert len(entry.attempts) == 1
     assert train.calls == (1 if crash_at == "training" else 0)  # finished training is reused
     assert len(read_reports()) == 1
+
+
+@pytest.mark.usefixtures("in_submission_window")
+def test_an_adapter_corrupted_on_disk_is_trained_again_not_reported(
+    make_worker: Callable[..., RoundWorker],
+    pool: SimpleNamespace,
+    data_dir: Path,
+    read_reports: Callable[[], list[Any]],
+) -> None:
+    first = make_worker(StubTrainer())
+    trained = first._trained(pool.id, 0)  # training finished, then the process died
+    first.outbox.close()
+    trained.adapter_path.write_bytes(b"bit rot")  # the disk changed the file before storing
+
+    train = StubTrainer()
+    restarted = make_worker(train)
+    entry = restarted.run(pool.id, 0, timeout=30)
+    restarted.outbox.close()
+
+    assert entry.status == "confirmed", entry.error
+    assert train.calls == 1  # trained again instead of reusing the corrupted file
+    (report,) = read_reports()
+    stored = Path(report.args["artifactUri"].split("#")[0].removeprefix("file://"))
+    assert "0x" + hashlib.sha256(stored.read_bytes()).hexdigest() == report.args["adapterHash"]
+
+
+class LyingTrainer(StubTrainer):
+    """A trainer whose result names a hash its file does not have."""
+
+    def __call__(self, pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        result = super().__call__(pool_id, round, out_dir)
+        return result.model_copy(update={"adapter_hash": "0x" + "11" * 32})
+
+
+@pytest.mark.usefixtures("in_submission_window")
+def test_a_hash_that_the_adapter_does_not_have_is_never_reported(
+    make_worker: Callable[..., RoundWorker],
+    pool: SimpleNamespace,
+    read_reports: Callable[[], list[Any]],
+) -> None:
+    from offchain.worker.round_work import AdapterIntegrityError
+
+    worker = make_worker(LyingTrainer())
+    with pytest.raises(AdapterIntegrityError, match="file hashes to"):
+        worker.prepare(pool.id, 0)
+    assert worker.outbox.counts() == {}
+    worker.outbox.close()
+    assert read_reports() == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a read-only tmpfs")
+@pytest.mark.usefixtures("in_submission_window")
+def test_a_read_only_artifact_disk_loses_nothing_once_fixed(
+    pool: SimpleNamespace,
+    deployment: Any,
+    make_tx_sender: Callable[[str, str], TxSender],
+    data_dir: Path,
+    read_reports: Callable[[], list[Any]],
+) -> None:
+    """The artifact folder is a real read-only file system: the round work fails with a
+    transient error and nothing half-done; once remounted read-write the same work reports."""
+    from offchain.runtime import is_transient
+
+    artifacts = data_dir / "artifacts"
+    artifacts.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m,ro", "tmpfs", str(artifacts)], check=True
+    )
+    try:
+        sender = make_tx_sender(deployment.rpc_url, pool.provider.private_key)
+        worker = RoundWorker(
+            outbox=Outbox(data_dir / "outbox.db", sender=sender),
+            node_key=pool.node,
+            ledger=pool.ledger,
+            chain_id=deployment.chain_id,
+            train=StubTrainer(),
+            store=artifact_store_fn(artifacts),
+            rounds_dir=data_dir / "rounds",
+        )
+        with pytest.raises(Exception) as failed:
+            worker.prepare(pool.id, 0)
+        assert is_transient(failed.value), repr(failed.value)
+        assert worker.outbox.counts() == {}  # nothing signed or queued
+
+        subprocess.run(["mount", "-o", "remount,rw", str(artifacts)], check=True)
+        entry = worker.run(pool.id, 0, timeout=30)  # what the retried task does
+        worker.outbox.close()
+        assert entry.status == "confirmed", entry.error
+        assert len(read_reports()) == 1
+    finally:
+        subprocess.run(["umount", "-l", str(artifacts)], check=False)
 
 
 def test_outside_the_window_the_report_fails_readably(

@@ -4,14 +4,11 @@ SIGKILL in the middle of a round and started again, submits its report exactly o
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,14 +17,12 @@ import pytest
 from typer.testing import CliRunner
 from web3 import Web3
 
+from offchain.artifacts import fetch_verified
 from offchain.cli.main import app as cli_app
-from offchain.keys import Keystore
 from offchain.worker.service import service_status
 from offchain.worker.settings import WorkerSettings
 
 pytestmark = pytest.mark.usefixtures("deployment", "pool")
-
-PASSWORD = "worker-test-password"
 
 
 def _free_port() -> int:
@@ -41,54 +36,6 @@ def _scrape(port: str) -> str:
         return str(response.read().decode())
 
 
-@pytest.fixture
-def worker_env(deployment: Any, pool: SimpleNamespace, data_dir: Path) -> dict[str, str]:
-    """Environment of a node operator: keystores, deployment, RPC, data dir."""
-    keys, node_keys = data_dir.parent / "keys", data_dir.parent / "node-keys"
-    Keystore(keys, scrypt_n=16).import_key("provider", pool.provider.private_key, PASSWORD)
-    Keystore(node_keys, kind="node key", scrypt_n=16).import_key(
-        "node", "0x" + bytes(pool.node.key).hex(), PASSWORD
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LORANET_")}
-    env.update(
-        {
-            "LORANET_NETWORK": "local",
-            "LORANET_RPC_URL": deployment.rpc_url,
-            "LORANET_DEPLOYMENTS_FILE": str(deployment.file),
-            "LORANET_DATA_DIR": str(data_dir),
-            "LORANET_KEYSTORE_DIR": str(keys),
-            "LORANET_NODE_KEYSTORE_DIR": str(node_keys),
-            "LORANET_PASSWORD": PASSWORD,
-            "LORANET_NODE_PASSWORD": PASSWORD,
-            "LORANET_QUEUE": f"loranet-test-{uuid.uuid4().hex[:8]}",
-            "LORANET_METRICS_PORT": str(_free_port()),
-            "LORANET_WATCH_POLL_INTERVAL_S": "0.2",
-            "LORANET_HEARTBEAT_INTERVAL_S": "0.5",
-        }
-    )
-    return env
-
-
-@pytest.fixture
-def start_worker(worker_env: dict[str, str], data_dir: Path) -> Iterator[Callable[[], Any]]:
-    """Start ``loranet worker run`` (dry-run trainer) as a process; all are killed at the end."""
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def _start() -> subprocess.Popen[bytes]:
-        log = (data_dir / f"worker-{len(procs)}.log").open("wb")
-        cmd = [str(Path(sys.executable).parent / "loranet"), "worker", "run"]
-        cmd += ["--node", "node", "--account", "provider", "--trainer", "dry-run"]
-        proc = subprocess.Popen(cmd, env=worker_env, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    yield _start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
 def test_killed_mid_round_restarted_reports_once(
     start_worker: Callable[[], subprocess.Popen[bytes]],
     pool: SimpleNamespace,
@@ -99,6 +46,9 @@ def test_killed_mid_round_restarted_reports_once(
     worker_env: dict[str, str],
     read_reports: Callable[[], list[Any]],
 ) -> None:
+    # the node serves its artifacts over HTTP (the store of a node on a public chain)
+    worker_env["LORANET_ARTIFACTS_STORE"] = "http"
+    worker_env["LORANET_ARTIFACTS_SERVE_PORT"] = str(_free_port())
     settings = WorkerSettings(data_dir=data_dir, queue=worker_env["LORANET_QUEUE"])
     round_ = int(pool.pools.currentRound(pool.id))
     _, end, _ = pool.pools.roundWindow(pool.id, round_)
@@ -126,12 +76,18 @@ def test_killed_mid_round_restarted_reports_once(
     assert "loranet_events_dispatched_total" in metrics
     assert "loranet_watcher_cursor_block" in metrics
 
-    second.send_signal(signal.SIGTERM)  # graceful: finishes its step and exits 0
-    assert second.wait(timeout=30) == 0
-
+    # what validators do: fetch the reported URI from the worker's server, verified by hash
     (report,) = read_reports()
     assert report.args["poolId"] == pool.id and report.args["round"] == round_
     assert report.args["node"] == pool.node.address
+    uri, digest = report.args["artifactUri"], report.args["adapterHash"]
+    port = worker_env["LORANET_ARTIFACTS_SERVE_PORT"]
+    assert uri == f"http://127.0.0.1:{port}/artifacts/{digest.removeprefix('0x')}"
+    fetched = fetch_verified(uri, digest, data_dir.parent / "validator-cache")
+    assert fetched.read_bytes() == (data_dir / "artifacts" / digest.removeprefix("0x")).read_bytes()
+
+    second.send_signal(signal.SIGTERM)  # graceful: finishes its step and exits 0
+    assert second.wait(timeout=30) == 0
 
     status = service_status(settings)
     assert status["cursor"] and status["cursor"][0]["block"] >= report.block_number
@@ -142,3 +98,54 @@ def test_killed_mid_round_restarted_reports_once(
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
     assert shown["outbox"]["confirmed"] == 1
+
+
+def _training_started(data_dir: Path, pool_id: int, round_: int) -> bool:
+    return (data_dir / "rounds" / str(pool_id) / str(round_) / "training").is_file()
+
+
+def test_sigterm_lets_the_running_round_work_finish(
+    start_worker: Callable[[], subprocess.Popen[bytes]],
+    pool: SimpleNamespace,
+    data_dir: Path,
+    wait_until: Callable[..., None],
+    worker_env: dict[str, str],
+) -> None:
+    worker_env["LORANET_DRY_RUN_TRAIN_S"] = "5"
+    settings = WorkerSettings(data_dir=data_dir, queue=worker_env["LORANET_QUEUE"])
+    round_ = int(pool.pools.currentRound(pool.id))
+    proc = start_worker()
+    wait_until(lambda: _training_started(data_dir, pool.id, round_), timeout=120)
+    proc.send_signal(signal.SIGTERM)  # mid-training
+    assert proc.wait(timeout=120) == 0
+    # the task ran to its end before the process left: the report waits in the outbox
+    assert service_status(settings)["outbox"] == {"queued": 1}
+    log = (data_dir / "worker-0.log").read_text()
+    assert "abandoned unacknowledged" not in log
+
+
+def test_sigterm_past_the_grace_abandons_the_task_and_a_restart_redoes_it(
+    start_worker: Callable[[], subprocess.Popen[bytes]],
+    pool: SimpleNamespace,
+    data_dir: Path,
+    wait_until: Callable[..., None],
+    worker_env: dict[str, str],
+) -> None:
+    worker_env["LORANET_DRY_RUN_TRAIN_S"] = "300"
+    worker_env["LORANET_SHUTDOWN_GRACE_S"] = "1"
+    settings = WorkerSettings(data_dir=data_dir, queue=worker_env["LORANET_QUEUE"])
+    round_ = int(pool.pools.currentRound(pool.id))
+    proc = start_worker()
+    wait_until(lambda: _training_started(data_dir, pool.id, round_), timeout=120)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0  # bounded by the grace, not by the task
+    assert "abandoned unacknowledged" in (data_dir / "worker-0.log").read_text()
+    assert service_status(settings)["outbox"] == {}
+
+    worker_env["LORANET_DRY_RUN_TRAIN_S"] = "0"
+    start_worker()
+    wait_until(
+        lambda: service_status(settings)["outbox"] == {"queued": 1},
+        timeout=120,
+        message="the abandoned round work done after the restart",
+    )
