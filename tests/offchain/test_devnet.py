@@ -57,8 +57,10 @@ def test_up_fund_down(
             }
         ],
     )
-    for address in up["funded"]:
+    for address in up["funded"][1:]:
         assert token.functions.balanceOf(address).call() == 2_500 * LORA
+    # account 0 escrowed (part of) its LORA as the demo pool's budget
+    assert token.functions.balanceOf(up["funded"][0]).call() < 2_500 * LORA
 
     assert up["pool_id"] == 1
     monkeypatch.delenv("LORANET_RPC_URL")  # later commands find the devnet's port by themselves
