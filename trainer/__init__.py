@@ -4,7 +4,7 @@ adapter artifacts and inference.
 Modules (each does one job):
 
 - :mod:`trainer.config`: frozen pydantic settings (``ModelConfig``, ``DataConfig``,
-  ``HivemindConfig``, ``ReplayConfig``, ``TrainConfig``).
+  ``HivemindConfig``, ``DilocoConfig``, ``ReplayConfig``, ``TrainConfig``).
 - :mod:`trainer.tokenizer`: the byte-level tokenizer built in code (nothing to download).
 - :mod:`trainer.models`: seeded tiny LLaMA or ``from_pretrained``; seeded peft LoRA.
 - :mod:`trainer.hardware`: CPU/GPU choice, VRAM tiers, 4/8-bit only on CUDA.
@@ -14,8 +14,12 @@ Modules (each does one job):
 - :mod:`trainer.merkle`, :mod:`trainer.replay`: per-step records, Merkle root and proofs,
   the replay check validators run.
 - :mod:`trainer.evaluation`: held-out loss and perplexity, base vs adapter.
-- :mod:`trainer.dht`: DHT, run ids, start barrier, ``read_progress``, stragglers.
-- :mod:`trainer.collab`: ``train_round`` (one node, one round) and its ``RoundResult``.
+- :mod:`trainer.dht`: DHT, run ids, ``publish_progress`` / ``read_progress``.
+- :mod:`trainer.membership`: the quorum start barrier of a round.
+- :mod:`trainer.inner`: inner steps with their replay records and training-state checkpoints.
+- :mod:`trainer.diloco`: the outer step (all-reduce of the pseudo-gradient, Nesterov).
+- :mod:`trainer.wire`: bytes a peer's ``p2pd`` sockets moved, measured.
+- :mod:`trainer.collab`: ``train_round`` (one node, one DiLoCo round) and its ``RoundResult``.
 - :mod:`trainer.local`, :mod:`trainer.peer`: N peers as local subprocesses.
 - :mod:`trainer.inference`: ``InferenceModel`` (generate, stream, count tokens).
 - :mod:`trainer.examples`, :mod:`trainer.encoding`: data files (text, JSONL, Parquet,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
-from trainer.config import DataConfig, HivemindConfig, ModelConfig, TrainConfig
+from trainer.config import DataConfig, DilocoConfig, HivemindConfig, ModelConfig, TrainConfig
 from trainer.errors import TrainerConfigError
 
 logger = logging.getLogger(__name__)
@@ -41,15 +41,23 @@ def train(
         0, "--round", help="Round number (seeds the shards, names the run)."
     ),
     epochs: int = typer.Option(
-        10, "--epochs", min=1, help="Hivemind epochs (global steps) to train."
+        10, "--epochs", min=1, help="DiLoCo outer steps (all-reduces) to train."
+    ),
+    inner_steps: int = typer.Option(
+        8, "--inner-steps", min=1, help="Inner AdamW steps per outer step (DiLoCo H)."
+    ),
+    outer_lr: float = typer.Option(0.7, "--outer-lr", help="Outer Nesterov learning rate."),
+    outer_momentum: float = typer.Option(0.9, "--outer-momentum", help="Outer Nesterov momentum."),
+    compression: str = typer.Option(
+        "float16", "--compression", help="All-reduce compression: none, float16 or uint8."
     ),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Examples per local step."),
     target_batch_size: int = typer.Option(
-        64, "--target-batch-size", min=1, help="Examples the swarm gathers per epoch."
+        64, "--target-batch-size", min=1, help="Unused since DiLoCo rounds (kept for scripts)."
     ),
     learning_rate: float = typer.Option(3e-2, "--lr", help="AdamW learning rate."),
     matchmaking_time: float = typer.Option(
-        1.0, "--matchmaking-time", help="Seconds to form groups."
+        1.0, "--matchmaking-time", help="Unused since DiLoCo rounds (see --sync-wait)."
     ),
     averaging_timeout: float = typer.Option(
         10.0, "--averaging-timeout", help="All-reduce timeout (s)."
@@ -131,10 +139,16 @@ def train(
             matchmaking_time=matchmaking_time,
             averaging_timeout=averaging_timeout,
         ),
+        diloco=DilocoConfig(
+            inner_steps=inner_steps,
+            outer_lr=outer_lr,
+            outer_momentum=outer_momentum,
+            compression=_compression(compression),
+        ),
         batch_size=batch_size,
         learning_rate=learning_rate,
         max_epochs=epochs,
-        max_local_steps=max(1000, 20 * epochs * target_batch_size // batch_size),
+        max_local_steps=epochs * inner_steps,
     )
     use_json = as_json or bool(getattr(ctx.obj, "json_output", False))
     _preflight(cfg)
@@ -388,3 +402,9 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         f"adapter: {summary['adapter']}\n"
         f"adapter hash: {summary['adapter_hash']}"
     )
+
+
+def _compression(name: str) -> Literal["none", "float16", "uint8"]:
+    if name not in ("none", "float16", "uint8"):
+        raise TrainerConfigError(f"--compression must be none, float16 or uint8, not {name!r}.")
+    return name  # type: ignore[return-value]

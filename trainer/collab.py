@@ -181,6 +181,8 @@ def train_round(
     sync: OuterSync | None = None
     try:
         h = cfg.hivemind
+        # the averager starts while the peers gather (a group of every member, the usual case)
+        sync = OuterSync(cfg, dht=dht, run_id=run_id, params=params, group_size=node_count)
         admission = join_round(
             dht,
             run_id,
@@ -191,7 +193,9 @@ def train_round(
             timeout=h.barrier_timeout,
             start_delay=h.start_delay,
         )
-        sync = OuterSync(cfg, dht=dht, run_id=run_id, params=params, group_size=admission.size)
+        if admission.size != node_count:  # a quorum started: groups of the admitted members
+            sync.shutdown()
+            sync = OuterSync(cfg, dht=dht, run_id=run_id, params=params, group_size=admission.size)
         wait_until(admission.start_at)
         barrier = time.perf_counter() - started
         inner = InnerTrainer(cfg, model, out_dir / "checkpoints")

@@ -154,7 +154,7 @@ class HivemindConfig(_Frozen):
     matchmaking_time: float = Field(default=2.0, gt=0.0)
     averaging_timeout: float = Field(default=15.0, gt=0.0)
     barrier_timeout: float = Field(default=120.0, gt=0.0)
-    start_delay: float = Field(default=2.0, ge=0.0)
+    start_delay: float = Field(default=1.0, ge=0.0)
     average_state_every: int = Field(default=1, ge=1)
     progress_expiration: float = Field(default=10.0, gt=0.0)
     run_prefix: str = "loranet"

@@ -12,6 +12,16 @@ for ``inner_steps`` steps. :meth:`OuterSync.sync` then
 3. applies an outer SGD step with Nesterov momentum to ``A_global`` using the averaged
    pseudo-gradient as its gradient, and copies ``A_global`` into the working weights.
 
+**Bounded influence.** hivemind averages whatever each peer sends, weighted by the weight the
+sender itself declares, so one peer could push an arbitrary vector into everyone's outer step.
+An honest pseudo-gradient cannot: it is the sum of ``inner_steps`` AdamW steps, and one AdamW
+step moves a coordinate by at most ``lr * ((1 - b1) / sqrt(1 - b2) + wd * |w|)`` whatever the
+gradients were. Before the outer step every peer clamps the averaged pseudo-gradient to that
+bound (:func:`pseudo_gradient_bound`, computed from ``A_global`` which all peers share, so
+they all clamp alike and stay equal); a poisoned contribution then moves the weights no more
+than the most extreme honest one could, and the clamped coordinates are logged and counted
+(:attr:`SyncOutcome.clipped`).
+
 Unlike OpenDiLoCo we do not subclass ``hivemind.Optimizer``: only the averager is used, the
 state averager and its redundant parameter averaging are not (all peers apply the same outer
 step to the same ``A_global``, so their weights stay equal up to the compression error of the
@@ -44,6 +54,32 @@ def make_compression(kind: str) -> Any:
     }[kind]()
 
 
+#: bound on ``|AdamW step| / lr`` for any gradient history: ``(1 - b1) / sqrt(1 - b2)`` = 3.16
+#: with torch's default betas (0.9, 0.999), rounded up
+ADAM_STEP_BOUND = 4.0
+
+
+def pseudo_gradient_bound(cfg: TrainConfig, global_params: Sequence[torch.Tensor]) -> float:
+    """Largest ``|coordinate|`` an honest pseudo-gradient can have: ``inner_steps`` AdamW
+    steps from ``A_global`` (weight decay pulls at most ``wd * |w|`` more per step)."""
+    n, lr, wd = cfg.diloco.inner_steps, cfg.learning_rate, cfg.weight_decay
+    wmax = max((float(g.detach().abs().max()) for g in global_params if g.numel()), default=0.0)
+    return n * lr * (ADAM_STEP_BOUND + wd * (wmax + n * lr * ADAM_STEP_BOUND))
+
+
+def bound_pseudo_gradient(
+    tensors: Sequence[torch.Tensor], bound: float
+) -> tuple[list[torch.Tensor], int]:
+    """``tensors`` clamped to ``[-bound, bound]`` (NaN -> 0) and how many coordinates were
+    outside (none for an average of honest pseudo-gradients)."""
+    out, clipped = [], 0
+    for t in tensors:
+        outside = ~(t.abs() <= bound)  # NaN counts as outside
+        clipped += int(outside.sum())
+        out.append(torch.nan_to_num(t, nan=0.0).clamp(-bound, bound))
+    return out, clipped
+
+
 def bytes_per_value(kind: str) -> float:
     """Bytes one fp32 value takes on the wire under ``kind`` (payload only)."""
     return {"none": 4.0, "float16": 2.0, "uint8": 1.0}[kind]
@@ -63,6 +99,7 @@ class SyncOutcome:
     epoch: int
     group_size: int  # peers in the all-reduce (1: nobody joined, the peer stepped alone)
     seconds: float
+    clipped: int = 0  # coordinates of the average outside the honest bound (a poisoned peer)
 
 
 class OuterSync:
@@ -132,6 +169,16 @@ class OuterSync:
                 group = len(gathered)
                 with self.averager.get_tensors() as tensors:
                     averaged = [t.clone() for t in tensors]
+        averaged, clipped = bound_pseudo_gradient(
+            averaged, pseudo_gradient_bound(self.cfg, self.global_params)
+        )
+        if clipped:
+            logger.warning(
+                "outer step %d: %d coordinates of the averaged pseudo-gradient exceed what an "
+                "honest peer can send; clamped (a poisoned contribution)",
+                epoch,
+                clipped,
+            )
         for g, a in zip(self.global_params, averaged, strict=True):
             g.grad = a.clone()
         self.outer.step()
@@ -140,7 +187,7 @@ class OuterSync:
             p.copy_(g.detach().to(p.device, p.dtype))
         seconds = time.perf_counter() - started
         logger.info("outer step %d group=%d took %.2fs", epoch, group, seconds)
-        return SyncOutcome(epoch, group, seconds)
+        return SyncOutcome(epoch, group, seconds, clipped)
 
     def step_pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return list(zip(self.global_params, self.params, strict=True))

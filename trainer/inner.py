@@ -18,14 +18,15 @@ from typing import Any
 
 import torch
 
+from trainer.artifacts import adapter_hash, canonical_adapter_bytes
 from trainer.config import TrainConfig
 from trainer.models import lora_named_parameters
 from trainer.replay import (
     GradientProjector,
     ReplayRecord,
     make_inner_optimizer,
-    save_state,
     step_loss_and_grads,
+    training_state,
 )
 
 logger = logging.getLogger(__name__)
@@ -52,11 +53,18 @@ class InnerTrainer:
         self.checkpoint_s = 0.0
 
     def checkpoint(self) -> str:
-        """Save the current training state; its hash (the file is ``<hash hex>.safetensors``)."""
+        """Save the current training state; its hash (the file is ``<hash hex>.safetensors``).
+
+        Canonical bytes as :func:`trainer.replay.save_state` writes them, but without an
+        fsync per file: a round that crashes is trained again, and the checkpoints are
+        published (and hash-checked by whoever fetches them) only after the round.
+        """
         t0 = time.perf_counter()
-        tmp = self.dir / "state.tmp"
-        digest = save_state(self.model, self.inner, tmp)
+        data = canonical_adapter_bytes(training_state(self.model, self.inner))
+        digest = adapter_hash(data)
         path = self.dir / f"{digest.removeprefix('0x')}.safetensors"
+        tmp = self.dir / "state.tmp"
+        tmp.write_bytes(data)
         tmp.replace(path)
         self.checkpoints[digest] = path
         self.checkpoint_s += time.perf_counter() - t0

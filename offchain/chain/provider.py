@@ -200,10 +200,16 @@ class ProviderActions:
             )
         left = me.staked - amount
         if left < me.min_stake:
+            fix = (
+                "a registered provider keeps the base stake: `loranet provider deregister` "
+                "frees it, or unbond less"
+                if me.total_units == 0
+                else "remove nodes first or unbond less"
+            )
             raise PrecheckError(
                 f"unbonding {format_lora(amount)} would leave {format_lora(left)} staked, "
                 f"below the minimum {format_lora(me.min_stake)} for {me.total_units} compute "
-                "units: remove nodes first or unbond less."
+                f"units: {fix}."
             )
         period = int(self.protocol.stake.functions.unbondingPeriod().call())
         expected_release = me.now + period

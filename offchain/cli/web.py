@@ -90,6 +90,7 @@ def web(
         raise DashboardError(
             f"cannot listen on {web_settings.host}:{web_settings.port}: {err.strerror}."
         ) from None
+    sock.listen(2048)  # connections queue from now on: the printed URL answers at once
     bound = sock.getsockname()[1]
     dashboard.start()
     cli.note(f"dashboard on http://{web_settings.host}:{bound}/ (Ctrl-C stops)")

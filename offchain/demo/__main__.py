@@ -121,7 +121,10 @@ def run(cfg: DemoConfig, console: Console) -> int:
             for k in range(2):
                 net.start_validator(k)
             net.wait_for_logs(UP, timeout=120)
+            status.update("starting the dashboard (loranet web)…")
+            dashboard = net.start_dashboard()
             net.start_pool()
+        console.print(f"dashboard: [bold]{dashboard}[/] (live while the demo runs)")
         console.print(
             f"[bold]pool {net.pool_id}[/] started: {cfg.honest} honest nodes, 1 cheater "
             f"([red]{cfg.cheat}[/]), 2 validators, rounds of {cfg.round_length} s "

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,6 +293,30 @@ class DemoNetwork:
             if other is not who:
                 args += ["--adapter-source", str(self.adapters_dir(other))]
         self._spawn(who, args)
+
+    def start_dashboard(self, port: int = 8090) -> str:
+        """``loranet web`` over the demo's chain (reasons, heartbeats and adapters of every
+        participant); returns its URL once it answers, or why it did not start (the demo
+        goes on without it). Port 8090, or a free one if taken."""
+        who = Participant("dashboard", self.cfg.workdir / "dashboard")
+        who.home.mkdir(parents=True, exist_ok=True)
+        port = port if devnet.port_free(port) else _free_port()
+        args = ["web", "--port", str(port)]
+        for v in self.validators:
+            args += ["--validator-db", str(v.home / "validator" / "validator.db")]
+            args += ["--artifacts", str(self.adapters_dir(v))]
+        for p in self.providers:
+            args += ["--heartbeats", str(p.home), "--artifacts", str(p.home / "artifacts")]
+        self._spawn(who, args)
+        url = f"http://127.0.0.1:{port}/"
+        health = url + "api/health"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.procs[who.name].poll() is None:
+            with contextlib.suppress(OSError), urllib.request.urlopen(health, timeout=2):
+                return url
+            time.sleep(0.5)
+        tail = self.log_of(who, "web").strip().splitlines()
+        return f"not started ({tail[-1] if tail else 'no output'})"
 
     def _spawn(self, who: Participant, args: list[str]) -> None:
         log = (who.home / f"{args[0]}.log").open("wb")

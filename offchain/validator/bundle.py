@@ -49,6 +49,7 @@ class ReplayBundle(BaseModel):
     base_adapter: str = ZERO_HASH
     records: list[dict[str, object]]
     checkpoints: list[str]  # hashes of every checkpoint the records name
+    device: str | None = None  # where the node trained (``cuda``, ``cpu``): its mode claim
 
     def replay_records(self) -> list[ReplayRecord]:
         return [ReplayRecord.from_json(dict(r)) for r in self.records]

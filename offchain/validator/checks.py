@@ -19,6 +19,7 @@ Every check returns a :class:`CheckResult` whose ``reason`` is set when the repo
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import math
 import tempfile
@@ -40,11 +41,13 @@ from offchain.validator.fetch import as_fetcher, fetch
 from offchain.validator.reasons import CheckResult, Reason
 from trainer.aggregate import adapter_agreement
 from trainer.artifacts import adapter_hash, load_adapter_state, save_adapter
+from trainer.config import TrainConfig
 from trainer.data import Shard
 from trainer.errors import TrainerError
 from trainer.replay import (
     ReplayChecker,
     ReplayRecord,
+    ReplayVerdict,
     record_proof,
     records_root,
     state_weights,
@@ -54,6 +57,15 @@ from trainer.replay import (
 logger = logging.getLogger(__name__)
 
 ARTIFACT, AGREEMENT, EVAL, SAMPLES, REPLAY = "artifact", "agreement", "eval", "samples", "replay"
+MODE = "mode"
+#: ``IDomainRegistry.ExecutionMode``
+LOCAL_GPU, CUSTOM, REMOTE_API = 0, 1, 2
+#: replayed steps that must all match a CPU replay bit for bit before that counts as evidence
+#: of a CPU run: on an H200 about half of a tiny model's steps still match exactly
+#: (bench/gpu_mode_check.py), so an honest GPU run is misjudged with chance <= 0.5^12 = 2.4e-4
+#: there, and practically never with a real model's wide matrix products
+MIN_EXACT_STEPS = 12
+MODE_NAMES = {LOCAL_GPU: "local GPU", CUSTOM: "custom", REMOTE_API: "remote API"}
 MIN_AGREEMENT_REPORTS = 3  # a majority needs at least three adapters
 
 K = TypeVar("K", str, int)
@@ -164,10 +176,20 @@ def check_samples(
     return CheckResult.passed(SAMPLES, detail)
 
 
-def replay_seed(block_hash: str, pool_id: int, round: int, node: str) -> bytes:
-    """Seed of a report's replay steps: unknown to the node until after the submission window."""
+def replay_seed(block_hash: str, pool_id: int, round: int, node: str, secret: bytes = b"") -> bytes:
+    """Seed of a report's replay draw: unknown to the node until after the submission window
+    (``block_hash`` is the first block at or after ``submissionEnd``). With the validator's
+    ``secret`` (:func:`replay_secret`) each validator draws its own segments, which neither the
+    node nor the other validators can predict."""
     text = f"{block_hash.lower()}:{pool_id}:{round}:{node.lower()}"
+    if secret:
+        return hmac.new(secret, text.encode(), hashlib.sha256).digest()
     return hashlib.sha256(text.encode()).digest()
+
+
+def replay_secret(private_key: bytes) -> bytes:
+    """A validator's replay secret, derived from (and as private as) its account key."""
+    return hashlib.sha256(b"loranet replay secret\n" + bytes(private_key)).digest()
 
 
 def replay_steps(seed: bytes, n_records: int, count: int) -> list[int]:
@@ -177,6 +199,11 @@ def replay_steps(seed: bytes, n_records: int, count: int) -> list[int]:
     gen = torch.Generator().manual_seed(int.from_bytes(seed[:8], "big") & (2**63 - 1))
     order = torch.randperm(n_records, generator=gen).tolist()
     return sorted(int(s) for s in order[: min(count, n_records)])
+
+
+def replay_segments(seed: bytes, n_segments: int, count: int) -> list[int]:
+    """``count`` distinct segment indices in ``[0, n_segments)`` drawn from ``seed``."""
+    return replay_steps(hashlib.sha256(b"segments" + seed).digest(), n_segments, count)
 
 
 def segment_bounds(records: Sequence[ReplayRecord], step: int) -> tuple[int, int]:
@@ -189,6 +216,17 @@ def segment_bounds(records: Sequence[ReplayRecord], step: int) -> tuple[int, int
     while hi < len(records) and (records[hi].epoch, records[hi].start, records[hi].end) == key:
         hi += 1
     return lo, hi
+
+
+def all_segments(records: Sequence[ReplayRecord]) -> list[tuple[int, int]]:
+    """Every segment ``[lo, hi)`` of the records, in order."""
+    out: list[tuple[int, int]] = []
+    step = 0
+    while step < len(records):
+        lo, hi = segment_bounds(records, step)
+        out.append((lo, hi))
+        step = hi
+    return out
 
 
 def check_replay(
@@ -205,6 +243,8 @@ def check_replay(
     shard: Callable[[int, int], Shard],
     checker: ReplayChecker,
     base: Path | None = None,
+    expected_shard: tuple[int, int] | None = None,
+    segments: Callable[[int], list[int]] | None = None,
 ) -> CheckResult:
     """Match the bundle with the signed report, then replay the segments of the steps
     ``steps(n)`` picks (``trainer.replay``: from the segment's start checkpoint, every step's
@@ -212,7 +252,11 @@ def check_replay(
 
     ``checkpoint(hash)`` fetches a checkpoint (hash-checked); ``shard(index, count)`` gives
     the node's deterministic shard of this pool and round; with ``base`` (the round's base
-    adapter) the first checkpoint must hold exactly its weights.
+    adapter) the first checkpoint must hold exactly its weights. With ``segments(n)`` the draw
+    is over the report's ``n`` segments (indices; each replayed whole) instead of its steps.
+    With ``expected_shard`` (``(index, count)`` from the chain's round members,
+    :mod:`offchain.pools.membership`) the bundle must name exactly that shard (a node cannot
+    pick another member's data).
     """
     if bundle is None:
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, "no replay bundle")
@@ -221,6 +265,14 @@ def check_replay(
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
     if bundle.batch_size != batch_size or not 0 <= bundle.node_index < bundle.node_count:
         detail = f"bundle batch {bundle.batch_size}, shard {bundle.node_index}/{bundle.node_count}"
+        return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
+    if expected_shard is not None and (bundle.node_index, bundle.node_count) != expected_shard:
+        claimed = f"bundle trained shard {bundle.node_index}/{bundle.node_count}"
+        if expected_shard[0] < 0:
+            detail = f"{claimed}, but the node is not among the round's members on chain"
+        else:
+            index, count = expected_shard
+            detail = f"{claimed}, the round's members on chain give {index}/{count}"
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISMATCH, detail)
     try:
         records = bundle.replay_records()
@@ -241,7 +293,11 @@ def check_replay(
         if base is not None and not _same_weights(checkpoint(records[0].start), base):
             detail = "the first checkpoint does not hold the round's base adapter"
             return CheckResult.failed(REPLAY, Reason.REPLAY_MISMATCH, detail)
-        chosen = steps(len(records))
+        if segments is not None:
+            bounds = all_segments(records)
+            chosen = [bounds[i][0] for i in segments(len(bounds))]
+        else:
+            chosen = steps(len(records))
         replayed: list[tuple[int, int]] = []
         for step in chosen:
             record = records[step]
@@ -266,6 +322,60 @@ def check_replay(
         return CheckResult.failed(REPLAY, Reason.REPLAY_BUNDLE_MISSING, str(err))
     segments = ", ".join(f"{lo}..{hi - 1}" for lo, hi in replayed)
     return CheckResult.passed(REPLAY, f"segments {segments} of {len(records)} steps replayed")
+
+
+class ObservingChecker(ReplayChecker):
+    """A :class:`ReplayChecker` that keeps the relative loss difference of every step it
+    replayed (:attr:`rel_diffs`, cleared by the caller per report): the replay's numerics are
+    evidence of where the node ran (:func:`check_execution_mode`)."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        super().__init__(cfg)
+        self.rel_diffs: list[float] = []
+
+    def _compare(self, record: ReplayRecord, shard: Shard) -> ReplayVerdict:
+        verdict = super()._compare(record, shard)
+        self.rel_diffs.append(verdict.loss_rel_diff)
+        return verdict
+
+
+def replay_device(checker: ReplayChecker) -> str:
+    """``cuda`` or ``cpu``: where ``checker`` replays."""
+    for param in checker.model.parameters():
+        return param.device.type
+    return "cpu"
+
+
+def check_execution_mode(
+    claimed: int, device: str | None, rel_diffs: Sequence[float], replayed_on: str
+) -> CheckResult:
+    """The execution mode a report claims (its reward multiplier) against what the validator
+    observed: the device the node's bundle says it trained on, and the replay's numerics.
+
+    * ``LOCAL_GPU`` (the 1.5x rate) needs a bundle trained on ``cuda``; and a replay on a CPU
+      that reproduces every one of at least :data:`MIN_EXACT_STEPS` replayed losses bit for bit
+      shows the steps ran on a CPU too (a GPU's kernels round differently), so the claim is
+      false;
+    * ``CUSTOM`` and ``REMOTE_API`` claim a rate no higher than any hardware earns: accepted;
+    * anything else is not a mode.
+    """
+    if claimed not in MODE_NAMES:
+        return CheckResult.failed(MODE, Reason.EXECUTION_MODE_FALSE, f"mode {claimed} unknown")
+    name = MODE_NAMES[claimed]
+    if claimed != LOCAL_GPU:
+        return CheckResult.passed(MODE, f"claims {name} (no more than any hardware earns)")
+    if device != "cuda":
+        detail = f"claims {name} but its replay bundle says it trained on {device or 'nothing'}"
+        return CheckResult.failed(MODE, Reason.EXECUTION_MODE_FALSE, detail)
+    exact = [d for d in rel_diffs if d == 0.0]
+    if replayed_on == "cpu" and len(rel_diffs) >= MIN_EXACT_STEPS and len(exact) == len(rel_diffs):
+        detail = (
+            f"claims {name} but all {len(rel_diffs)} replayed steps match a CPU replay bit for "
+            "bit: they ran on a CPU"
+        )
+        return CheckResult.failed(MODE, Reason.EXECUTION_MODE_FALSE, detail)
+    worst = max(rel_diffs, default=0.0)
+    return CheckResult.passed(MODE, f"claims {name}; trained on cuda, replay differs {worst:.1e}")
 
 
 def _same_weights(state_path: Path, adapter: Path) -> bool:

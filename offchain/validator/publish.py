@@ -104,7 +104,27 @@ def base_resolver(
     return _base
 
 
-def write_bundle(out_dir: Path, result: Any, node: str, base_hash: str, batch_size: int) -> Path:
+def training_device(cfg: TrainConfig) -> str:
+    """Where ``trainer.models.build_base_model`` puts the pool's model on this machine (the
+    built-in tiny model always on the CPU; a pretrained one on the GPU when there is one)."""
+    from trainer.hardware import default_device
+
+    return default_device() if cfg.model.source == "pretrained" else "cpu"
+
+
+def execution_mode_of(device: str) -> int:
+    """The ``ExecutionMode`` a node that trained on ``device`` really ran in."""
+    return 0 if device == "cuda" else 1  # LOCAL_GPU / CUSTOM
+
+
+def write_bundle(
+    out_dir: Path,
+    result: Any,
+    node: str,
+    base_hash: str,
+    batch_size: int,
+    device: str | None = None,
+) -> Path:
     """Write ``<out_dir>/replay-bundle.json`` from a ``trainer.collab.RoundResult``."""
     from trainer.replay import load_records
 
@@ -120,6 +140,7 @@ def write_bundle(out_dir: Path, result: Any, node: str, base_hash: str, batch_si
         base_adapter=base_hash,
         records=[r.to_json() for r in records],
         checkpoints=sorted(str(d) for d in result.checkpoints),
+        device=getattr(result, "device", None) or device,
     )
     path = Path(out_dir) / BUNDLE_FILE
     path.write_text(bundle.model_dump_json())
@@ -168,13 +189,15 @@ def train_verifiable(
             f"{result.epochs} outer steps of run {run_id} ({node_count} members): the round "
             f"is not reported as collaborative work (adapter kept in {out_dir})."
         )
-    write_bundle(out_dir, result, node_key.address, base_hash, cfg.batch_size)
+    device = training_device(cfg)
+    write_bundle(out_dir, result, node_key.address, base_hash, cfg.batch_size, device)
     return TrainedRound(
         adapter_path=result.adapter_path,
         adapter_hash=result.adapter_hash,
         samples=result.samples,
         loss=result.final_loss,
         replay_root=result.records_root,
+        execution_mode=execution_mode_of(device),
     )
 
 

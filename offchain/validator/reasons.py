@@ -20,6 +20,7 @@ class Reason(StrEnum):
     REPLAY_BUNDLE_MISMATCH = "REPLAY_BUNDLE_MISMATCH"
     REPLAY_PROOF_INVALID = "REPLAY_PROOF_INVALID"
     REPLAY_MISMATCH = "REPLAY_MISMATCH"
+    EXECUTION_MODE_FALSE = "EXECUTION_MODE_FALSE"
 
 
 #: Reasons that say nothing about the node: the validator could not get what it needed (a

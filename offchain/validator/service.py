@@ -47,6 +47,7 @@ from offchain.pools.inputs import PoolInputsError, verified_pool_config
 from offchain.runtime import ServiceRuntime
 from offchain.validator.bundle import ZERO_HASH
 from offchain.validator.chainview import ChainView
+from offchain.validator.checks import replay_secret
 from offchain.validator.errors import ValidatorError
 from offchain.validator.progress import ProgressLog, ProgressRecorder
 from offchain.validator.publish import fresh_adapter, resolve_adapter
@@ -226,7 +227,8 @@ class ValidatorService:
         except PoolInputsError as err:
             raise ValidatorError(f"abstaining: {err}") from err
         base, base_hash = self.base_adapter(pool_id, round, cfg)
-        tolerance = int(self.view.policy(pool_id)[2]) / EVAL_SCALE
+        policy = self.view.policy(pool_id)
+        tolerance = int(policy[2]) / EVAL_SCALE
         inputs = RoundInputs(
             cfg=cfg,
             base_adapter=base,
@@ -237,12 +239,30 @@ class ValidatorService:
             cache_dir=self.data_dir / "cache",
             out_dir=self.adapters_dir,
             fetcher=self.fetcher,
+            shard_of=self.shards(pool_id, round) if self.settings.check_shard else None,
+            replay_secret=replay_secret(bytes(self.account.key)),
+            quorum=max(1, int(policy[0])),
         )
         verdict = validate_round(self.store.reports(pool_id, round), inputs)
         path = self.data_dir / "verdicts" / f"{pool_id}-{round}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(verdict.as_dict(), indent=2))
         return verdict
+
+    def shards(self, pool_id: int, round: int) -> Callable[[str], tuple[int, int] | None]:
+        """node -> its (shard index, node count) in the round, from the chain's members
+        (:mod:`offchain.pools.membership`); None for a node that is not a member."""
+        from offchain.pools.membership import MembershipReader
+
+        reader = MembershipReader(self.view.pools, from_block=int(self.client.deployment.block))
+        members = reader.members(pool_id, round).members
+        index = {node.lower(): i for i, node in enumerate(members)}
+
+        def _shard(node: str) -> tuple[int, int] | None:
+            found = index.get(node.lower())
+            return None if found is None else (found, len(members))
+
+        return _shard
 
     def key(self, pool_id: int, round: int, kind: str) -> OutboxKey:
         return OutboxKey(pool_id, round, self.account.address, kind)

@@ -18,15 +18,20 @@ from pydantic import BaseModel
 from offchain.artifacts import Fetcher
 from offchain.logging import kv
 from offchain.validator.bundle import ReplayBundle, bundle_uri, load_bundle
+from offchain.validator.calibration import agreement_tolerance, budget_count, replay_count
 from offchain.validator.checks import (
     REPLAY,
+    ObservingChecker,
     check_agreement,
     check_artifact,
     check_eval,
+    check_execution_mode,
     check_replay,
     check_samples,
     fetch_checkpoint,
+    replay_device,
     replay_seed,
+    replay_segments,
     replay_steps,
 )
 from offchain.validator.errors import ArtifactUnavailable, FetchError
@@ -38,7 +43,6 @@ from trainer.config import TrainConfig
 from trainer.data import Shard, TrainingData
 from trainer.evaluation import evaluate_adapters
 from trainer.models import build_tokenizer
-from trainer.replay import ReplayChecker
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +67,46 @@ class Thresholds(BaseModel):
     """Tolerances of the checks (``ValidatorSettings``; eval tolerance from the domain)."""
 
     eval_tolerance: float = 0.0
-    min_cosine: float = 0.8
-    max_distance: float = 0.75
-    samples_max_ratio: float = 2.0
-    samples_slack: int = 0
-    replay_steps: int = 2
+    min_cosine: float | None = None  # None: calibrated for the pool (validator/calibration.py)
+    max_distance: float | None = None
+    samples_max_ratio: float = 1.0
+    samples_slack: int | None = None  # None: one outer step of samples (a missed DHT update)
+    replay_steps: int = 2  # the legacy per-step draw; used only when replay_target is 0
+    replay_target: float = 0.95  # chance a node that faked replay_skip_fraction is caught
+    replay_skip_fraction: float = 0.1
+    replay_budget: float = 0.05  # replayed steps (all quorum validators) / trained steps
+    replay_min_segments: int = 2
     eval_examples: int = 0  # 0: the whole held-out split
+
+    def agreement(self, cfg: TrainConfig) -> tuple[float, float, str]:
+        """``(min_cosine, max_distance, source)``: the settings' values or the calibrated ones."""
+        calibrated = agreement_tolerance(cfg)
+        cos = calibrated.min_cosine if self.min_cosine is None else self.min_cosine
+        dist = calibrated.max_distance if self.max_distance is None else self.max_distance
+        manual = self.min_cosine is not None or self.max_distance is not None
+        return cos, dist, "set by the operator" if manual else calibrated.source
+
+    def slack(self, cfg: TrainConfig) -> int:
+        if self.samples_slack is not None:
+            return self.samples_slack
+        return cfg.diloco.inner_steps * cfg.batch_size
+
+    def segment_count(self, n_segments: int, n_steps: int, segment_steps: int, quorum: int) -> int:
+        """Segments one validator replays for a report (calibration.replay_count, budgeted)."""
+        count = replay_count(
+            n_segments,
+            skip_fraction=self.replay_skip_fraction,
+            target=self.replay_target,
+            quorum=quorum,
+        )
+        return budget_count(
+            count,
+            steps=n_steps,
+            segment_steps=segment_steps,
+            quorum=quorum,
+            budget=self.replay_budget,
+            minimum=self.replay_min_segments,
+        )
 
 
 @dataclass
@@ -84,6 +122,10 @@ class RoundInputs:
     cache_dir: Path
     out_dir: Path
     fetcher: Fetcher | None = None  # bounds, retries, S3 endpoint; default: over cache_dir
+    #: node -> (shard index, node count) from the chain's round members; None: not checked
+    shard_of: Callable[[str], tuple[int, int] | None] | None = None
+    replay_secret: bytes = b""  # this validator's own draw (checks.replay_secret); b"": shared
+    quorum: int = 1  # the domain's quorum: the replay draw is sized across it
 
     @property
     def source(self) -> Fetcher | Path:
@@ -236,15 +278,21 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
     if any(v.inconclusive for v in verdicts):
         return _incomplete(verdicts, inputs, started)
 
+    min_cos, max_dist, source = th.agreement(cfg)
+    logger.info(
+        "agreement tolerance",
+        extra=kv(min_cosine=round(min_cos, 6), max_distance=max_dist, source=source),
+    )
     agreement = check_agreement(
-        paths, inputs.base_adapter, min_cosine=th.min_cosine, max_distance=th.max_distance
+        paths, inputs.base_adapter, min_cosine=min_cos, max_distance=max_dist
     )
     data = TrainingData(cfg.data, build_tokenizer(cfg.model))
     heldout = eval_split(data, th.eval_examples)
     named = {"base": inputs.base_adapter, **{str(i): p for i, p in paths.items()}}
     losses = evaluate_adapters(cfg, dict(named), heldout=heldout)
     base_loss = losses["base"].loss
-    checker = ReplayChecker(cfg)
+    checker = ObservingChecker(cfg)
+    replayed_on = replay_device(checker)
     for v in verdicts:
         r = v.report
         if r.index in paths:
@@ -256,10 +304,13 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 r.samples,
                 inputs.published(r.node),
                 max_ratio=th.samples_max_ratio,
-                slack=th.samples_slack,
+                slack=th.slack(cfg),
             )
         )
-        seed = replay_seed(inputs.seed_block_hash, r.pool_id, r.round, r.node)
+        seed = replay_seed(inputs.seed_block_hash, r.pool_id, r.round, r.node, inputs.replay_secret)
+        bundle = bundles[r.index]
+        n_steps = len(bundle.records) if bundle is not None else 0
+        checker.rel_diffs.clear()
         v.results.append(
             check_replay(
                 bundles[r.index],
@@ -274,6 +325,26 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 shard=lambda i, k, r=r: data.shard(r.pool_id, r.round, i, k),
                 checker=checker,
                 base=inputs.base_adapter,
+                expected_shard=_expected_shard(inputs, r.node),
+                segments=(
+                    None
+                    if th.replay_target <= 0
+                    else lambda n, seed=seed, steps=n_steps: replay_segments(
+                        seed,
+                        n,
+                        th.segment_count(
+                            n, steps, cfg.replay.checkpoint_every, max(1, inputs.quorum)
+                        ),
+                    )
+                ),
+            )
+        )
+        v.results.append(
+            check_execution_mode(
+                r.execution_mode,
+                bundle.device if bundle is not None else None,
+                list(checker.rel_diffs),
+                replayed_on,
             )
         )
         logger.info(
@@ -316,3 +387,11 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
         next_eval_loss=next_loss,
         seconds=time.perf_counter() - started,
     )
+
+
+def _expected_shard(inputs: RoundInputs, node: str) -> tuple[int, int] | None:
+    """The node's shard on chain; ``(-1, 0)`` for a reporter that is not a round member."""
+    if inputs.shard_of is None:
+        return None
+    found = inputs.shard_of(node)
+    return (-1, 0) if found is None else found

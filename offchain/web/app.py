@@ -90,31 +90,46 @@ def create_app(
 
     @app.get("/api/overview")
     def overview(page: int = 1, per_page: int = 20) -> dict[str, Any]:
-        return explorer.overview(page=page, per_page=per_page)
+        return explorer.cached(
+            ("overview", page, per_page), lambda: explorer.overview(page=page, per_page=per_page)
+        )
 
     @app.get("/api/pools/{pool_id}")
     def pool(pool_id: int, page: int = 1, per_page: int = 25) -> dict[str, Any]:
-        return explorer.pool(pool_id, page=page, per_page=per_page)
+        return explorer.cached(
+            ("pool", pool_id, page, per_page),
+            lambda: explorer.pool(pool_id, page=page, per_page=per_page),
+        )
 
     @app.get("/api/pools/{pool_id}/rounds/{round_}")
     def round_(pool_id: int, round_: int) -> dict[str, Any]:
-        return explorer.round(pool_id, round_)
+        return explorer.cached(("round", pool_id, round_), lambda: explorer.round(pool_id, round_))
 
     @app.get("/api/providers")
     def providers(page: int = 1, per_page: int = 25) -> dict[str, Any]:
-        return explorer.providers(page=page, per_page=per_page)
+        return explorer.cached(
+            ("providers", page, per_page), lambda: explorer.providers(page=page, per_page=per_page)
+        )
 
     @app.get("/api/providers/{address}")
     def provider(address: str, page: int = 1, per_page: int = 25) -> dict[str, Any]:
-        return explorer.provider(address, page=page, per_page=per_page)
+        return explorer.cached(
+            ("provider", address.lower(), page, per_page),
+            lambda: explorer.provider(address, page=page, per_page=per_page),
+        )
 
     @app.get("/api/nodes/{address}")
     def node(address: str, page: int = 1, per_page: int = 25) -> dict[str, Any]:
-        return explorer.node(address, page=page, per_page=per_page)
+        return explorer.cached(
+            ("node", address.lower(), page, per_page),
+            lambda: explorer.node(address, page=page, per_page=per_page),
+        )
 
     @app.get("/api/events")
     def events(page: int = 1, per_page: int = 50) -> dict[str, Any]:
-        return explorer.events(page=page, per_page=per_page)
+        return explorer.cached(
+            ("events", page, per_page), lambda: explorer.events(page=page, per_page=per_page)
+        )
 
     @app.get("/api/search")
     def search(q: str) -> dict[str, Any]:

@@ -13,7 +13,9 @@ import json
 import logging
 import math
 import sqlite3
-from collections import defaultdict
+import threading
+import time
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,8 @@ LOSS_SCALE = 1_000_000  # WorkReport.loss is fixed point (offchain.worker.round_
 ZERO = "0x" + "00" * 20
 MODES = {0: "local GPU", 1: "custom", 2: "remote API"}
 MAX_PER_PAGE = 200
+CACHE_TTL_S = 5.0
+CACHE_ENTRIES = 256
 
 
 class NotFound(LookupError):
@@ -214,6 +218,26 @@ class Explorer:
         self._has_artifact = has_artifact
         self._heartbeats = heartbeats
         self._param_names = _param_names()
+        self._cache: OrderedDict[tuple[Any, ...], tuple[int, float, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def cached(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        """``compute()``, reused while the read model is unchanged (and for at most
+        ``CACHE_TTL_S``: heartbeats and reasons live outside it). Pages are pure functions
+        of the read model, so a hit is exactly what a fresh computation would return."""
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] == self.model.version and now - hit[1] < CACHE_TTL_S:
+                self._cache.move_to_end(key)
+                return hit[2]
+        version = self.model.version
+        value = compute()
+        with self._cache_lock:
+            self._cache[key] = (version, now, value)
+            while len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return value
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -376,7 +400,7 @@ class Explorer:
                         "index": int(row.get("index")),
                         "provider": row.get("provider"),
                         "node": row.get("node"),
-                        "slashed": lora(int(row.get("slashed"))),
+                        "slashed": int(row.get("slashed")),
                         "block": row.block,
                         "tx_hash": row.tx_hash,
                     }
@@ -385,46 +409,50 @@ class Explorer:
                 r["finalized"] = True
                 r["decided"] = bool(row.get("decided"))
                 r["next_adapter_hash"] = row.get("baseAdapterHash")
-        series = []
         table = []
         for number in sorted(rounds, reverse=True):
             r = rounds[number]
             mean = sum(r["losses"]) / len(r["losses"]) if r["losses"] else None
             acc = r["accepted_losses"]
             mean_acc = sum(acc) / len(acc) if acc else None
-            item = {
-                "round": number,
-                "reports": r["reports"],
-                "samples": r["samples"],
-                "accepted": r["accepted"],
-                "rejected": r["rejected"],
-                "attestations": r["attestations"],
-                "finalized": r["finalized"],
-                "mean_loss": None if mean is None else _loss(round(mean)),
-                "accepted_loss": None if mean_acc is None else _loss(round(mean_acc)),
-                "rewarded": lora(r["rewarded"]),
-                "slashed": lora(r["slashed"]),
-                "next_adapter_hash": r["next_adapter_hash"],
-            }
-            table.append(item)
-        for item in reversed(table):
-            series.append(
+            table.append(
                 {
-                    "round": item["round"],
-                    "loss": item["accepted_loss"]
-                    if item["accepted_loss"] is not None
-                    else item["mean_loss"],
+                    "round": number,
+                    "reports": r["reports"],
+                    "samples": r["samples"],
+                    "accepted": r["accepted"],
+                    "rejected": r["rejected"],
+                    "attestations": r["attestations"],
+                    "finalized": r["finalized"],
+                    "mean_loss": None if mean is None else _loss(round(mean)),
+                    "accepted_loss": None if mean_acc is None else _loss(round(mean_acc)),
+                    "rewarded": r["rewarded"],
+                    "slashed": r["slashed"],
+                    "next_adapter_hash": r["next_adapter_hash"],
                 }
             )
+        series = [
+            {
+                "round": item["round"],
+                "loss": item["accepted_loss"]
+                if item["accepted_loss"] is not None
+                else item["mean_loss"],
+            }
+            for item in reversed(table)
+        ]
         pager = paginate(len(table), page, per_page)
         first = (pager["page"] - 1) * pager["per_page"]
-        total_slashed = sum(int(s["slashed"]["wei"]) for s in slashes)
+        shown = [
+            {**item, "rewarded": lora(item["rewarded"]), "slashed": lora(item["slashed"])}
+            for item in table[first : first + pager["per_page"]]
+        ]
+        total_slashed = sum(s["slashed"] for s in slashes)
         return {
             **pool,
-            "rounds": table[first : first + pager["per_page"]],
+            "rounds": shown,
             "rounds_page": pager,
             "loss_series": series,
-            "slashes": slashes[-50:][::-1],
+            "slashes": [{**s, "slashed": lora(s["slashed"])} for s in slashes[-50:][::-1]],
             "slashed_total": lora(total_slashed),
             "reports_total": sum(r["reports"] for r in rounds.values()),
         }

@@ -136,6 +136,7 @@ class ReadModel:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self.version = 0  # bumped by every write: the explorer's cache key
 
     def close(self) -> None:
         self.engine.dispose()
@@ -161,6 +162,7 @@ class ReadModel:
                         events_table.c.log_index == ev.log_index,
                     )
                 )
+        self.version += 1
         if orphaned:
             logger.info("orphaned events removed", extra=kv(count=len(orphaned)))
 
@@ -169,6 +171,7 @@ class ReadModel:
             for key, value in values.items():
                 conn.execute(delete(meta_table).where(meta_table.c.key == key))
                 conn.execute(insert(meta_table).values(key=key, value=json.dumps(value)))
+        self.version += 1
 
     # -- reads -------------------------------------------------------------------------------
 

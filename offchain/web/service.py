@@ -12,9 +12,11 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from offchain.abi import AbiNotFoundError, load_abi
 from offchain.chain.client import ChainClient
 from offchain.logging import kv
 from offchain.settings import Settings
+from offchain.watcher import WatchedContract
 from offchain.web.app import create_app
 from offchain.web.explorer import Explorer, Reasons
 from offchain.web.indexer import Indexer
@@ -66,6 +68,19 @@ def heartbeat_reader(dirs: list[Path]) -> Callable[[str], dict[str, Any] | None]
     return read
 
 
+def watched_contracts(client: ChainClient) -> list[WatchedContract]:
+    """Every deployed contract with an exported ABI (as the worker watches them)."""
+    out = []
+    for name, address in sorted(client.deployment.contracts.items()):
+        try:
+            abi = load_abi(name)
+        except AbiNotFoundError:
+            logger.info("no ABI, not indexed", extra=kv(contract=name))
+            continue
+        out.append(WatchedContract(name=name, address=address, abi=abi))
+    return out
+
+
 @dataclass
 class Dashboard:
     """Everything ``loranet web`` runs: the app, and the indexer thread behind it."""
@@ -86,8 +101,6 @@ class Dashboard:
 
 def build_dashboard(settings: Settings, web: WebSettings) -> Dashboard:
     """Connect to the chain, open the read model and wire the app (does not start threads)."""
-    from offchain.worker.service import watched_contracts
-
     client = ChainClient.connect(settings)
     model = ReadModel(web.db_url or default_db_url(settings))
     watcher_db = settings.data_dir / "web" / f"watcher-{client.chain_id}.db"

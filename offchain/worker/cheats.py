@@ -6,7 +6,13 @@
   produced this round, read from that node's data dir (``LORANET_CHEAT_COPY_FROM``);
 * ``inflate`` — trains honestly, claims 10x its samples;
 * ``noise`` — trains honestly, submits a random adapter of the same shapes and scale;
-* ``lazy`` — trains nothing; submits the round's base adapter with made-up replay records.
+* ``lazy`` — trains nothing; submits the round's base adapter with made-up replay records;
+* ``scale`` — trains, submits the base plus its update scaled (0.3x "half-done", 1.7x);
+* ``drift`` — trains, adds noise of 0.74x its update's norm to the update;
+* ``partial`` — trains, then fakes a tenth (at least one) of its committed segments as if it
+  had skipped their steps (end checkpoint = start, copied losses), claiming every step;
+* ``falsemode`` — trains on a CPU, claims the local-GPU execution mode (1.5x rate) and says
+  ``cuda`` in its replay bundle.
 
 Each is caught by at least one validator check (docs/validation.md) and slashed.
 """
@@ -29,8 +35,15 @@ from offchain.worker.round_work import TrainedRound, TrainFn
 
 logger = logging.getLogger(__name__)
 
-CheatKind = Literal["none", "copy", "inflate", "noise", "lazy"]
-CHEATS: tuple[str, ...] = ("copy", "inflate", "noise", "lazy")
+CheatKind = Literal[
+    "none", "copy", "inflate", "noise", "lazy", "scale", "drift", "partial", "falsemode"
+]
+CHEATS: tuple[str, ...] = (
+    "copy", "inflate", "noise", "lazy", "scale", "drift", "partial", "falsemode"
+)  # fmt: skip
+SCALE_FACTOR = 1.7
+DRIFT_RATIO = 0.74
+PARTIAL_FRACTION = 0.1
 INFLATE_FACTOR = 10
 BUNDLE_FILE = "replay-bundle.json"  # offchain.validator.bundle.BUNDLE_FILE
 
@@ -67,6 +80,94 @@ def noise(trained: TrainedRound, out_dir: Path, *, seed: int) -> TrainedRound:
     path = out_dir / "noise.safetensors"
     digest = save_adapter(fake, path)
     return trained.model_copy(update={"adapter_path": path, "adapter_hash": digest})
+
+
+def _update(
+    trained: TrainedRound, base: Path
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    from trainer.artifacts import load_adapter_state
+
+    base_state = load_adapter_state(base)
+    state = load_adapter_state(trained.adapter_path)
+    return base_state, {k: state[k].float() - base_state[k].float() for k in state}
+
+
+def _submit_state(
+    trained: TrainedRound, state: dict[str, torch.Tensor], out_dir: Path, name: str
+) -> TrainedRound:
+    from trainer.artifacts import save_adapter
+
+    path = out_dir / f"{name}.safetensors"
+    digest = save_adapter(state, path)
+    return trained.model_copy(update={"adapter_path": path, "adapter_hash": digest})
+
+
+def scale(trained: TrainedRound, base: Path, out_dir: Path, *, factor: float) -> TrainedRound:
+    """The base plus ``factor`` times the honest update (0.3: a lazy partial update)."""
+    base_state, update = _update(trained, base)
+    state = {k: base_state[k].float() + factor * update[k] for k in update}
+    return _submit_state(trained, state, out_dir, f"scaled-{factor}")
+
+
+def drift(
+    trained: TrainedRound, base: Path, out_dir: Path, *, seed: int, ratio: float = DRIFT_RATIO
+) -> TrainedRound:
+    """The honest adapter plus Gaussian noise of ``ratio`` times the update's norm."""
+    base_state, update = _update(trained, base)
+    gen = torch.Generator().manual_seed(seed)
+    noise = {k: torch.randn(v.shape, generator=gen) for k, v in update.items()}
+    norm = torch.cat([v.reshape(-1) for v in update.values()]).norm()
+    nnorm = torch.cat([v.reshape(-1) for v in noise.values()]).norm()
+    state = {
+        k: base_state[k].float() + update[k] + noise[k] * (ratio * norm / nnorm) for k in update
+    }
+    return _submit_state(trained, state, out_dir, f"drift-{seed}")
+
+
+def partial(
+    trained: TrainedRound, out_dir: Path, *, seed: int, fraction: float = PARTIAL_FRACTION
+) -> TrainedRound:
+    """Rewrite the replay bundle in ``out_dir`` (a copy of the node's round folder) as if
+    ``fraction`` of its segments (at least one) had been skipped: their records repeat the
+    loss before them with empty gradient projections, and their end checkpoint is their start
+    (the weights did not move). Claims every step; the adapter stays the honest one."""
+    from trainer.replay import ReplayRecord, records_root
+
+    path = out_dir / BUNDLE_FILE
+    bundle = json.loads(path.read_text())
+    records = [ReplayRecord.from_json(r) for r in bundle["records"]]
+    segments: list[tuple[int, int]] = []
+    for r in records:
+        if segments and (records[segments[-1][0]].epoch, records[segments[-1][0]].start) == (
+            r.epoch,
+            r.start,
+        ):
+            segments[-1] = (segments[-1][0], r.step + 1)
+        else:
+            segments.append((r.step, r.step + 1))
+    gen = torch.Generator().manual_seed(seed)
+    count = max(1, round(fraction * len(segments)))
+    skipped = sorted(torch.randperm(len(segments), generator=gen)[:count].tolist())
+    for index in skipped:
+        lo, hi = segments[index]
+        loss = records[lo - 1].loss if lo > 0 else records[lo].loss * 1.01
+        for step in range(lo, hi):
+            r = records[step]
+            zeros = torch.zeros(len(r.projection))
+            records[step] = ReplayRecord.make(r.step, r.epoch, loss, zeros, r.start, r.start)
+    bundle["records"] = [r.to_json() for r in records]
+    path.write_text(json.dumps(bundle))
+    logger.warning("partial cheat skipped segments %s of %d", skipped, len(segments))
+    return trained.model_copy(update={"replay_root": records_root(records)})
+
+
+def false_mode(trained: TrainedRound, out_dir: Path) -> TrainedRound:
+    """Claim the local-GPU mode (0) and say ``cuda`` in the bundle in ``out_dir``."""
+    path = out_dir / BUNDLE_FILE
+    bundle = json.loads(path.read_text())
+    bundle["device"] = "cuda"
+    path.write_text(json.dumps(bundle))
+    return trained.model_copy(update={"execution_mode": 0})
 
 
 def lazy(
@@ -156,8 +257,8 @@ def with_cheat(
         raise CheatError(f"unknown cheat '{kind}': choose one of {', '.join(CHEATS)}.")
     if kind == "copy" and copy_from is None:
         raise CheatError("the copy cheat needs LORANET_CHEAT_COPY_FROM (a node's data dir).")
-    if kind == "lazy" and base is None:
-        raise CheatError("the lazy cheat needs the round's base adapter.")
+    if kind in ("lazy", "scale", "drift") and base is None:
+        raise CheatError(f"the {kind} cheat needs the round's base adapter.")
     logger.warning("this worker CHEATS (%s): for tests and demos only", kind)
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
@@ -167,6 +268,8 @@ def with_cheat(
             return copy(
                 copy_from, out_dir, node=node, pool_id=pool_id, round=round, wait_s=copy_wait_s
             )
+        if kind in ("lazy", "scale", "drift"):
+            assert base is not None
         if kind == "lazy":
             assert base is not None
             return lazy(
@@ -180,8 +283,19 @@ def with_cheat(
                 projection_dim=projection_dim,
             )
         trained = train(pool_id, round, out_dir)
+        seed = pool_id * 1_000_003 + round
         if kind == "inflate":
             return inflate(trained)
-        return noise(trained, out_dir, seed=pool_id * 1_000_003 + round)
+        if kind == "partial":
+            return partial(trained, out_dir, seed=seed)
+        if kind == "falsemode":
+            return false_mode(trained, out_dir)
+        if kind == "scale":
+            assert base is not None
+            return scale(trained, base(pool_id, round), out_dir, factor=SCALE_FACTOR)
+        if kind == "drift":
+            assert base is not None
+            return drift(trained, base(pool_id, round), out_dir, seed=seed)
+        return noise(trained, out_dir, seed=seed)
 
     return _train

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,8 @@ class TrainedRound(BaseModel):
     samples: int
     loss: float
     replay_root: str  # 0x + 64 hex
+    #: the ``ExecutionMode`` it really ran in (0 local GPU, 1 custom/CPU); None: the worker's
+    execution_mode: int | None = None
 
 
 #: ``train(pool_id, round, out_dir) -> TrainedRound``
@@ -128,7 +131,13 @@ class RoundWorker:
             logger.info("report already in the outbox", extra=kv(key=key.id, status=entry.status))
             return entry
         trained = self._trained(pool_id, round)
+        logger.info("round trained", extra=kv(pool=pool_id, round=round, samples=trained.samples))
+        stored_at = time.monotonic()
         uri = self.store(trained.adapter_path)
+        logger.info(
+            "artifacts stored",
+            extra=kv(pool=pool_id, round=round, seconds=f"{time.monotonic() - stored_at:.3f}"),
+        )
         stored = _hash_of(trained.adapter_path)
         if stored is None or not same(stored, trained.adapter_hash):  # changed while stored
             self._discard(pool_id, round, trained, stored)
@@ -142,7 +151,7 @@ class RoundWorker:
             node=self.node_key.address,
             trained=trained,
             uri=uri,
-            mode=self.execution_mode,
+            mode=self.execution_mode if trained.execution_mode is None else trained.execution_mode,
         )
         signature = sign_work_report(
             self.node_key, message, chain_id=self.chain_id, ledger=self.ledger

@@ -123,6 +123,8 @@ class WorkerService:
             stuck_after_s=settings.outbox_stuck_after_s,
             fee_bump_bps=settings.outbox_fee_bump_bps,
             confirmations=settings.outbox_confirmations,
+            reorg_window=settings.reorg_window,
+            recheck_interval_s=settings.outbox_recheck_interval_s,
             metrics=metrics,
         )
         round_worker = RoundWorker(

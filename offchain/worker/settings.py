@@ -74,6 +74,12 @@ class WorkerSettings(BaseSettings):
     outbox_confirmations: int = Field(
         1, ge=1, description="Blocks a report's receipt must be deep to count as final."
     )
+    outbox_recheck_interval_s: float = Field(
+        10.0,
+        ge=0,
+        description="How often confirmed transactions of the last reorg_window blocks are "
+        "checked again (a deeper reorg re-opens and re-sends them).",
+    )
     heartbeat_interval_s: float = Field(30.0, gt=0, description="Seconds between heartbeats.")
     heartbeat_ttl_s: float = Field(90.0, gt=0, description="DHT expiry of a heartbeat.")
     metrics_host: str = Field("127.0.0.1", description="Prometheus endpoint address.")

@@ -42,9 +42,9 @@ DHT_PORT = 31337
 class MultihostConfig:
     """Sizes and clocks: the smallest that still trains a swarm of three on two cores."""
 
-    round_length: int = 75
-    submission_window: int = 25
-    challenge_window: int = 30
+    round_length: int = 90  # the demo's clock: training takes 20-50 s on 2 cores
+    submission_window: int = 30
+    challenge_window: int = 60
     rounds: int = 2
     stake: int = 2_000
     reward: int = 100
@@ -262,6 +262,44 @@ class MultihostNetwork:
             args = [_loranet(), "validator", "run", "--account", name, "--pool", str(self.pool_id)]
             self.party(name).spawn(args, "validator.log")
 
+    def wait_up(self, timeout: float = 180.0) -> None:
+        """Until every worker and validator logged that it is up (or one exited)."""
+        needles = {"worker.log": "worker service up", "validator.log": "validator up"}
+
+        def all_up() -> bool:
+            self.services_alive()
+            return all(
+                needle in party.log(log)
+                for party in self.parties.values()
+                for log, needle in needles.items()
+                if (party.host.home / log).exists()
+            )
+
+        wait_for(all_up, timeout=timeout, what="the workers and validators to start", every=1.0)
+
+    def wait_finalized(self, rounds: int, timeout: float) -> list[Any]:
+        """Until rounds ``0..rounds-1`` are finalized on chain; their ``RoundState``s."""
+        ledger = self.ledger()
+
+        def finalized() -> list[Any] | None:
+            self.services_alive()
+            states = [ledger.functions.roundState(self.pool_id, r).call() for r in range(rounds)]
+            return states if all(state[4] for state in states) else None
+
+        return list(
+            wait_for(finalized, timeout=timeout, what=f"{rounds} finalized rounds", every=2.0)
+        )
+
+    def log_tails(self, chars: int = 1500) -> str:
+        """The end of every service log, for a failure message."""
+        out = []
+        for party in self.parties.values():
+            for log in ("worker.log", "validator.log"):
+                text = party.log(log)
+                if text:
+                    out.append(f"--- {party.host.name}/{log}\n{text[-chars:]}")
+        return "\n".join(out)
+
     def start_pool(self) -> None:
         self.party("admin").cli("pool", "start", str(self.pool_id), "--yes")
 
@@ -274,9 +312,25 @@ class MultihostNetwork:
 
     def services_alive(self) -> None:
         for proc in self.lab.procs:
-            if proc.poll() is not None and proc.returncode not in (0, None):
+            if proc.poll() is not None:
                 args = proc.args if isinstance(proc.args, list) else [proc.args]
-                raise LabError(f"a service exited with {proc.returncode}: {args[3:6]}")
+                raise LabError(
+                    f"a service exited with {proc.returncode}: {args[2:6]}\n{self.log_tails()}"
+                )
+
+    def balance_of(self, address: str) -> int:
+        from offchain.abi import load_abi
+
+        token = self.w3.eth.contract(address=self.contracts["LoraToken"], abi=load_abi("LoraToken"))
+        return int(token.functions.balanceOf(address).call())
+
+    def stake_of(self, address: str) -> int:
+        from offchain.abi import load_abi
+
+        stake = self.w3.eth.contract(
+            address=self.contracts["StakeManager"], abi=load_abi("StakeManager")
+        )
+        return int(stake.functions.stakedOf(address).call())
 
 
 def _loranet() -> str:

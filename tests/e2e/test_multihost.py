@@ -51,7 +51,10 @@ def test_every_role_across_hosts(net: MultihostNetwork) -> None:
     assert meta["bootstrap_peers"] == net.bootstrap
 
     nodes = net.register_providers(("p1", "p2", "p3"))
+    after_stake = {name: net.balance_of(net.party(name).address) for name in nodes}
     net.validate_and_join(nodes)
+    net.start_services(["p1", "p2", "p3"], cheater="p3")
+    net.wait_up()
     net.start_pool()
     members = p1.cli("pool", "members", str(pool_id), "--round", "0")["members"]
     assert tuple(members) == sort_members(list(nodes.values()))
@@ -69,3 +72,27 @@ def test_every_role_across_hosts(net: MultihostNetwork) -> None:
                          str(p1.host.home / "other.key"), ok=False)  # fmt: skip
     said = unreachable.stdout + unreachable.stderr
     assert "failed to connect to bootstrap peers" in said and "Traceback" not in said
+
+    # two rounds: trained across hosts, reported with s3:// artifacts, checked, finalized
+    rounds = net.cfg.rounds
+    cfg = net.cfg
+    budget = rounds * cfg.round_length + cfg.submission_window + cfg.challenge_window + 240
+    try:
+        states = net.wait_finalized(rounds, timeout=budget)
+    except Exception as err:
+        raise AssertionError(f"{err}\n{net.log_tails()}") from None
+    for state in states:
+        assert state[3], "a round expired without a quorum"  # decided
+    ledger = net.ledger()
+    for name in ("p1", "p2"):  # the worker may have claimed already (it claims on its own)
+        who = net.party(name)
+        pending = int(ledger.functions.pendingRewards(who.address).call())
+        if pending:
+            claimed = who.cli("rewards", "claim", "--yes")
+            assert int(claimed["claimed"]) == pending
+        left = net.balance_of(who.address) - after_stake[name]
+        assert left > 0 and not ledger.functions.pendingRewards(who.address).call(), (
+            f"honest {name} was not paid"
+        )
+    cheater = net.party("p3")
+    assert net.stake_of(cheater.address) < cfg.stake * 10**18, "the cheater was not slashed"

@@ -39,6 +39,14 @@ CAUGHT_BY = {
     "inflate": {Reason.SAMPLES_INFLATED, Reason.REPLAY_BUNDLE_MISMATCH},
     "noise": {Reason.DISAGREES_WITH_MAJORITY, Reason.EVAL_NOT_BETTER},
     "lazy": {Reason.EVAL_NOT_BETTER, Reason.SAMPLES_UNPUBLISHED, Reason.REPLAY_MISMATCH},
+    # inside the old tolerances (cosine >= 0.8, distance <= 0.75), outside the calibrated ones
+    # (the 0.3x update is unit-tested: tests/offchain/validator/test_calibration.py)
+    "scale-1.7": {Reason.DISAGREES_WITH_MAJORITY},
+    "drift": {Reason.DISAGREES_WITH_MAJORITY},
+    # partial training with full claims: a faked segment fails its replay
+    "partial": {Reason.REPLAY_MISMATCH},
+    # trained on a CPU, claims (and says in its bundle) the local-GPU rate
+    "falsemode": {Reason.EXECUTION_MODE_FALSE},
 }
 
 
@@ -50,11 +58,21 @@ def cheater_report(
     store = publishing_store_fn(tmp / "cheater-artifacts")
     if kind == "inflate":  # node 2 trained with the others and claims 10x
         return 2, cheats.inflate(run.trained[2]), run.uris[2]
-    if kind == "noise":  # node 2 trained, then submits noise
-        out = tmp / "noise"
+    if kind in ("noise", "scale-0.3", "scale-1.7", "drift", "partial", "falsemode"):
+        out = tmp / kind  # node 2 trained, then cheats with its round folder
         shutil.copytree(run.out_dir(2, pool), out)
         trained = run.trained[2].model_copy(update={"adapter_path": out / "adapter.safetensors"})
-        faked = cheats.noise(trained, out, seed=7)
+        base = fresh_adapter(run.cfg, tmp / "fresh")
+        if kind == "noise":
+            faked = cheats.noise(trained, out, seed=7)
+        elif kind.startswith("scale-"):
+            faked = cheats.scale(trained, base, out, factor=float(kind.removeprefix("scale-")))
+        elif kind == "drift":
+            faked = cheats.drift(trained, base, out, seed=7)
+        elif kind == "partial":
+            faked = cheats.partial(trained, out, seed=7)
+        else:
+            faked = cheats.false_mode(trained, out)
         return 2, faked, store(faked.adapter_path)
     node = protocol.nodes[3].address  # never trained
     out = tmp / kind

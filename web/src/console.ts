@@ -6,7 +6,10 @@ import { addr, amount, badge, esc, getJson, postJson, table, when, type Json } f
 
 declare global {
   interface Window {
-    ethereum?: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
+    ethereum?: {
+      request(args: { method: string; params?: unknown[] }): Promise<unknown>;
+      on?(event: string, listener: (...args: unknown[]) => void): void;
+    };
   }
 }
 
@@ -196,7 +199,26 @@ async function act(action: string, form: FormData, button: HTMLButtonElement): P
   }
 }
 
+let following = false;
+
+/** Follow the wallet: another account or chain chosen there shows at once. */
+function followWallet(): void {
+  if (following || !window.ethereum?.on) return;
+  following = true;
+  window.ethereum.on("accountsChanged", (accounts) => {
+    const list = accounts as Address[];
+    account = list.length ? list[0] : null;
+    const who = document.getElementById("who");
+    if (who) who.textContent = account ? `connected: ${account}` : "disconnected";
+    if (account) refreshAccount().catch(() => undefined);
+  });
+  window.ethereum.on("chainChanged", () => {
+    if (account) refreshAccount().catch(() => undefined);
+  });
+}
+
 export function mount(root: HTMLElement): void {
+  followWallet();
   const button = root.querySelector("#connect") as HTMLButtonElement;
   button.addEventListener("click", () => {
     connect().catch((err) => say("refusal", (err as Error).message));

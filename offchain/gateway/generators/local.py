@@ -216,7 +216,7 @@ class LocalGenerator(Generator):
         device = self._device or default_device()
         try:
             tokenizer = build_tokenizer(cfg)
-            model: Any = build_base_model(cfg, device=device)
+            model: Any = build_base_model(cfg, device=device, strict=False)  # serving may fall back
         except (TrainerError, OSError, RuntimeError, ValueError) as err:
             raise GeneratorError(f"base model '{base}' could not be loaded: {err}") from err
         bank = LoraBank(model, cfg, device)

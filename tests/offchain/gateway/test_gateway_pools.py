@@ -164,6 +164,113 @@ def test_a_pool_is_served_on_the_model_it_trains(tmp_path: Path) -> None:
     assert resolved.base_models["tiny"] == config.base_models["tiny"]
 
 
+def _finalize_round(client: Any, scenario: Any, next_hash: str) -> None:
+    """Round 0 of the scenario's pool: every node reports, the validator accepts them all
+    and records ``next_hash`` as the aggregate; the round is finalized."""
+    from web3 import Web3
+
+    from offchain.chain.protocol import Protocol
+    from offchain.chain.signing import LEDGER_DOMAIN, WORK_REPORT_TYPE, sign_typed
+    from offchain.chain.tx import TxRequest, TxSender
+    from offchain.web.scenario import advance
+
+    protocol = Protocol(client)
+    ledger, pool = protocol.ledger, protocol.pool(scenario.pool_id)
+    now = int(client.w3.eth.get_block("latest")["timestamp"])
+    advance(client, max(1, pool.start_time + pool.round_length - now))
+
+    def send(who: Any, fn: str, *args: Any) -> None:
+        TxSender(client, who).send(TxRequest.call(ledger, fn, *args, description=fn))
+
+    for i, (prov, node) in enumerate(zip(scenario.providers, scenario.nodes, strict=True)):
+        report = {
+            "poolId": scenario.pool_id,
+            "round": 0,
+            "node": node.address,
+            "adapterHash": bytes(Web3.keccak(text=f"node adapter {i}")),
+            "samples": 512,
+            "loss": 1_000_000,
+            "artifactUri": "http://127.0.0.1:9/artifacts/x",
+            "executionMode": 0,
+            "replayRoot": bytes(Web3.keccak(text=f"replay {i}")),
+        }
+        signature = sign_typed(
+            node,
+            domain=LEDGER_DOMAIN,
+            chain_id=client.chain_id,
+            verifying_contract=str(ledger.address),
+            primary="WorkReport",
+            fields=WORK_REPORT_TYPE,
+            message=report,
+        ).signature
+        send(prov, "submitReport", tuple(report.values()), bytes(signature))
+    advance(client, pool.submission_window)
+    accepted = (1 << len(scenario.providers)) - 1
+    digest = bytes.fromhex(next_hash.removeprefix("0x"))
+    for val in scenario.validators:
+        send(val, "attest", scenario.pool_id, 0, accepted, digest)
+    send(scenario.validators[0], "finalize", scenario.pool_id, 0)
+
+
+def test_serve_what_a_finalized_round_recorded_on_chain(
+    deployment: Any, tmp_path: Path, adapter_file: Path
+) -> None:
+    """The whole path on the test chain: a pool whose metadata names a validator's adapters
+    folder (behind a web server), a round finalized with the adapter's hash as the next
+    base adapter, and the gateway serving exactly those bytes."""
+    from offchain.chain.client import ChainClient
+    from offchain.chain.tx import TxRequest, TxSender
+    from offchain.devnet import dev_account
+    from offchain.pools.metadata import PoolMetadata
+    from offchain.settings import load_settings
+    from offchain.web.scenario import setup_network
+
+    settings = load_settings(
+        network="local",
+        rpc_url=deployment.rpc_url,
+        deployments_file=deployment.file,
+        data_dir=tmp_path / "data",
+        rpc_retries=1,
+    )
+    client = ChainClient.connect(settings)
+    scenario = setup_network(client, providers=1, validators=1)
+    digest = adapter_hash(adapter_file)
+    folder = tmp_path / "validator-adapters"
+    folder.mkdir()
+    shutil.copy(adapter_file, folder / f"{digest.removeprefix('0x')}.safetensors")
+    with _static(folder) as url:
+        meta = PoolMetadata(adapter_sources=[url]).to_data_uri()
+        hub = client.contract("NetworkHub")
+        TxSender(client, dev_account(0)).send(
+            TxRequest.call(hub, "setPoolMetadataUri", scenario.pool_id, meta, description="meta")
+        )
+        source = ChainPoolSource(client, Fetcher(cache_dir=tmp_path / "cache"))
+        assert source.adapter_hash(scenario.pool_id) == ZERO_HASH
+        _finalize_round(client, scenario, digest)
+        assert source.adapter_hash(scenario.pool_id) == digest
+        assert source.adapter_sources(scenario.pool_id) == [url]
+        config = GatewayConfig.model_validate(
+            {
+                "pools": [{"pool": scenario.pool_id}],
+                "auth": {"enabled": False},
+                "rate_limit": {"enabled": False},
+            }
+        )
+        config = with_pool_bases(config, source)
+        with (
+            BackgroundServer(create_app(config, pool_source=source)) as server,
+            httpx.Client(base_url=server.url) as http,
+        ):
+            name = f"pool-{scenario.pool_id}"
+            _wait(
+                lambda: http.get("/health").json()["pools"][0]["adapter_hash"] == digest,
+                "the pool's adapter was not served",
+            )
+            body = {"model": name, "prompt": "1+2=", "max_tokens": 4}
+            served = http.post("/v1/completions", json=body).json()
+            assert served["loranet"]["adapter_hash"] == digest
+
+
 @pytest.fixture
 def deployment_file(deployment: Any, tmp_path: Path) -> Path:
     path = tmp_path / "deployments" / "local.json"

@@ -1,8 +1,10 @@
 """The docs and the contracts agree on what registration needs.
 
-The rule is read from the deployed contracts by behaviour (a registered provider without
-nodes tries to unbond its whole stake) and compared with the rule docs/provider.md states
-between its ``registration-rule`` markers.
+docs/provider.md states the rule between its ``registration-rule`` markers, for the
+protocol v2 contracts (the hub has ``deregisterProvider``: the base stake is kept while
+registered) and for the first ones (no minimum without nodes). The deployed hub's ABI says
+which contracts run; a registered provider without nodes then tries to unbond its whole
+stake, and what happens must be what the docs say for those contracts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from eth_account.signers.local import LocalAccount
 from typer.testing import Result
 
+from offchain.chain.protocol import Protocol
 from offchain.settings import project_root
 
 Run = Callable[..., Result]
@@ -28,21 +31,30 @@ def documented_rule() -> str:
 
 
 def test_docs_state_the_contracts_registration_rule(
-    run_cli: Run, provider: LocalAccount, assert_refusal: Refusal, loranet_env: Path
+    run_cli: Run,
+    provider: LocalAccount,
+    protocol: Protocol,
+    assert_refusal: Refusal,
+    loranet_env: Path,
 ) -> None:
     rule = documented_rule()
-    assert "registering needs the base stake" in rule
+    assert "registering needs the base stake (1,000 LORA by default)" in rule
+    assert "`base + perUnit \N{MULTIPLICATION SIGN} compute units`" in rule
+    v2 = any(entry.get("name") == "deregisterProvider" for entry in protocol.hub.abi)
     run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     status = json.loads(run_cli("status", "--json", ok=True).stdout)
     everything = run_cli("stake", "unbond", "2000", "--yes")
-    if everything.exit_code == 0:  # no minimum without nodes
-        assert status["min_stake"] == "0" or status["min_stake"] == 0
-        assert "may unbond its whole stake" in rule and "stays registered" in rule
+    if not v2:
+        assert "set no minimum for a provider without nodes" in rule
+        assert "may unbond its whole stake, stays registered" in rule
+        assert int(status["min_stake"]) == 0
+        assert everything.exit_code == 0, everything.output
         assert json.loads(run_cli("status", "--json", ok=True).stdout)["registered"] is True
         return
-    # the base stake is kept while registered; deregistering frees it
+    assert "keeps the base stake even without nodes" in rule
+    assert "`loranet provider deregister`" in rule
     assert int(status["min_stake"]) == int(status["base_stake"])
-    assert_refusal(everything, "below the minimum 1,000 LORA")
-    assert "keeps the base stake" in rule and "provider deregister" in rule
+    assert_refusal(everything, "below the minimum 1,000 LORA for 0 compute units")
+    assert "provider deregister" in everything.output
     run_cli("provider", "deregister", "--yes", ok=True)
     run_cli("stake", "unbond", "2000", "--yes", ok=True)

@@ -202,6 +202,18 @@ def test_replay_bundle_of_another_node(cfg: TrainConfig, local_run: LocalRun) ->
     assert result.reason is Reason.REPLAY_BUNDLE_MISMATCH
 
 
+def test_replay_shard_must_be_the_nodes_place_on_chain(
+    cfg: TrainConfig, local_run: LocalRun
+) -> None:
+    bundle = local_run.bundle
+    own = (bundle.node_index, bundle.node_count)
+    assert _replay(cfg, local_run, expected_shard=own).ok
+    other = _replay(cfg, local_run, expected_shard=(own[0] + 1, own[1] + 1))
+    assert other.reason is Reason.REPLAY_BUNDLE_MISMATCH and "members on chain" in other.detail
+    stranger = _replay(cfg, local_run, expected_shard=(-1, 0))
+    assert "not among the round's members" in stranger.detail
+
+
 def test_replay_root_differs_from_the_signed_one(cfg: TrainConfig, local_run: LocalRun) -> None:
     result = _replay(cfg, local_run, replay_root="0x" + "22" * 32)
     assert result.reason is Reason.REPLAY_PROOF_INVALID

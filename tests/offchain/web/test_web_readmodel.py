@@ -3,6 +3,7 @@ PostgreSQL, rejection reasons from a validator's store, the server's missing-ass
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from offchain.watcher.events import ChainEvent
 from offchain.web.app import MISSING_ASSETS, create_app
 from offchain.web.explorer import Explorer, Reasons
 from offchain.web.readmodel import ReadModel
+from offchain.web.service import artifact_finder, heartbeat_reader
 
 PG_URL = os.environ.get(
     "LORANET_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -162,4 +164,37 @@ def test_without_built_assets_the_server_says_how_to_build(tmp_path: Path) -> No
         assert client.get("/api/nope").status_code == 404
         console = client.post("/api/console/plan", json={"action": "claim", "address": PROVIDER})
         assert console.status_code == 422 and "needs the chain" in console.json()["error"]
+    model.close()
+
+
+def test_node_page_shows_the_workers_heartbeat_and_local_artifacts(tmp_path: Path) -> None:
+    model = ReadModel(f"sqlite:///{tmp_path / 'explorer.db'}")
+    added = _event(
+        "NodeAdded",
+        {"provider": PROVIDER, "node": NODE, "computeUnits": 10, "specsHash": "0x" + "00" * 32},
+        1,
+        contract="ComputeRegistry",
+    )
+    model.apply([added, _report(0, 0, 2)])
+    worker = tmp_path / "worker"
+    worker.mkdir()
+    beat = {"node": NODE, "ts": 1_800_000_000.0, "cpu_percent": 42.0, "ram_used": 1, "ram_total": 4}
+    (worker / "heartbeat.json").write_text(json.dumps(beat))
+    explorer = Explorer(model, heartbeats=heartbeat_reader([tmp_path / "missing", worker]))
+    node = explorer.node(NODE)
+    assert node["heartbeat"]["cpu_percent"] == 42.0
+    assert node["provider"] == PROVIDER and node["compute_units"] == 10
+    assert explorer.provider(PROVIDER)["nodes"][0]["heartbeat"]["ts"] == beat["ts"]
+
+    store = tmp_path / "artifacts"
+    store.mkdir()
+    (store / ("ab" * 32 + ".safetensors")).write_bytes(b"adapter bytes")
+    find = artifact_finder([store])
+    assert find("0x" + "ab" * 32) == store / ("ab" * 32 + ".safetensors")
+    assert find("../../etc/passwd") is None and find("0x" + "cd" * 32) is None
+    app = create_app(explorer, static_dir=tmp_path / "static", artifact_path=find)
+    with TestClient(app) as client:
+        assert client.get("/artifacts/0x" + "ab" * 32).content == b"adapter bytes"
+        assert client.get("/artifacts/not-a-hash").status_code == 404
+        assert client.get("/artifacts/..%2F..%2Fetc%2Fpasswd").status_code != 200
     model.close()

@@ -1,0 +1,102 @@
+"""Calibrated tolerances of the agreement check and the size of the replay spot check.
+
+**Agreement.** In a DiLoCo round every honest peer ends with the same ``A_global`` (the outer
+step is applied to the same averaged pseudo-gradient everywhere; the LoRA weights stay fp32
+whatever the base dtype), so honest adapters differ only by what the all-reduce's wire
+compression leaves between peers. :data:`HONEST_SPREAD` is that spread as measured by
+``bench/agreement_calibration.py`` (largest relative distance to the median update over the
+honest peers of a real round; docs/validation.md, docs/benchmarks.md). The tolerance is that
+spread times :data:`MARGIN`, never below :data:`FLOOR` (float rounding of the comparison
+itself) and never above :data:`CEILING`, which keeps every measured cheat variant (noise of
+0.74x the update, the update scaled 0.3x or 1.7x: all ≥ 0.3 away) rejected.
+
+**Replay.** A node that skipped work must fake at least one committed segment (its end
+checkpoint cannot follow from its start by honest steps), and a replay of that segment
+catches it. :func:`replay_count` picks how many of a report's segments one validator replays
+so that a node that skipped ``skip_fraction`` of its segments escapes all ``quorum``
+validators (independent draws: each validator seeds its own) with probability at most
+``1 - target``; :func:`budget_count` caps that count by the validation compute budget.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from trainer.config import TrainConfig
+
+#: compression on the wire -> largest honest relative distance to the median update measured
+#: on real rounds (3 peers, fp32 and bf16 bases; bench/agreement_calibration.py, 2026-11-29)
+HONEST_SPREAD: dict[str, float] = {
+    "none": 2.1e-8,
+    "float16": 1.7e-4,
+    "uint8": 5.2e-3,
+}
+MARGIN = 20.0
+FLOOR = 1e-3
+CEILING = 0.05
+#: bases quantized to 4/8 bit (QLoRA) train fp32 LoRA weights too: same table, one more margin
+QUANTIZED_MARGIN = 2.0
+
+
+@dataclass(frozen=True)
+class AgreementTolerance:
+    min_cosine: float
+    max_distance: float
+    source: str  # how it was chosen, for the verdict's detail and the logs
+
+
+def agreement_tolerance(cfg: TrainConfig) -> AgreementTolerance:
+    """The calibrated ``(min_cosine, max_distance)`` of a pool's precision and compression."""
+    compression = cfg.diloco.compression
+    spread = HONEST_SPREAD.get(compression, max(HONEST_SPREAD.values()))
+    margin = MARGIN * (QUANTIZED_MARGIN if cfg.model.quantization != "none" else 1.0)
+    distance = min(CEILING, max(FLOOR, spread * margin))
+    # an update at relative distance d from the median has cosine >= sqrt(1 - d^2) to it
+    cosine = math.sqrt(1.0 - distance**2)
+    source = (
+        f"calibrated for {compression} compression, {cfg.model.dtype}"
+        f"{'/' + cfg.model.quantization if cfg.model.quantization != 'none' else ''} base"
+    )
+    return AgreementTolerance(min_cosine=cosine, max_distance=distance, source=source)
+
+
+def miss_probability(segments: int, bad: int, count: int) -> float:
+    """Chance that ``count`` distinct segments drawn uniformly out of ``segments`` miss all
+    ``bad`` ones (hypergeometric)."""
+    if bad <= 0:
+        return 1.0
+    if count >= segments - bad + 1:
+        return 0.0
+    return math.comb(segments - bad, count) / math.comb(segments, count)
+
+
+def replay_count(segments: int, *, skip_fraction: float, target: float, quorum: int) -> int:
+    """Segments one validator replays so that a node that faked ``skip_fraction`` of its
+    ``segments`` (at least one) is caught by at least one of ``quorum`` validators with
+    probability ``>= target``."""
+    if segments <= 0:
+        return 0
+    bad = max(1, math.ceil(skip_fraction * segments - 1e-9))
+    for count in range(1, segments + 1):
+        if miss_probability(segments, bad, count) ** max(1, quorum) <= 1.0 - target:
+            return count
+    return segments
+
+
+def detection_probability(segments: int, bad: int, count: int, quorum: int) -> float:
+    """Chance that a node with ``bad`` faked segments is caught by one of ``quorum``
+    validators replaying ``count`` segments each."""
+    return 1.0 - miss_probability(segments, bad, count) ** max(1, quorum)
+
+
+def budget_count(
+    count: int, *, steps: int, segment_steps: int, quorum: int, budget: float, minimum: int
+) -> int:
+    """``count`` capped so that ``quorum`` validators replaying ``count`` segments of
+    ``segment_steps`` steps each spend at most ``budget`` of the node's ``steps`` training
+    steps (never below ``minimum``)."""
+    if steps <= 0 or segment_steps <= 0:
+        return count
+    affordable = math.floor(budget * steps / (max(1, quorum) * segment_steps))
+    return max(min(count, affordable), min(minimum, count))
