@@ -103,7 +103,10 @@ def run(
         "or a folder on a local chain (repeatable).",
     ),
     cheat: str = typer.Option(
-        "", "--cheat", hidden=True, help="Tests/demo: copy|inflate|noise|lazy."
+        "",
+        "--cheat",
+        hidden=True,
+        help="Tests/demo: copy|inflate|noise|lazy|scale|drift|partial|falsemode.",
     ),
     log_format: str = typer.Option("kv", "--log-format", help="kv or json."),
     max_steps: int | None = typer.Option(None, "--max-steps", hidden=True),

@@ -257,10 +257,11 @@ def make_validator(
             account=Account.from_key(account.private_key),
             cfg=trained_round.cfg,
             data_dir=data,
-            # a 12-step round: every segment is replayed (real rounds stay within 5 %); the swarm
-            # above trains 3 of the pool's 4 members as shards i/3 (node 3 never trains, by
-            # design), not their places among the round's members on chain
-            settings=ValidatorSettings(poll_interval_s=0.1, replay_budget=1.0, check_shard=False),
+            # a 12-step round: every validator replays every segment, so each catch is certain
+            # (REPLAY_BUDGET counts the quorum's replays; real rounds stay within 5 %); the
+            # swarm above trains 3 of the pool's 4 members as shards i/3 (node 3 never trains,
+            # by design), not their places among the round's members on chain
+            settings=ValidatorSettings(poll_interval_s=0.1, replay_budget=100.0, check_shard=False),
             pools=[protocol.pool_id],
             start_block=protocol.first_block,
         )

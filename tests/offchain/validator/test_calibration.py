@@ -174,3 +174,25 @@ def test_execution_mode_claims() -> None:
     assert lie.reason is Reason.EXECUTION_MODE_FALSE and "bit for bit" in lie.detail
     assert check_execution_mode(0, "cuda", [0.0] * 11, "cpu").ok  # too few steps to tell
     assert check_execution_mode(0, "cuda", [0.0] * 12, "cuda").ok  # a GPU replay may match
+
+
+# -- samples ------------------------------------------------------------------------------------
+
+
+def test_sample_claims_are_checked_tightly_by_default() -> None:
+    """One outer step of slack (a DHT update the validator missed), no more: the old ratio of
+    2.0 let a node claim twice what it published."""
+    from offchain.validator.checks import check_samples
+
+    cfg = TrainConfig(diloco=DilocoConfig(inner_steps=4), batch_size=8)
+    th = Thresholds()
+    published = 96
+    ok = check_samples(
+        published + 32, published, max_ratio=th.samples_max_ratio, slack=th.slack(cfg)
+    )
+    assert ok.ok
+    for claimed in (published + 40, 2 * published):
+        result = check_samples(
+            claimed, published, max_ratio=th.samples_max_ratio, slack=th.slack(cfg)
+        )
+        assert result.reason is Reason.SAMPLES_INFLATED, claimed
