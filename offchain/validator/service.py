@@ -269,7 +269,9 @@ class ValidatorService:
 
     def process_round(self, pool_id: int, round: int) -> str:
         """Advance one round as far as possible now; returns what it is waiting for/did."""
-        count, _acc, _rej, decided, finalized, _awarded = self.view.round_state(pool_id, round)
+        count, _acc, _rej, decided, finalized, _awarded, settled = self.view.round_state(
+            pool_id, round
+        )
         if finalized:
             self.store.set_status(pool_id, round, "finalized")
             return "finalized"
@@ -282,8 +284,8 @@ class ValidatorService:
         if self.outbox.get(attest.id) is None and not self.view.has_attested(
             pool_id, round, self.account.address
         ):
-            if now >= window.challenge_end:
-                status = "challenge window over before attesting"
+            if now >= window.expires_at:
+                status = "challenge window and grace period over before attesting"
                 previous, details = self.store.status(pool_id, round)
                 if previous == ABSTAINING:
                     status = ABSTAINED
@@ -294,9 +296,12 @@ class ValidatorService:
                     )
             else:
                 status = self._attest(pool_id, round, int(count), window.submission_end, attest)
-        if self.settings.finalize and (decided or now >= window.challenge_end):
+        if self.settings.finalize and (decided or now >= window.expires_at):
+            # one finalize per batch of reports (WorkLedger.finalizeBatch): the key names the
+            # batch's first report, so a round of many reports gets one call per batch
+            kind = "finalize" if int(settled) == 0 else f"finalize-{int(settled)}"
             self.outbox.enqueue(
-                self.key(pool_id, round, "finalize"),
+                self.key(pool_id, round, kind),
                 TxRequest.call(
                     self.view.ledger,
                     "finalize",

@@ -116,7 +116,9 @@ def protocol(
         8,
         1,
     )
-    hub.createPool(params, sender=admin)
+    budget = 100 * REWARD  # the creator escrows 100 rounds of rewards
+    project.LoraToken.at(c["LoraToken"]).approve(c["WorkLedger"], budget, sender=admin)
+    hub.createPool(params, budget, 0, 0, b"\x00" * 32, b"\x00" * 32, sender=admin)
     pools = project.ComputePool.at(c["ComputePool"])
     pool_id = int(pools.poolCount())
     hub.startPool(pool_id, sender=admin)

@@ -183,7 +183,7 @@ def test_offline_validator(
         assert state.finalized and state.decided and (state.accepted, state.rejected) == (2, 1)
         return
     assert not state.decided and not state.finalized  # one attestation, quorum is 2
-    chain.pending_timestamp = protocol.challenge_end
+    chain.pending_timestamp = protocol.expires_at
     chain.mine()
     settle(online, protocol)
     state = protocol.ledger.roundState(pool, 0)
@@ -302,7 +302,7 @@ def test_unreachable_store_is_not_a_cheat(
         assert state.finalized and state.decided and (state.accepted, state.rejected) == (3, 0)
         assert protocol.ledger.pendingRewards(protocol.providers[2]) > 0
         return
-    chain.pending_timestamp = protocol.challenge_end
+    chain.pending_timestamp = protocol.expires_at  # challenge window + grace: no quorum
     chain.mine()
     settle(validators, protocol)
     state = protocol.ledger.roundState(pool, 0)
