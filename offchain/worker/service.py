@@ -23,7 +23,6 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from offchain.abi import AbiNotFoundError, load_abi
 from offchain.artifacts import ArtifactStore, open_store, serve
 from offchain.chain.client import ChainClient
 from offchain.chain.tx import TxSender
@@ -31,7 +30,7 @@ from offchain.logging import kv
 from offchain.outbox import Outbox
 from offchain.runtime import ServiceRuntime
 from offchain.shutdown import StopFlag
-from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
+from offchain.watcher import EventWatcher, WatchedContract, WatcherStore, deployed_contracts
 from offchain.worker.actions import ServiceActions
 from offchain.worker.celery_app import (
     CeleryDispatcher,
@@ -62,15 +61,7 @@ HEARTBEAT_FILE = "heartbeat.json"
 
 def watched_contracts(client: ChainClient) -> list[WatchedContract]:
     """Every deployed loranet contract that has an exported ABI."""
-    out = []
-    for name, address in sorted(client.deployment.contracts.items()):
-        try:
-            abi = load_abi(name)
-        except AbiNotFoundError:
-            logger.info("no ABI, not watched", extra=kv(contract=name))
-            continue
-        out.append(WatchedContract(name=name, address=address, abi=abi))
-    return out
+    return deployed_contracts(client.deployment.contracts)
 
 
 @dataclass
