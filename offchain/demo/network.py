@@ -203,6 +203,7 @@ class DemoNetwork:
             "LORANET_METRICS_PORT": "0",
             "LORANET_WATCH_POLL_INTERVAL_S": "1",
             "LORANET_VALIDATOR_POLL_INTERVAL_S": "1",
+            "LORANET_VALIDATOR_FINALIZE_JITTER_S": "4",
             "OMP_NUM_THREADS": "1",
             "PYTHONUNBUFFERED": "1",
         }

@@ -18,6 +18,7 @@ resumes where it stopped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -90,6 +91,7 @@ class ValidatorService:
     artifacts: ArtifactSettings | None = None
     _active: tuple[float, list[int]] = (0.0, [])
     _retry_at: dict[tuple[int, int], float] = field(default_factory=dict)
+    _finalize_at: dict[tuple[int, int, str], float] = field(default_factory=dict)
     _server: ArtifactServer | None = None
 
     @classmethod
@@ -273,6 +275,7 @@ class ValidatorService:
             pool_id, round
         )
         if finalized:
+            self._drop_finalize(pool_id, round)
             self.store.set_status(pool_id, round, "finalized")
             return "finalized"
         window = self.view.window(pool_id, round)
@@ -300,6 +303,8 @@ class ValidatorService:
             # one finalize per batch of reports (WorkLedger.finalizeBatch): the key names the
             # batch's first report, so a round of many reports gets one call per batch
             kind = "finalize" if int(settled) == 0 else f"finalize-{int(settled)}"
+            if not self._finalize_due(pool_id, round, kind):
+                return "finalize: waiting for this validator's turn"
             self.outbox.enqueue(
                 self.key(pool_id, round, kind),
                 TxRequest.call(
@@ -313,6 +318,30 @@ class ValidatorService:
             )
             status = "finalizing"
         return status
+
+    def _finalize_due(self, pool_id: int, round: int, kind: str) -> bool:
+        """Whether this validator's finalize of the batch may be queued now: after a delay in
+        ``[0, finalize_jitter_s)`` drawn from its address and the batch (the validators of a
+        round spread out instead of sending together; whoever lands first makes the others
+        drop theirs, see :meth:`_drop_finalize`)."""
+        jitter = self.settings.finalize_jitter_s
+        if jitter <= 0 or self.outbox.get(self.key(pool_id, round, kind).id) is not None:
+            return True
+        seed = f"{self.account.address.lower()}:{pool_id}:{round}:{kind}".encode()
+        delay = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") / 2**64 * jitter
+        due = self._finalize_at.setdefault((pool_id, round, kind), time.monotonic() + delay)
+        return time.monotonic() >= due
+
+    def _drop_finalize(self, pool_id: int, round: int) -> None:
+        """The round is finalized: cancel this validator's finalize calls not yet signed (a
+        call another validator made unnecessary is never sent)."""
+        prefix = f"{pool_id}:{round}:{self.account.address.lower()}:finalize"
+        for entry in self.outbox.entries("queued"):
+            if entry.key.startswith(prefix) and self.outbox.cancel(entry.key):
+                logger.info(
+                    "finalize dropped: the round was finalized by another call",
+                    extra=kv(pool=pool_id, round=round, key=entry.key),
+                )
 
     def _attest(
         self, pool_id: int, round: int, count: int, submission_end: int, key: OutboxKey

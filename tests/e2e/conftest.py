@@ -246,7 +246,7 @@ def make_validator(
     with the progress recorded during the round (one recorder stood in for every validator's)."""
     built: list[ValidatorService] = []
 
-    def _make(k: int) -> ValidatorService:
+    def _make(k: int, **settings: Any) -> ValidatorService:
         data = tmp_path / f"validator{k}"
         if not data.exists():  # a second call with the same k is a restart of that validator
             data.mkdir()
@@ -261,7 +261,9 @@ def make_validator(
             # (REPLAY_BUDGET counts the quorum's replays; real rounds stay within 5 %); the
             # swarm above trains 3 of the pool's 4 members as shards i/3 (node 3 never trains,
             # by design), not their places among the round's members on chain
-            settings=ValidatorSettings(poll_interval_s=0.1, replay_budget=100.0, check_shard=False),
+            settings=ValidatorSettings(
+                poll_interval_s=0.1, replay_budget=100.0, check_shard=False, **settings
+            ),
             pools=[protocol.pool_id],
             start_block=protocol.first_block,
         )

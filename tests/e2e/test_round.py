@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -234,6 +235,36 @@ def test_validator_restart_never_attests_twice(
     (round0,) = json.loads(shown.stdout)["rounds"]
     assert (round0["pool_id"], round0["round"], round0["status"]) == (pool, 0, "finalized")
     assert round0["accepted"] == 2 and "SAMPLES_INFLATED" in str(round0["rejected"])
+
+
+def test_racing_validators_finalize_once_and_send_no_reverting_finalize(
+    protocol: Protocol4,
+    trained_round: TrainedRound0,
+    submit: Callable[..., int],
+    after_submission: Callable[[], None],
+    make_validator: Callable[..., ValidatorService],
+) -> None:
+    """Both validators may finalize the decided round; with the finalize jitter they take
+    turns, the first call lands and the other validator drops its own before signing it."""
+    run, pool = trained_round, protocol.pool_id
+    for i in (0, 1):
+        submit(i, run.trained[i], run.uris[i])
+    after_submission()
+    validators = [make_validator(k, finalize_jitter_s=1.5) for k in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not protocol.ledger.roundState(pool, 0).finalized:
+        assert time.monotonic() < deadline, "round not finalized"
+        for v in validators:
+            v.step()
+        time.sleep(0.1)
+    for v in validators:
+        v.step()  # each sees the finalization
+    ledger = validators[0].view.ledger
+    finalized = ledger.events.RoundFinalized().get_logs(from_block=protocol.first_block)
+    assert len(finalized) == 1
+    entries = [e for v in validators for e in v.outbox.entries() if ":finalize" in e.key]
+    assert [e.status for e in entries if e.status != "cancelled"] == ["confirmed"]
+    assert all(e.attempts == () for e in entries if e.status == "cancelled")
 
 
 def test_validator_needs_the_role(protocol: Protocol4, deployment: Any, tmp_path: Path) -> None:
