@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
-    from offchain.validator.bundle import ReplayBundle
+    from offchain.rounds.bundle import ReplayBundle
     from offchain.validator.calibration import agreement_tolerance, detection_probability
     from offchain.validator.checks import (
         ObservingChecker,

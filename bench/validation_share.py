@@ -34,8 +34,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from offchain.validator.bundle import ReplayBundle, bundle_name  # noqa: E402
-from offchain.validator.publish import fresh_adapter  # noqa: E402
+from offchain.rounds.adapters import fresh_adapter  # noqa: E402
+from offchain.rounds.bundle import ReplayBundle, bundle_name  # noqa: E402
 from offchain.validator.verdict import Report, RoundInputs, Thresholds, validate_round  # noqa: E402
 from trainer.artifacts import ArtifactStore, save_adapter  # noqa: E402
 from trainer.config import ModelConfig, TrainConfig  # noqa: E402

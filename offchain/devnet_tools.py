@@ -73,7 +73,26 @@ def create_demo_pool(
         1,
     )
     sender = TxSender(client, _admin(client))
-    sender.send(TxRequest.call(hub, "createPool", params, description="create a demo pool"))
+    ledger = client.contract("WorkLedger")
+    token = client.contract("LoraToken")
+    admin = _admin(client)
+    # the creator escrows up to 100 rounds of rewards in the work ledger (what it holds, at most)
+    budget = min(100 * reward, int(token.functions.balanceOf(admin.address).call()))
+    sender.send(
+        TxRequest.call(
+            client.contract("LoraToken"),
+            "approve",
+            ledger.address,
+            budget,
+            description="approve the pool budget",
+        )
+    )
+    zero = b"\x00" * 32
+    sender.send(
+        TxRequest.call(
+            hub, "createPool", params, budget, 0, 0, zero, zero, description="create a demo pool"
+        )
+    )
     pool_id = Protocol(client).pool_count()
     if start:
         sender.send(TxRequest.call(hub, "startPool", pool_id, description=f"start pool {pool_id}"))

@@ -2,7 +2,7 @@
 
 Both long-running services (``loranet worker run``, ``loranet validator run``) are a list of
 named steps run in turn, every ``interval_s``, until a stop flag is set (SIGINT/SIGTERM through
-:func:`offchain.worker.shutdown.stop_on_signals`, or ``max_steps``). The runtime's rules:
+:func:`offchain.shutdown.stop_on_signals`, or ``max_steps``). The runtime's rules:
 
 - **Isolation**: each step runs on its own. A failing step (an RPC outage for the watcher, a
   full disk for the round work) does not keep the others from running: the outbox keeps
@@ -50,7 +50,7 @@ def is_transient(err: BaseException) -> bool:
 
 
 class Stoppable(Protocol):
-    """What the runtime needs of a stop flag (:class:`offchain.worker.shutdown.StopFlag`)."""
+    """What the runtime needs of a stop flag (:class:`offchain.shutdown.StopFlag`)."""
 
     reason: str | None
 

@@ -4,11 +4,13 @@
     ape run deploy --network ethereum:testnet:node --account deployer --yes
 
 On a local network the first test account deploys unless ``--account`` names another, the
-deployer also gets ``VALIDATOR_ROLE`` and ``POOL_CREATOR_ROLE``, and test accounts 1..9 are
-funded with LORA (the deployer grants itself ``MINTER_ROLE``, mints, and renounces it). On any
-other network ``--account`` (or ``LORANET_DEPLOYER``) names an Ape account alias and a
-confirmation is asked before anything is sent. Parameters come from options or ``LORANET_*``
-environment variables (``docs/deploy.md``).
+deployer also gets ``VALIDATOR_ROLE`` and ``POOL_CREATOR_ROLE``, test accounts 0..9 are
+funded with LORA (the deployer grants itself ``MINTER_ROLE`` and a mint allowance of what it
+mints, mints, and renounces the role) and the deployer keeps its admin roles beside the
+timelock (``--dev-admin``). On any other network ``--account`` (or ``LORANET_DEPLOYER``) names
+an Ape account alias, a confirmation is asked before anything is sent, and at the end the
+governance timelock holds every admin role: the deployer renounces its own. Parameters come
+from options or ``LORANET_*`` environment variables (``docs/deploy.md``).
 
 Re-running is safe. Progress is kept in ``deployments/<network>.partial.json`` until every
 wiring step is done; only then is ``<network>.json`` written (atomically) and the partial file
@@ -53,7 +55,10 @@ CONTRACTS = (
     "DomainRegistry",
     "ComputePool",
     "WorkLedger",
+    "LoraTimelock",
+    "LoraGovernor",
 )
+ZERO_ADDRESS = "0x" + "00" * 20
 
 
 class DeploymentExistsError(click.ClickException):
@@ -103,6 +108,7 @@ class DeployParams(BaseModel):
     pool_creators: tuple[str, ...] = ()
     domains: tuple[DomainSpec, ...] = (DomainSpec(), DomainSpec(name="inference"))
     fund_amount: int = Field(100_000 * TOKEN, ge=0)  # per funded account, local networks only
+    finalize_batch: int = Field(32, ge=1, le=256)  # reports settled per WorkLedger.finalize call
     # Tokens on a live chain (docs/deploy.md "Initial supply and faucet"), within the cap:
     genesis_supply: int = Field(0, ge=0)  # minted once to genesis_to (default: the treasury)
     genesis_to: str | None = None
@@ -110,6 +116,16 @@ class DeployParams(BaseModel):
     faucet_drip: int = Field(5_000 * TOKEN, gt=0)
     faucet_cooldown: int = Field(DAY, ge=0)
     faucet_fund: int = Field(1_000_000 * TOKEN, ge=0)
+    # Governance (docs/deploy.md "Governance"): LoraGovernor + LoraTimelock; the timelock gets
+    # every admin role and the deployer renounces its own unless dev_admin (local chains).
+    dev_admin: bool = False
+    guardians: tuple[str, ...] = ()  # GUARDIAN_ROLE: may pause, nothing else
+    timelock_delay: int = Field(2 * DAY, ge=0)  # seconds between queue and execute
+    voting_delay: int = Field(7_200, ge=0, lt=2**48)  # blocks (~1 day of 12 s blocks)
+    voting_period: int = Field(50_400, gt=0, lt=2**32)  # blocks (~1 week)
+    proposal_threshold: int = Field(10_000 * TOKEN, ge=0)  # votes needed to propose
+    quorum_fraction: int = Field(4, ge=0, le=100)  # % of the supply's votes
+    queue_period: int = Field(50_400, gt=0)  # blocks after the vote to queue, else Expired
 
 
 def deployment_name(ecosystem_name: str, network_name: str) -> str:
@@ -226,14 +242,26 @@ def deploy_all(
     registry = contract("ComputeRegistry", hub)
     domains = contract("DomainRegistry", hub)
     pools = contract("ComputePool", hub, domains)
-    ledger = contract("WorkLedger", hub, token, stake, registry, domains, pools)
+    ledger = contract(
+        "WorkLedger", hub, token, stake, registry, domains, pools, params.finalize_batch
+    )
+    # governance: the timelock (anyone executes; the deployer administers it until the end)
+    timelock = contract("LoraTimelock", params.timelock_delay, [], [ZERO_ADDRESS], deployer)
+    governor = contract(
+        "LoraGovernor",
+        token,
+        timelock,
+        params.voting_delay,
+        params.voting_period,
+        params.proposal_threshold,
+        params.quorum_fraction,
+        params.queue_period,
+    )
 
     # Wiring: every step checks the chain first, so a re-run resumes where a crash stopped.
     if hub.workLedger() != ledger.address:
         hub.wire((stake, registry, domains, pools, ledger), sender=deployer)
-    minter = token.MINTER_ROLE()
-    if not token.hasRole(minter, ledger):
-        token.grantRole(minter, ledger, sender=deployer)
+    # the ledger pays work from pools' escrows: it never mints (no MINTER_ROLE)
     domain_ids = {}
     for spec in params.domains:
         domain_id = domains.domainIdOf(spec.name)
@@ -251,6 +279,7 @@ def deploy_all(
                 hub.grantRole(role, member, sender=deployer)
     funded = _fund(token, deployer, fund, params.fund_amount)
     allocation = _allocate(token, deployer, params, progress, contract, save, treasury)
+    governance = _govern(token, hub, timelock, governor, deployer, params, allocation)
 
     data = {
         **progress,
@@ -266,9 +295,13 @@ def deploy_all(
             "per_unit_stake": str(params.per_unit_stake),
             "burn_bps": params.burn_bps,
             "treasury": treasury,
+            "finalize_batch": params.finalize_batch,
         },
+        "governance": governance,
         "roles": {
-            "admin": deployer.address,
+            "admin": deployer.address if params.dev_admin else governance["timelock"],
+            "dev_admin": deployer.address if params.dev_admin else None,
+            "guardians": list(params.guardians),
             "validators": list(params.validators),
             "pool_creators": list(params.pool_creators),
         },
@@ -281,19 +314,66 @@ def deploy_all(
 
 
 def _fund(token: Any, deployer: Any, targets: Sequence[Any], amount: int) -> list[str]:
-    """Top up each target to ``amount`` LORA; the deployer holds ``MINTER_ROLE`` only meanwhile."""
+    """Top up each target to ``amount`` LORA; the deployer holds ``MINTER_ROLE`` and a mint
+    allowance of exactly what it mints only meanwhile (the allowance ends at 0 again)."""
     addresses = [getattr(t, "address", t) for t in targets]
     if not addresses or amount == 0:
         return []
+    missing = {a: amount - token.balanceOf(a) for a in addresses}
+    missing = {a: m for a, m in missing.items() if m > 0}
+    if not missing:
+        return addresses
     minter = token.MINTER_ROLE()
     if not token.hasRole(minter, deployer):
         token.grantRole(minter, deployer, sender=deployer)
-    for address in addresses:
-        balance = token.balanceOf(address)
-        if balance < amount:
-            token.mint(address, amount - balance, sender=deployer)
+    allowance = token.mintAllowance()
+    token.setMintAllowance(allowance + sum(missing.values()), sender=deployer)
+    for address, need in missing.items():
+        token.mint(address, need, sender=deployer)
     token.renounceRole(minter, deployer, sender=deployer)
     return addresses
+
+
+def _govern(
+    token: Any,
+    hub: Any,
+    timelock: Any,
+    governor: Any,
+    deployer: Any,
+    params: DeployParams,
+    allocation: dict[str, Any],
+) -> dict[str, Any]:
+    """Hand the timelock every admin role (the governor proposes to it) and, unless
+    ``params.dev_admin``, make the deployer renounce its own. Each step checks the chain first,
+    so a re-run resumes where a crash stopped."""
+    for role in (timelock.PROPOSER_ROLE(), timelock.CANCELLER_ROLE()):
+        if not timelock.hasRole(role, governor):
+            timelock.grantRole(role, governor, sender=deployer)
+    guardian = hub.GUARDIAN_ROLE()
+    for member in params.guardians:
+        if not hub.hasRole(guardian, member):
+            hub.grantRole(guardian, member, sender=deployer)
+    admin = hub.DEFAULT_ADMIN_ROLE()
+    for target in (hub, token):
+        if not target.hasRole(admin, timelock):
+            target.grantRole(admin, timelock, sender=deployer)
+    faucet = allocation.get("faucet", {}).get("address")
+    if not params.dev_admin:
+        if faucet and project.LoraFaucet.at(faucet).owner() == deployer.address:
+            project.LoraFaucet.at(faucet).transferOwnership(timelock, sender=deployer)
+        for target in (hub, token, timelock):
+            if target.hasRole(admin, deployer):
+                target.renounceRole(admin, deployer, sender=deployer)
+    return {
+        "timelock": timelock.address,
+        "governor": governor.address,
+        "timelock_delay": params.timelock_delay,
+        "voting_delay": params.voting_delay,
+        "voting_period": params.voting_period,
+        "proposal_threshold": str(params.proposal_threshold),
+        "quorum_fraction": params.quorum_fraction,
+        "queue_period": params.queue_period,
+    }
 
 
 class AllocationError(click.ClickException):
@@ -336,6 +416,8 @@ def _allocate(
         minter = token.MINTER_ROLE()
         if not token.hasRole(minter, deployer):
             token.grantRole(minter, deployer, sender=deployer)
+        # mints spend the governance-set allowance: the deployer allows exactly these
+        token.setMintAllowance(token.mintAllowance() + needed, sender=deployer)
         for flag, to, amount in mints:
             token.mint(to, amount, sender=deployer)
             done[flag] = True
@@ -430,10 +512,58 @@ def _lora(value: str) -> int:
 @click.option(
     "--quorum",
     envvar="LORANET_QUORUM",
+    type=click.IntRange(1, 255),
+    default=None,
+    help="Validator quorum of the default domains (default: 1 on local chains, 2 elsewhere).",
+)
+@click.option(
+    "--dev-admin/--no-dev-admin",
+    envvar="LORANET_DEV_ADMIN",
+    default=None,
+    help="Keep the deployer's admin roles beside the timelock (default: only on local chains).",
+)
+@click.option(
+    "--guardian",
+    "guardians",
+    multiple=True,
+    envvar="LORANET_GUARDIANS",
+    help="Address given GUARDIAN_ROLE: may pause, nothing else (repeatable).",
+)
+@click.option(
+    "--timelock-delay",
+    envvar="LORANET_TIMELOCK_DELAY",
     type=int,
-    default=1,
+    default=None,
+    help="Seconds between queueing and executing a proposal (default: 2 days, 60 s locally).",
+)
+@click.option(
+    "--voting-delay",
+    envvar="LORANET_VOTING_DELAY",
+    type=int,
+    default=None,
+    help="Blocks between a proposal and its vote (default: 7200, 1 locally).",
+)
+@click.option(
+    "--voting-period",
+    envvar="LORANET_VOTING_PERIOD",
+    type=int,
+    default=None,
+    help="Blocks a vote lasts (default: 50400, 20 locally).",
+)
+@click.option(
+    "--proposal-threshold",
+    envvar="LORANET_PROPOSAL_THRESHOLD",
+    default="10000",
     show_default=True,
-    help="Validator quorum of the default domains.",
+    help="Votes (LORA) needed to propose.",
+)
+@click.option(
+    "--quorum-fraction",
+    envvar="LORANET_QUORUM_FRACTION",
+    type=click.IntRange(0, 100),
+    default=4,
+    show_default=True,
+    help="Governance quorum: percent of the supply's votes.",
 )
 @click.option(
     "--fund-amount",
@@ -506,6 +636,13 @@ def cli(
     faucet_drip: str,
     faucet_cooldown: int,
     faucet_fund: str,
+    dev_admin: bool | None,
+    guardians: tuple[str, ...],
+    timelock_delay: int | None,
+    voting_delay: int | None,
+    voting_period: int | None,
+    proposal_threshold: str,
+    quorum_fraction: int,
 ) -> None:
     """Deploy and wire loranet, then write deployments/<network>.json."""
     is_local = network.name in LOCAL_NETWORKS
@@ -514,6 +651,10 @@ def cli(
     if is_local:
         validators = validators or (deployer.address,)
         pool_creators = pool_creators or (deployer.address,)
+    if quorum is None:
+        quorum = 1 if is_local else 2  # one validator alone decides rounds only on a dev chain
+    if dev_admin is None:
+        dev_admin = is_local
     domain = {"quorum": quorum, "challenge_window": challenge_window}
     params = DeployParams(
         unbonding_period=unbonding_period,
@@ -531,6 +672,15 @@ def cli(
         faucet_drip=_lora(faucet_drip),
         faucet_cooldown=faucet_cooldown,
         faucet_fund=_lora(faucet_fund),
+        dev_admin=dev_admin,
+        guardians=guardians,
+        timelock_delay=timelock_delay
+        if timelock_delay is not None
+        else (60 if is_local else 2 * DAY),
+        voting_delay=voting_delay if voting_delay is not None else (1 if is_local else 7_200),
+        voting_period=voting_period if voting_period is not None else (20 if is_local else 50_400),
+        proposal_threshold=_lora(proposal_threshold),
+        quorum_fraction=quorum_fraction,
     )
     out = DEPLOYMENTS_DIR / f"{name}.json"
     existing = None if force else live_deployment(out)
@@ -544,7 +694,8 @@ def cli(
         if not is_local and not yes:
             question = f"Deploy loranet to {name} (chain {chain.chain_id}) from {deployer}?"
             click.confirm(question, abort=True)
-        fund = accounts.test_accounts[1:10] if is_local else ()
+        # the deployer too: on a local chain it is also the pool creator, who escrows budgets
+        fund = accounts.test_accounts[0:10] if is_local else ()
         data = deploy_all(deployer, params, network=name, force=force, fund=fund)
         for contract_name, address in data["contracts"].items():
             click.echo(f"{contract_name:16} {address}")

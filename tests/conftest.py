@@ -32,7 +32,8 @@ class ProtocolDeployment:
         data: The file's contents (``abi_digests``, ``domains``, ``params``, ``roles``...).
         accounts: Ape's test accounts 0..9 (each has ``.address`` and ``.private_key``).
             Account 0 deployed everything and holds ``DEFAULT_ADMIN_ROLE`` (hub and token),
-            ``VALIDATOR_ROLE`` and ``POOL_CREATOR_ROLE``; accounts 1..9 hold 100,000 LORA each.
+            ``VALIDATOR_ROLE`` and ``POOL_CREATOR_ROLE``; accounts 0..9 hold 100,000 LORA each
+            (account 0 escrows the budgets of the pools it creates).
     """
 
     contracts: dict[str, str]
@@ -61,9 +62,17 @@ def deployment(
     Request this fixture before module-scoped chain fixtures to keep Ape's snapshots cheap.
     """
     deployer = accounts[0]
-    params = DeployParams(validators=(deployer.address,), pool_creators=(deployer.address,))
+    params = DeployParams(
+        validators=(deployer.address,),
+        pool_creators=(deployer.address,),
+        dev_admin=True,  # the deployer stays admin beside the timelock (a dev chain)
+        voting_delay=1,  # governance clocks in blocks/seconds short enough for tests
+        voting_period=20,
+        queue_period=20,
+        timelock_delay=60,
+    )
     out_dir = tmp_path_factory.mktemp("deployments")
-    data = deploy_all(deployer, params, network="local", out_dir=out_dir, fund=list(accounts)[1:10])
+    data = deploy_all(deployer, params, network="local", out_dir=out_dir, fund=list(accounts)[:10])
     return ProtocolDeployment(
         contracts=dict(data["contracts"]),
         rpc_url=str(chain.provider.http_uri),

@@ -18,7 +18,7 @@ One round of one node (:func:`train_round`):
 7. save the final adapter, the records and their Merkle root, the measured wire bytes and the
    time split, and return a :class:`RoundResult`. A multi-node round in which no all-reduce
    found a partner is not collaborative: ``collaborative=False`` (callers must not report it
-   as collaborative work; :func:`offchain.validator.publish.train_verifiable` refuses to).
+   as collaborative work; :func:`offchain.worker.training.train_verifiable` refuses to).
 
 A peer that dies mid-round costs the others at most ``sync_wait`` per outer step (matchmaking
 then goes on with the peers that answer).

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IComputePool} from "../interfaces/IComputePool.sol";
 import {IComputeRegistry} from "../interfaces/IComputeRegistry.sol";
@@ -15,15 +16,20 @@ import {IWorkLedger} from "../interfaces/IWorkLedger.sol";
 /// @title NetworkHub
 /// @notice The entry point of loranet: providers register, stake, unbond, withdraw, add and
 /// remove nodes, join and leave pools here; admins, validators and pool creators manage the
-/// network here. The hub holds the roles and enforces the minimum-stake rule; the modules it
-/// wires accept state changes only from it (and the work ledger).
-contract NetworkHub is INetworkHub, AccessControl {
+/// network here. The hub holds the roles and enforces the minimum-stake rule and the rule that
+/// every round's verdict comes before an unbond made after its report can mature; the modules
+/// it wires accept state changes only from it (and the work ledger). The guardian may pause the
+/// value-moving calls (here, in the stake manager and in the work ledger); only the admin
+/// (governance's timelock) unpauses.
+contract NetworkHub is INetworkHub, AccessControl, Pausable {
     using SafeCast for uint256;
 
     /// @inheritdoc INetworkHub
     bytes32 public constant VALIDATOR_ROLE = keccak256("VALIDATOR_ROLE");
     /// @inheritdoc INetworkHub
     bytes32 public constant POOL_CREATOR_ROLE = keccak256("POOL_CREATOR_ROLE");
+    /// @inheritdoc INetworkHub
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
     bytes32 private constant _BLACKLISTED = "BLACKLISTED";
     bytes32 private constant _INVALIDATED = "INVALIDATED";
 
@@ -45,6 +51,11 @@ contract NetworkHub is INetworkHub, AccessControl {
     address public computePool;
     /// @inheritdoc INetworkHub
     address public workLedger;
+
+    /// @inheritdoc INetworkHub
+    uint32 public maxSubmissionWindow;
+    /// @inheritdoc INetworkHub
+    uint32 public maxChallengeWindow;
 
     /// @param admin Receives `DEFAULT_ADMIN_ROLE`.
     /// @param token_ The LORA token.
@@ -82,7 +93,25 @@ contract NetworkHub is INetworkHub, AccessControl {
 
     /// @inheritdoc INetworkHub
     function setUnbondingPeriod(uint256 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkVerdictSpan(period, maxSubmissionWindow, maxChallengeWindow);
         IStakeManager(stakeManager).setUnbondingPeriod(period);
+    }
+
+    /// @inheritdoc INetworkHub
+    function pause() external {
+        if (!hasRole(GUARDIAN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, GUARDIAN_ROLE);
+        }
+        _pause();
+        IStakeManager(stakeManager).pause();
+        IWorkLedger(workLedger).pause();
+    }
+
+    /// @inheritdoc INetworkHub
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+        IStakeManager(stakeManager).unpause();
+        IWorkLedger(workLedger).unpause();
     }
 
     /// @inheritdoc INetworkHub
@@ -105,6 +134,7 @@ contract NetworkHub is INetworkHub, AccessControl {
         onlyRole(DEFAULT_ADMIN_ROLE)
         returns (uint256)
     {
+        _noteChallengeWindow(policy.challengeWindow);
         return IDomainRegistry(domainRegistry).createDomain(name, policy);
     }
 
@@ -113,6 +143,7 @@ contract NetworkHub is INetworkHub, AccessControl {
         external
         onlyRole(DEFAULT_ADMIN_ROLE)
     {
+        _noteChallengeWindow(policy.challengeWindow);
         IDomainRegistry(domainRegistry).updateDomain(domainId, policy);
     }
 
@@ -136,12 +167,32 @@ contract NetworkHub is INetworkHub, AccessControl {
     // ------------------------------------------------------------------ pool creators
 
     /// @inheritdoc INetworkHub
-    function createPool(IComputePool.PoolParams calldata params)
+    function createPool(
+        IComputePool.PoolParams calldata params,
+        uint256 budget,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external onlyRole(POOL_CREATOR_ROLE) whenNotPaused returns (uint256 poolId) {
+        uint32 window = params.submissionWindow;
+        if (window > maxSubmissionWindow) {
+            _checkVerdictSpan(_unbondingPeriod(), window, maxChallengeWindow);
+            maxSubmissionWindow = window;
+        }
+        poolId = IComputePool(computePool).createPool(params, msg.sender);
+        _deposit(poolId, budget, deadline, v, r, s);
+    }
+
+    /// @inheritdoc INetworkHub
+    function fundPool(uint256 poolId, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
         external
-        onlyRole(POOL_CREATOR_ROLE)
-        returns (uint256 poolId)
+        whenNotPaused
     {
-        return IComputePool(computePool).createPool(params, msg.sender);
+        if (IComputePool(computePool).poolOf(poolId).status == IComputePool.Status.Completed) {
+            revert NetworkHubPoolEnded(poolId);
+        }
+        _deposit(poolId, amount, deadline, v, r, s);
     }
 
     /// @inheritdoc INetworkHub
@@ -171,7 +222,10 @@ contract NetworkHub is INetworkHub, AccessControl {
     // ------------------------------------------------------------------ providers
 
     /// @inheritdoc INetworkHub
-    function registerProvider(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+    function registerProvider(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        whenNotPaused
+    {
         address sm = stakeManager;
         if (deadline != 0) {
             // a front-run permit must not block registration: fall back to the allowance
@@ -184,12 +238,17 @@ contract NetworkHub is INetworkHub, AccessControl {
     }
 
     /// @inheritdoc INetworkHub
-    function stake(uint256 amount) external {
+    function deregisterProvider() external {
+        IComputeRegistry(computeRegistry).deregisterProvider(msg.sender);
+    }
+
+    /// @inheritdoc INetworkHub
+    function stake(uint256 amount) external whenNotPaused {
         IStakeManager(stakeManager).stakeFor(msg.sender, amount);
     }
 
     /// @inheritdoc INetworkHub
-    function unbond(uint256 amount) external returns (uint256 requestId) {
+    function unbond(uint256 amount) external whenNotPaused returns (uint256 requestId) {
         address sm = stakeManager;
         uint256 staked = IStakeManager(sm).stakedOf(msg.sender);
         uint256 required = minStakeOf(msg.sender);
@@ -197,11 +256,6 @@ contract NetworkHub is INetworkHub, AccessControl {
             revert NetworkHubInsufficientStake(msg.sender, amount > staked ? 0 : staked - amount, required);
         }
         return IStakeManager(sm).requestUnbond(msg.sender, amount);
-    }
-
-    /// @inheritdoc INetworkHub
-    function withdraw() external returns (uint256) {
-        return IStakeManager(stakeManager).withdraw(msg.sender);
     }
 
     /// @inheritdoc INetworkHub
@@ -223,7 +277,10 @@ contract NetworkHub is INetworkHub, AccessControl {
     }
 
     /// @inheritdoc INetworkHub
-    function joinPool(uint256 poolId, address node, uint256 deadline, bytes calldata signature) external {
+    function joinPool(uint256 poolId, address node, uint256 deadline, bytes calldata signature)
+        external
+        whenNotPaused
+    {
         IComputeRegistry registry = IComputeRegistry(computeRegistry);
         IComputeRegistry.Node memory n = registry.nodeOf(node);
         if (n.provider != msg.sender) revert NetworkHubNotNodeOwner(node, msg.sender);
@@ -242,6 +299,8 @@ contract NetworkHub is INetworkHub, AccessControl {
         if (IComputeRegistry(computeRegistry).nodeOf(node).provider != msg.sender) {
             revert NetworkHubNotNodeOwner(node, msg.sender);
         }
+        // slither (unused-return): accepted: the pool id it returns is emitted in NodeLeft already.
+        // slither-disable-next-line unused-return
         IComputePool(computePool).leave(node);
     }
 
@@ -250,7 +309,7 @@ contract NetworkHub is INetworkHub, AccessControl {
     /// @inheritdoc INetworkHub
     function minStakeOf(address provider) public view returns (uint256) {
         IComputeRegistry.Provider memory p = IComputeRegistry(computeRegistry).providerOf(provider);
-        if (p.nodeCount == 0) return 0;
+        if (!p.registered) return 0;
         return baseStake + perUnitStake * p.totalComputeUnits;
     }
 
@@ -269,6 +328,41 @@ contract NetworkHub is INetworkHub, AccessControl {
         }
     }
 
+    /// @dev Moves `amount` of the caller's LORA into the pool's escrow in the work ledger; with
+    /// `deadline != 0` first applies the caller's permit to the ledger (ignored if it fails, e.g.
+    /// front-run, so that an existing allowance still works).
+    function _deposit(uint256 poolId, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
+        address ledger = workLedger;
+        if (deadline != 0) {
+            try IERC20Permit(token).permit(msg.sender, ledger, amount, deadline, v, r, s) {} catch {}
+        }
+        IWorkLedger(ledger).deposit(poolId, msg.sender, amount);
+    }
+
+    function _unbondingPeriod() private view returns (uint256) {
+        return IStakeManager(stakeManager).unbondingPeriod();
+    }
+
+    /// @dev Records a domain's challenge window; a new largest one must fit the unbonding period.
+    function _noteChallengeWindow(uint32 challengeWindow) private {
+        if (challengeWindow > maxChallengeWindow) {
+            _checkVerdictSpan(_unbondingPeriod(), maxSubmissionWindow, challengeWindow);
+            maxChallengeWindow = challengeWindow;
+        }
+    }
+
+    /// @dev A report is submitted at or after its round's end; the round's verdict comes at the
+    /// latest `submissionWindow + 2 * challengeWindow` later (challenge window plus the same
+    /// again of grace, see {IWorkLedger}). An unbond requested after the report must not mature
+    /// before that, or the provider could withdraw what a rejection would slash.
+    function _checkVerdictSpan(uint256 unbondingPeriod, uint256 submissionWindow, uint256 challengeWindow)
+        private
+        pure
+    {
+        uint256 span = submissionWindow + 2 * challengeWindow;
+        if (unbondingPeriod < span) revert NetworkHubUnbondingTooShort(unbondingPeriod, span);
+    }
+
     function _checkPoolCreator(uint256 poolId) private view {
         if (
             IComputePool(computePool).poolOf(poolId).creator != msg.sender
@@ -276,3 +370,4 @@ contract NetworkHub is INetworkHub, AccessControl {
         ) revert NetworkHubNotPoolCreator(poolId, msg.sender);
     }
 }
+

@@ -28,6 +28,8 @@ interface IComputeRegistry {
     error ComputeRegistryAlreadyRegistered(address provider);
     /// @notice The provider is not registered.
     error ComputeRegistryNotRegistered(address provider);
+    /// @notice The provider still has `nodeCount` nodes (remove them before deregistering).
+    error ComputeRegistryHasNodes(address provider, uint256 nodeCount);
     /// @notice The provider is blacklisted.
     error ComputeRegistryProviderBlacklisted(address provider);
     /// @notice The node is blacklisted.
@@ -47,6 +49,8 @@ interface IComputeRegistry {
 
     /// @notice `provider` registered.
     event ProviderRegistered(address indexed provider);
+    /// @notice `provider` ended its registration (it may register again later).
+    event ProviderDeregistered(address indexed provider);
     /// @notice The provider's blacklist flag changed.
     event ProviderBlacklistSet(address indexed provider, bool blacklisted);
     /// @notice `node` of `provider` was added with `computeUnits` and hardware `specsHash`.
@@ -64,6 +68,10 @@ interface IComputeRegistry {
     /// @notice Registers `provider`. Requirements: caller is the hub; not registered or blacklisted.
     /// Emits {ProviderRegistered}.
     function registerProvider(address provider) external;
+
+    /// @notice Ends `provider`'s registration. Requirements: caller is the hub; registered; no
+    /// nodes. Emits {ProviderDeregistered}.
+    function deregisterProvider(address provider) external;
 
     /// @notice Adds `node` to `provider` after checking the node key's EIP-712 signature (its
     /// nonce {nonces}(node) is consumed).

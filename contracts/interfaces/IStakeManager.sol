@@ -81,10 +81,17 @@ interface IStakeManager {
     /// @return requestId The id of the new request.
     function requestUnbond(address provider, uint256 amount) external returns (uint256 requestId);
 
-    /// @notice Sends every matured unbond request of `provider` to `provider`.
-    /// @dev Requirements: caller is the hub; at least one request has matured. Emits {Withdrawn}.
+    /// @notice Sends every matured unbond request of the caller to the caller. Providers call
+    /// this directly (not through the hub).
+    /// @dev Requirements: at least one request has matured; not paused. Emits {Withdrawn}.
     /// @return amount The tokens sent.
-    function withdraw(address provider) external returns (uint256 amount);
+    function withdraw() external returns (uint256 amount);
+
+    /// @notice Stops {withdraw}. Requirements: caller is the hub (its guardian pauses everything).
+    function pause() external;
+
+    /// @notice Resumes {withdraw}. Requirements: caller is the hub (governance unpauses).
+    function unpause() external;
 
     /// @notice Slashes `provider` by `amount + slashable * bps / 10000`, capped at what is
     /// slashable (free stake plus unbonds that have not matured).
@@ -98,6 +105,8 @@ interface IStakeManager {
     /// @notice Sets the slash split. Requirements: caller is the hub; `burnBps <= 10000`; treasury not zero.
     function setSlashSplit(uint256 burnBps, address treasury) external;
 
+    /// @notice Seconds an unbond request stays locked.
+    function unbondingPeriod() external view returns (uint32);
     /// @notice Free stake of `provider`.
     function stakedOf(address provider) external view returns (uint256);
     /// @notice Sum of `provider`'s pending unbond requests.

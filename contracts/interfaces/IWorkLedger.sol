@@ -9,10 +9,21 @@ pragma solidity ^0.8.24;
 /// uint256 samples,uint256 loss,string artifactUri,uint8 executionMode,bytes32 replayRoot)`;
 /// anyone may send it. One report per node and round, only during the round's submission window.
 /// After the window, each validator attests once per round: a bitmap of accepted report indexes
-/// and the next round's base adapter hash. `quorum` identical attestations decide the round;
-/// otherwise the round expires at the end of the challenge window. Finalizing a decided round
+/// and the next round's base adapter hash. `quorum` identical attestations decide the round.
+/// Validators are expected to attest within the challenge window; attestations are still taken
+/// for as long again (the grace period), so a late quorum still decides and pays. A round
+/// without a quorum expires only at `expiresAt = submissionEnd + 2 * challengeWindow`: it is
+/// never finalized undecided while validators may still be working. Finalizing a decided round
 /// shares `rewardPerRound` among accepted reports by `samples * multiplier(mode)`, slashes the
 /// providers of rejected reports and ejects those nodes, and records the next base adapter.
+/// Pools are funded: the creator's reward budget sits in this contract's escrow ({deposit},
+/// through the hub), each accepted report's reward is paid from it (when it runs dry the
+/// remaining reports of the batch, in index order, get what is left), claims transfer
+/// the rewards, and {refund} returns the rest to the creator once the pool has ended and its
+/// last round expired. The ledger never mints.
+/// Finalization runs in batches of at most {finalizeBatch} reports per call (each call emits
+/// {RoundSettling} until the last, which emits {RoundFinalized}), so every call fits in a block
+/// whatever the number of reports and rejections.
 interface IWorkLedger {
     /// @notice A work report as the node signs it.
     /// @param loss Training loss, fixed point with 1e6 = 1.0.
@@ -48,7 +59,8 @@ interface IWorkLedger {
         uint32 pending;
     }
 
-    /// @notice Per-round bookkeeping (one slot).
+    /// @notice Per-round bookkeeping (one slot). `settled` counts the reports finalization has
+    /// processed so far (reports `[0, settled)`); `finalized` once `settled == reportCount`.
     struct RoundState {
         uint32 reportCount;
         uint32 accepted;
@@ -56,6 +68,7 @@ interface IWorkLedger {
         bool decided;
         bool finalized;
         uint96 awarded;
+        uint32 settled;
     }
 
     /// @notice The attestation that reached the quorum.
@@ -93,12 +106,18 @@ interface IWorkLedger {
     error WorkLedgerInvalidBitmap(uint256 bitmap, uint256 reportCount);
     /// @notice The round is already finalized.
     error WorkLedgerAlreadyFinalized(uint256 poolId, uint256 round);
-    /// @notice The round has no quorum and its challenge window ends at `challengeEnd`.
-    error WorkLedgerNotFinalizable(uint256 poolId, uint256 round, uint256 challengeEnd);
+    /// @notice The round has no quorum and does not expire before `expiresAt` (challenge window
+    /// plus grace period).
+    error WorkLedgerNotFinalizable(uint256 poolId, uint256 round, uint256 expiresAt);
+    /// @notice The finalize batch size is 0 or above {MAX_REPORTS}.
+    error WorkLedgerInvalidBatch(uint256 batch);
     /// @notice The caller has nothing to claim.
     error WorkLedgerNothingToClaim(address provider);
-    /// @notice The token's cap leaves no room to mint.
-    error WorkLedgerCapReached(uint256 owed);
+    /// @notice The pool has not ended, or its last round may still be decided until `refundableAt`
+    /// (0 while the pool has not ended).
+    error WorkLedgerPoolNotEnded(uint256 poolId, uint256 refundableAt);
+    /// @notice The pool's escrow is empty.
+    error WorkLedgerNothingToRefund(uint256 poolId);
 
     /// @notice `node` (of `provider`) reported round `round` of `poolId` as report `index`.
     event ReportSubmitted(
@@ -135,6 +154,9 @@ interface IWorkLedger {
     event ReportRejected(
         uint256 indexed poolId, uint256 indexed round, address indexed provider, address node, uint256 index, uint256 slashed
     );
+    /// @notice A finalize call settled the round's reports up to `settled` of `reportCount`;
+    /// more calls are needed.
+    event RoundSettling(uint256 indexed poolId, uint256 indexed round, uint256 settled, uint256 reportCount);
     /// @notice Round finalized. `decided` false means it expired without a quorum: nothing was
     /// paid or slashed and the base adapter did not change.
     event RoundFinalized(
@@ -146,11 +168,24 @@ interface IWorkLedger {
         uint256 awarded,
         bytes32 baseAdapterHash
     );
-    /// @notice `provider` claimed `amount` (minted); `remaining` stays owed (cap reached).
-    event RewardsClaimed(address indexed provider, uint256 amount, uint256 remaining);
+    /// @notice `provider` claimed `amount` (transferred from the escrow's rewards).
+    event RewardsClaimed(address indexed provider, uint256 amount);
+    /// @notice `from` deposited `amount` into the escrow of `poolId`, which now holds `escrow`.
+    event PoolFunded(uint256 indexed poolId, address indexed from, uint256 amount, uint256 escrow);
+    /// @notice The unspent `amount` of `poolId`'s escrow returned to its creator.
+    event PoolRefunded(uint256 indexed poolId, address indexed creator, uint256 amount);
 
     /// @notice Most reports per round.
     function MAX_REPORTS() external view returns (uint256);
+    /// @notice Most reports one {finalize} call settles (set at deployment).
+    function finalizeBatch() external view returns (uint256);
+    /// @notice Deadlines of a round: reports until `submissionEnd`, attestations expected until
+    /// `challengeEnd` and taken until `expiresAt`, when a round without quorum may be finalized
+    /// undecided.
+    function deadlinesOf(uint256 poolId, uint256 round)
+        external
+        view
+        returns (uint256 submissionEnd, uint256 challengeEnd, uint256 expiresAt);
     /// @notice EIP-712 type hash of `WorkReport`.
     function WORK_REPORT_TYPEHASH() external view returns (bytes32);
 
@@ -168,18 +203,36 @@ interface IWorkLedger {
     function submitReport(WorkReport calldata report, bytes calldata signature) external returns (uint256 index);
 
     /// @notice Attests a round. Requirements: caller has `VALIDATOR_ROLE` on the hub; now in
-    /// `[submissionEnd, submissionEnd + challengeWindow)`; not finalized; first attestation of
+    /// `[submissionEnd, expiresAt)` (challenge window plus grace); not finalized; first attestation of
     /// the caller; no bit at or above the report count. Emits {Attested} (and {QuorumReached}).
     function attest(uint256 poolId, uint256 round, uint256 acceptBitmap, bytes32 nextAdapterHash) external;
 
-    /// @notice Finalizes a round once decided by the quorum, or once its challenge window ended.
-    /// Anyone may call. Emits {RewardAccrued}/{ReportRejected} per report and {RoundFinalized}.
+    /// @notice Finalizes the next batch of at most {finalizeBatch} reports of a round decided by
+    /// the quorum, or of a round without quorum once it expired (`expiresAt`). Anyone may call;
+    /// call again while {roundState} is not `finalized`. Emits {RewardAccrued}/{ReportRejected}
+    /// per report of the batch, then {RoundSettling}, or {RoundFinalized} for the last batch.
     function finalize(uint256 poolId, uint256 round) external;
 
-    /// @notice Mints the caller's accrued rewards, as much as the token's cap allows.
-    /// Emits {RewardsClaimed}.
-    /// @return amount The tokens minted.
+    /// @notice Transfers the caller's accrued rewards. Requirements: something accrued; not
+    /// paused. Emits {RewardsClaimed}.
+    /// @return amount The tokens sent.
     function claim() external returns (uint256 amount);
+
+    /// @notice Moves `amount` from `from` (which approved this contract, e.g. by permit) into the
+    /// escrow of `poolId`. Requirements: caller is the hub. Emits {PoolFunded} (none for 0).
+    function deposit(uint256 poolId, address from, uint256 amount) external;
+
+    /// @notice Returns the unspent escrow of an ended pool to its creator; anyone may call.
+    /// Requirements: the pool completed; now >= `endTime + submissionWindow + 2 *
+    /// challengeWindow` (its last round expired); escrow not empty; not paused.
+    /// Emits {PoolRefunded}.
+    /// @return amount The tokens returned.
+    function refund(uint256 poolId) external returns (uint256 amount);
+
+    /// @notice Stops {claim} and {refund}. Requirements: caller is the hub.
+    function pause() external;
+    /// @notice Resumes {claim} and {refund}. Requirements: caller is the hub.
+    function unpause() external;
 
     /// @notice Rewards `provider` can claim.
     function pendingRewards(address provider) external view returns (uint256);
@@ -193,8 +246,8 @@ interface IWorkLedger {
     function hasAttested(uint256 poolId, uint256 round, address validator) external view returns (bool);
     /// @notice The pool's current base adapter hash (set by the latest decided round; 0 = empty adapter).
     function baseAdapterOf(uint256 poolId) external view returns (bytes32);
-    /// @notice Total rewards accrued by finalized rounds.
-    function totalAwarded() external view returns (uint256);
+    /// @notice What is left in the escrow of `poolId`.
+    function escrowOf(uint256 poolId) external view returns (uint256);
     /// @notice The {Reporter} record of `node` in `poolId`.
     function reporterOf(uint256 poolId, address node) external view returns (Reporter memory);
 }

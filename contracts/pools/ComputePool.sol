@@ -43,6 +43,8 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
             params.roundLength == 0 || params.submissionWindow == 0 || params.submissionWindow > params.roundLength
                 || params.maxNodes == 0 || params.maxNodes > MAX_NODES
         ) revert ComputePoolInvalidParams();
+        // slither (unused-return): accepted: called only for its revert on an unknown domain.
+        // slither-disable-next-line unused-return
         domainRegistry.policyOf(params.domainId); // reverts for an unknown domain
         poolId = ++poolCount;
         Pool storage pool = _pools[poolId];
@@ -206,6 +208,8 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
 
     function _eject(uint256 poolId, address node, bytes32 reason) private {
         uint256 current = _members[node].poolId;
+        // slither (incorrect-equality): false positive: pool ids, not balances; 0 means "none".
+        // slither-disable-next-line incorrect-equality
         if (current == 0 || (poolId != 0 && current != poolId)) return;
         _remove(current, node);
         emit NodeEjected(current, node, reason);

@@ -33,6 +33,15 @@ contract ComputeRegistry is IComputeRegistry, HubModule, EIP712, Nonces {
     }
 
     /// @inheritdoc IComputeRegistry
+    function deregisterProvider(address provider) external onlyHub {
+        Provider storage p = _providers[provider];
+        if (!p.registered) revert ComputeRegistryNotRegistered(provider);
+        if (p.nodeCount != 0) revert ComputeRegistryHasNodes(provider, p.nodeCount);
+        p.registered = false;
+        emit ProviderDeregistered(provider);
+    }
+
+    /// @inheritdoc IComputeRegistry
     function addNode(
         address provider,
         address node,

@@ -5,22 +5,28 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IComputePool} from "../interfaces/IComputePool.sol";
 import {IComputeRegistry} from "../interfaces/IComputeRegistry.sol";
 import {IDomainRegistry} from "../interfaces/IDomainRegistry.sol";
 import {IHubModule} from "../interfaces/IHubModule.sol";
-import {ILoraToken} from "../interfaces/ILoraToken.sol";
 import {IStakeManager} from "../interfaces/IStakeManager.sol";
 import {IWorkLedger} from "../interfaces/IWorkLedger.sol";
 
 /// @title WorkLedger
 /// @notice Signed work reports per pool and round, validator attestations with a quorum,
 /// finalization (rewards by samples x mode multiplier, slashing of rejected work, the next base
-/// adapter), and claims that mint LORA (this contract holds the token's `MINTER_ROLE`).
+/// adapter), and the pools' escrow: a pool creator deposits the reward budget here (through
+/// the hub, with a permit), accepted work is paid from it, claims transfer it, and what is left
+/// returns to the creator once the pool has ended and its last round can no longer be decided.
+/// Nothing is minted here.
 /// @dev Every loop runs over one round's reports: at most {MAX_REPORTS} (a pool has at most
 /// `MAX_NODES` = 256 members and only members since before the round's end may report).
-contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
+contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
+    using SafeERC20 for IERC20;
+
     /// @inheritdoc IWorkLedger
     uint256 public constant MAX_REPORTS = 256;
     /// @inheritdoc IWorkLedger
@@ -32,7 +38,7 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
 
     /// @notice The network hub (holds `VALIDATOR_ROLE`).
     address public immutable hub;
-    /// @notice The LORA token minted on claims.
+    /// @notice The LORA token of the escrow and the rewards.
     address public immutable token;
     /// @notice The stake manager that slashes rejected work.
     IStakeManager public immutable stakeManager;
@@ -42,10 +48,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     IDomainRegistry public immutable domainRegistry;
     /// @notice The pools (round clock, membership).
     IComputePool public immutable computePool;
-    uint256 private immutable _cap;
-
     /// @inheritdoc IWorkLedger
-    uint256 public totalAwarded;
+    uint256 public immutable finalizeBatch;
+
 
     mapping(uint256 poolId => mapping(uint256 round => RoundState)) private _rounds;
     mapping(uint256 poolId => mapping(uint256 round => mapping(uint256 index => StoredReport))) private _reports;
@@ -56,6 +61,7 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     mapping(uint256 poolId => bytes32) private _baseAdapter;
     mapping(uint256 poolId => uint256 roundPlusOne) private _baseAdapterRound;
     mapping(address provider => uint256) private _pending;
+    mapping(uint256 poolId => uint256) private _escrow;
 
     /// @param hub_ The network hub.
     /// @param token_ The LORA token.
@@ -63,25 +69,28 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     /// @param computeRegistry_ The compute registry.
     /// @param domainRegistry_ The domain registry.
     /// @param computePool_ The pools.
+    /// @param finalizeBatch_ Most reports one {finalize} call settles (1..MAX_REPORTS).
     constructor(
         address hub_,
         address token_,
         address stakeManager_,
         address computeRegistry_,
         address domainRegistry_,
-        address computePool_
+        address computePool_,
+        uint256 finalizeBatch_
     ) EIP712("loranet WorkLedger", "1") {
         if (
             hub_ == address(0) || token_ == address(0) || stakeManager_ == address(0)
                 || computeRegistry_ == address(0) || domainRegistry_ == address(0) || computePool_ == address(0)
         ) revert IHubModule.HubModuleZeroAddress();
+        if (finalizeBatch_ == 0 || finalizeBatch_ > MAX_REPORTS) revert WorkLedgerInvalidBatch(finalizeBatch_);
+        finalizeBatch = finalizeBatch_;
         computeRegistry = IComputeRegistry(computeRegistry_);
         hub = hub_;
         token = token_;
         stakeManager = IStakeManager(stakeManager_);
         domainRegistry = IDomainRegistry(domainRegistry_);
         computePool = IComputePool(computePool_);
-        _cap = ILoraToken(token_).cap();
     }
 
     // ------------------------------------------------------------------ reports
@@ -103,6 +112,8 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         }
         if (report.samples == 0 || report.samples > type(uint64).max) revert WorkLedgerInvalidSamples(report.samples);
 
+        // slither (unused-return): accepted: the round's start is not needed here.
+        // slither-disable-next-line unused-return
         (, uint256 end, uint256 submissionEnd) = computePool.roundWindow(poolId, round);
         if (block.timestamp < end || block.timestamp >= submissionEnd) {
             revert WorkLedgerWindowClosed(poolId, round, end, submissionEnd);
@@ -162,9 +173,10 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         RoundState storage rs = _rounds[poolId][round];
         if (rs.finalized) revert WorkLedgerAlreadyFinalized(poolId, round);
         (uint256 submissionEnd, IDomainRegistry.Policy memory policy,) = _context(poolId, round);
-        uint256 challengeEnd = submissionEnd + policy.challengeWindow;
-        if (block.timestamp < submissionEnd || block.timestamp >= challengeEnd) {
-            revert WorkLedgerWindowClosed(poolId, round, submissionEnd, challengeEnd);
+        // the challenge window plus as long again of grace: a late quorum still decides (and pays)
+        uint256 expiresAt = submissionEnd + 2 * uint256(policy.challengeWindow);
+        if (block.timestamp < submissionEnd || block.timestamp >= expiresAt) {
+            revert WorkLedgerWindowClosed(poolId, round, submissionEnd, expiresAt);
         }
         if (_attested[poolId][round][msg.sender]) revert WorkLedgerAlreadyAttested(poolId, round, msg.sender);
         uint256 count = rs.reportCount;
@@ -189,77 +201,170 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         (uint256 submissionEnd, IDomainRegistry.Policy memory policy, uint256 rewardPerRound) =
             _context(poolId, round);
         if (!rs.decided) {
-            uint256 challengeEnd = submissionEnd + policy.challengeWindow;
-            if (block.timestamp < challengeEnd) revert WorkLedgerNotFinalizable(poolId, round, challengeEnd);
+            uint256 expiresAt = submissionEnd + 2 * uint256(policy.challengeWindow);
+            if (block.timestamp < expiresAt) revert WorkLedgerNotFinalizable(poolId, round, expiresAt);
         }
-        rs.finalized = true;
+        // one batch of at most `finalizeBatch` reports per call: [from, to)
         uint256 n = rs.reportCount;
-        if (!rs.decided) {
-            for (uint256 i; i < n; ++i) {
+        uint256 from = rs.settled;
+        uint256 to = n - from > finalizeBatch ? from + finalizeBatch : n;
+        rs.settled = uint32(to); // <= n <= MAX_REPORTS
+        rs.finalized = to == n;
+        bytes32 baseAdapter;
+        if (rs.decided) {
+            baseAdapter = _finalizeDecided(poolId, round, rs, from, to, policy, rewardPerRound);
+        } else {
+            for (uint256 i = from; i < to; ++i) {
                 _settle(poolId, _reports[poolId][round][i].node);
             }
             _rounds[poolId][round] = rs;
-            emit RoundFinalized(poolId, round, false, 0, 0, 0, _baseAdapter[poolId]);
-            return;
+            baseAdapter = _baseAdapter[poolId];
         }
+        if (rs.finalized) {
+            emit RoundFinalized(poolId, round, rs.decided, rs.accepted, rs.rejected, rs.awarded, baseAdapter);
+        } else {
+            emit RoundSettling(poolId, round, to, n);
+        }
+    }
 
-        Outcome memory outcome = _outcomes[poolId][round];
+    /// @dev One finalize call's work on a decided round (a memory struct keeps the stack shallow).
+    struct Batch {
+        uint256 poolId;
+        uint256 round;
+        uint256 from;
+        uint256 to;
+        uint256 acceptBitmap;
+        uint256 rewardPerRound;
         uint256 totalWeight;
-        for (uint256 i; i < n; ++i) {
-            if (outcome.acceptBitmap & (1 << i) != 0) {
+        uint256 escrow;
+    }
+
+    /// @dev One batch `[from, to)` of a decided round: rewards of accepted reports, then (the
+    /// only external calls) slashing and ejection for rejected ones. Stores `rs`. Returns the
+    /// round's next base adapter.
+    function _finalizeDecided(
+        uint256 poolId,
+        uint256 round,
+        RoundState memory rs,
+        uint256 from,
+        uint256 to,
+        IDomainRegistry.Policy memory policy,
+        uint256 rewardPerRound
+    ) private returns (bytes32) {
+        Outcome memory outcome = _outcomes[poolId][round];
+        Batch memory b = Batch(poolId, round, from, to, outcome.acceptBitmap, rewardPerRound, 0, _escrow[poolId]);
+        // every batch shares by the weight of the whole round: at most MAX_REPORTS reads
+        for (uint256 i; i < rs.reportCount; ++i) {
+            if (b.acceptBitmap & (1 << i) != 0) {
                 StoredReport memory r = _reports[poolId][round][i];
-                totalWeight += uint256(r.samples) * _multiplier(policy, r.executionMode);
+                b.totalWeight += uint256(r.samples) * _multiplier(policy, r.executionMode);
             }
         }
-        // effects: rewards of accepted reports (sum of floors <= rewardPerRound)
-        for (uint256 i; i < n; ++i) {
-            StoredReport memory r = _reports[poolId][round][i];
-            address provider = _settle(poolId, r.node);
-            if (outcome.acceptBitmap & (1 << i) != 0) {
-                uint256 reward =
-                    (rewardPerRound * uint256(r.samples) * _multiplier(policy, r.executionMode)) / totalWeight;
-                _pending[provider] += reward;
-                rs.awarded += uint96(reward); // awarded <= rewardPerRound < 2^96
+        // effects: rewards of the batch's accepted reports (sum of floors <= rewardPerRound)
+        // slither (uninitialized-local): intended: the batch's sum starts at 0.
+        // slither-disable-next-line uninitialized-local
+        uint256 awarded;
+        for (uint256 i = from; i < to; ++i) {
+            if (b.acceptBitmap & (1 << i) != 0) {
+                awarded += _accrue(b, i, policy);
                 rs.accepted += 1;
-                emit RewardAccrued(poolId, round, provider, r.node, i, reward);
             } else {
+                _settle(poolId, _reports[poolId][round][i].node);
                 rs.rejected += 1;
             }
         }
+        rs.awarded += uint96(awarded); // the round's awards <= rewardPerRound < 2^96
         _rounds[poolId][round] = rs;
-        totalAwarded += rs.awarded;
-        if (round + 1 > _baseAdapterRound[poolId]) {
+        if (awarded != 0) _escrow[poolId] = b.escrow;
+        if (rs.finalized && round + 1 > _baseAdapterRound[poolId]) {
             _baseAdapterRound[poolId] = round + 1;
             _baseAdapter[poolId] = outcome.nextAdapterHash;
         }
-        // interactions: slash and eject the nodes of rejected reports
-        for (uint256 i; i < n; ++i) {
-            if (outcome.acceptBitmap & (1 << i) == 0) {
-                StoredReport memory r = _reports[poolId][round][i];
-                address provider = _reporters[poolId][r.node].provider;
+        _slashRejected(b, policy);
+        return outcome.nextAdapterHash;
+    }
+
+    /// @dev Interactions last: slashes the providers and ejects the nodes of the batch's
+    /// rejected reports.
+    function _slashRejected(Batch memory b, IDomainRegistry.Policy memory policy) private {
+        for (uint256 i = b.from; i < b.to; ++i) {
+            if (b.acceptBitmap & (1 << i) == 0) {
+                address node = _reports[b.poolId][b.round][i].node;
+                address provider = _reporters[b.poolId][node].provider;
                 uint256 slashed = stakeManager.slash(provider, policy.slashAmount, policy.slashBps, _REJECTED);
-                computePool.eject(poolId, r.node, _REJECTED);
-                emit ReportRejected(poolId, round, provider, r.node, i, slashed);
+                computePool.eject(b.poolId, node, _REJECTED);
+                emit ReportRejected(b.poolId, b.round, provider, node, i, slashed);
             }
         }
-        emit RoundFinalized(poolId, round, true, rs.accepted, rs.rejected, rs.awarded, outcome.nextAdapterHash);
+    }
+
+    /// @dev Settles accepted report `i` and credits its provider; returns the reward.
+    function _accrue(Batch memory b, uint256 i, IDomainRegistry.Policy memory policy)
+        private
+        returns (uint256 reward)
+    {
+        StoredReport memory r = _reports[b.poolId][b.round][i];
+        address provider = _settle(b.poolId, r.node);
+        reward = (b.rewardPerRound * uint256(r.samples) * _multiplier(policy, r.executionMode)) / b.totalWeight;
+        // paid from the pool's escrow: when it runs dry, the reports in index order get what is left
+        if (reward > b.escrow) reward = b.escrow;
+        unchecked {
+            b.escrow -= reward; // reward <= escrow
+        }
+        _pending[provider] += reward;
+        emit RewardAccrued(b.poolId, b.round, provider, r.node, i, reward);
     }
 
     // ------------------------------------------------------------------ rewards
 
     /// @inheritdoc IWorkLedger
-    function claim() external nonReentrant returns (uint256 amount) {
-        uint256 owed = _pending[msg.sender];
-        if (owed == 0) revert WorkLedgerNothingToClaim(msg.sender);
-        uint256 supply = IERC20(token).totalSupply();
-        uint256 room = _cap > supply ? _cap - supply : 0;
-        amount = owed < room ? owed : room;
-        if (amount == 0) revert WorkLedgerCapReached(owed);
-        unchecked {
-            _pending[msg.sender] = owed - amount; // amount <= owed
-        }
-        emit RewardsClaimed(msg.sender, amount, owed - amount);
-        ILoraToken(token).mint(msg.sender, amount);
+    function claim() external nonReentrant whenNotPaused returns (uint256 amount) {
+        amount = _pending[msg.sender];
+        if (amount == 0) revert WorkLedgerNothingToClaim(msg.sender);
+        _pending[msg.sender] = 0;
+        emit RewardsClaimed(msg.sender, amount);
+        IERC20(token).safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ escrow
+
+    /// @inheritdoc IWorkLedger
+    function deposit(uint256 poolId, address from, uint256 amount) external {
+        if (msg.sender != hub) revert WorkLedgerUnauthorized(msg.sender);
+        if (amount == 0) return;
+        uint256 escrow = _escrow[poolId] + amount;
+        _escrow[poolId] = escrow;
+        emit PoolFunded(poolId, from, amount, escrow);
+        // slither (arbitrary-send-erc20): accepted: only the hub calls deposit, always with
+        // `from == msg.sender` of the hub (the creator or funder pays for itself).
+        // slither-disable-next-line arbitrary-send-erc20
+        IERC20(token).safeTransferFrom(from, address(this), amount);
+    }
+
+    /// @inheritdoc IWorkLedger
+    function refund(uint256 poolId) external nonReentrant whenNotPaused returns (uint256 amount) {
+        IComputePool.Pool memory pool = computePool.poolOf(poolId);
+        if (pool.status != IComputePool.Status.Completed) revert WorkLedgerPoolNotEnded(poolId, 0);
+        uint256 refundableAt = pool.endTime + pool.submissionWindow
+            + 2 * uint256(domainRegistry.policyOf(pool.domainId).challengeWindow);
+        if (block.timestamp < refundableAt) revert WorkLedgerPoolNotEnded(poolId, refundableAt);
+        amount = _escrow[poolId];
+        if (amount == 0) revert WorkLedgerNothingToRefund(poolId);
+        _escrow[poolId] = 0;
+        emit PoolRefunded(poolId, pool.creator, amount);
+        IERC20(token).safeTransfer(pool.creator, amount);
+    }
+
+    /// @inheritdoc IWorkLedger
+    function pause() external {
+        if (msg.sender != hub) revert WorkLedgerUnauthorized(msg.sender);
+        _pause();
+    }
+
+    /// @inheritdoc IWorkLedger
+    function unpause() external {
+        if (msg.sender != hub) revert WorkLedgerUnauthorized(msg.sender);
+        _unpause();
     }
 
     // ------------------------------------------------------------------ views
@@ -290,8 +395,25 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IWorkLedger
+    function deadlinesOf(uint256 poolId, uint256 round)
+        external
+        view
+        returns (uint256 submissionEnd, uint256 challengeEnd, uint256 expiresAt)
+    {
+        IDomainRegistry.Policy memory policy;
+        (submissionEnd, policy,) = _context(poolId, round);
+        challengeEnd = submissionEnd + policy.challengeWindow;
+        expiresAt = challengeEnd + policy.challengeWindow;
+    }
+
+    /// @inheritdoc IWorkLedger
     function reporterOf(uint256 poolId, address node) external view returns (Reporter memory) {
         return _reporters[poolId][node];
+    }
+
+    /// @inheritdoc IWorkLedger
+    function escrowOf(uint256 poolId) external view returns (uint256) {
+        return _escrow[poolId];
     }
 
     /// @inheritdoc IWorkLedger
@@ -317,6 +439,8 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient {
         view
         returns (uint256 submissionEnd, IDomainRegistry.Policy memory policy, uint256 rewardPerRound)
     {
+        // slither (unused-return): accepted: only the submission deadline is needed.
+        // slither-disable-next-line unused-return
         (,, submissionEnd) = computePool.roundWindow(poolId, round);
         IComputePool.Pool memory pool = computePool.poolOf(poolId);
         policy = domainRegistry.policyOf(pool.domainId);

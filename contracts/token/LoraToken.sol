@@ -9,21 +9,25 @@ import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {ILoraToken} from "../interfaces/ILoraToken.sol";
 
 /// @title LoraToken (LORA)
-/// @notice The loranet work token: ERC-20 with EIP-2612 permit and ERC-5805 votes, a hard cap of
-/// 1,000,000,000 tokens, minted for validated work by holders of `MINTER_ROLE` (the work ledger)
-/// and burned on slashing by holders of `BURNER_ROLE` (the stake manager).
+/// @notice The loranet work token: ERC-20 with EIP-2612 permit and ERC-5805 votes (the votes of
+/// loranet's Governor), a hard cap of 1,000,000,000 tokens. Work is paid from pools' escrows, not
+/// minted: minting is left only for emissions that governance decides, by holders of
+/// `MINTER_ROLE` and within {mintAllowance}, a budget only `DEFAULT_ADMIN_ROLE` (the timelock)
+/// sets. Anyone burns their own tokens (the stake manager burns slashed stake it holds); nobody
+/// burns another account's tokens.
 /// @dev Votes use block numbers as the clock (OpenZeppelin default), so governance works on any
-/// EVM chain. Roles are managed by `DEFAULT_ADMIN_ROLE`, later held by a timelock.
+/// EVM chain. Roles are managed by `DEFAULT_ADMIN_ROLE`, held by the timelock after deployment.
 contract LoraToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ILoraToken {
-    /// @notice Role allowed to mint new tokens (within the cap).
+    /// @notice Role allowed to mint new tokens (within {mintAllowance} and the cap).
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
-    /// @notice Role allowed to burn tokens from an account without an allowance.
-    bytes32 public constant BURNER_ROLE = keccak256("BURNER_ROLE");
 
     /// @dev 1e9 tokens with 18 decimals.
     uint256 private constant _CAP = 1_000_000_000 ether;
 
-    /// @param admin Receives `DEFAULT_ADMIN_ROLE`; grants the minter and burner roles.
+    /// @inheritdoc ILoraToken
+    uint256 public mintAllowance;
+
+    /// @param admin Receives `DEFAULT_ADMIN_ROLE`; grants the minter role and sets the allowance.
     constructor(address admin) ERC20("loranet", "LORA") ERC20Permit("loranet") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
     }
@@ -35,12 +39,18 @@ contract LoraToken is ERC20, ERC20Permit, ERC20Votes, AccessControl, ILoraToken 
 
     /// @inheritdoc ILoraToken
     function mint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
+        uint256 allowance = mintAllowance;
+        if (amount > allowance) revert LoraTokenMintAllowanceExceeded(amount, allowance);
+        unchecked {
+            mintAllowance = allowance - amount; // amount <= allowance
+        }
         _mint(to, amount);
     }
 
     /// @inheritdoc ILoraToken
-    function burnFrom(address from, uint256 amount) external onlyRole(BURNER_ROLE) {
-        _burn(from, amount);
+    function setMintAllowance(uint256 allowance) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        mintAllowance = allowance;
+        emit MintAllowanceSet(allowance);
     }
 
     /// @notice Burns `amount` of the caller's own tokens.

@@ -150,9 +150,17 @@ class AdminActions(OperatorActions):
                 f"the unbonding period must be 0..{MAX_UNBONDING_PERIOD} s (365 days), "
                 f"not {seconds}."
             )
-        result = self.call(
-            self.protocol.hub, "setUnbondingPeriod", seconds, description="set unbonding period"
+        hub = self.protocol.hub
+        span = int(hub.functions.maxSubmissionWindow().call()) + 2 * int(
+            hub.functions.maxChallengeWindow().call()
         )
+        if seconds < span:
+            raise PrecheckError(
+                f"the unbonding period must be at least {span} s, the longest time from a report "
+                "to its verdict (submission window + 2 x challenge window), so that a provider "
+                "cannot withdraw before a rejection slashes it."
+            )
+        result = self.call(hub, "setUnbondingPeriod", seconds, description="set unbonding period")
         return summary(result, unbonding_period=seconds)
 
     def set_slash_split(self, burn_bps: int, treasury: str) -> ActionResult:

@@ -209,9 +209,13 @@ TEMPLATES: dict[str, Template] = {
     "WorkLedgerNothingToClaim": lambda a, c: (
         f"nothing to claim: {_addr(a['provider'])} has no pending rewards"
     ),
-    "WorkLedgerCapReached": lambda a, c: (
-        f"the token cap leaves no room to mint the {format_lora(a['owed'])} owed"
+    "WorkLedgerPoolNotEnded": lambda a, c: (
+        f"pool {a['poolId']} has not ended yet"
+        if not a["refundableAt"]
+        else f"pool {a['poolId']}'s last round may still be decided; its escrow is refundable "
+        f"from {_when(a['refundableAt'])}"
     ),
+    "WorkLedgerNothingToRefund": lambda a, c: f"pool {a['poolId']}'s escrow is already empty",
     "WorkLedgerNotValidator": lambda a, c: f"{_addr(a['account'])} is not a validator",
     "WorkLedgerInvalidSignature": lambda a, c: (
         f"the report is not signed by node {_addr(a['node'])}"
@@ -233,9 +237,20 @@ TEMPLATES: dict[str, Template] = {
         f"round {a['round']} of pool {a['poolId']} is already finalized"
     ),
     "WorkLedgerNotFinalizable": lambda a, c: (
-        f"round {a['round']} of pool {a['poolId']} has no quorum yet; it can be finalized "
-        f"after {_when(a['challengeEnd'])}"
+        f"round {a['round']} of pool {a['poolId']} has no quorum yet; validators may still "
+        f"attest, and it can be finalized without one from {_when(a['expiresAt'])}"
     ),
+    "NetworkHubUnbondingTooShort": lambda a, c: (
+        f"the unbonding period ({a['unbondingPeriod']} s) must be at least the longest time "
+        f"from a report to its verdict ({a['span']} s = submission window + 2 x challenge "
+        "window): lengthen the unbonding period or shorten the windows"
+    ),
+    "ComputeRegistryHasNodes": lambda a, c: (
+        f"{_addr(a['provider'])} still has {a['nodeCount']} node(s): remove them before "
+        "deregistering"
+    ),
+    "NetworkHubPoolEnded": lambda a, c: f"pool {a['poolId']} has ended: it takes no more funds",
+    "EnforcedPause": lambda a, c: "the protocol is paused by its guardian; try again later",
 }
 
 

@@ -19,6 +19,8 @@ from offchain.chain.errors import PrecheckError
 from offchain.chain.operator import OperatorActions, checksum, summary
 from offchain.chain.protocol import PoolView
 from offchain.chain.provider import ActionResult
+from offchain.chain.review import Plan, execute
+from offchain.chain.tx import TxRequest
 from offchain.chain.units import format_lora
 from offchain.errors import LoranetError
 
@@ -44,6 +46,7 @@ class PoolSpec:
     reward_per_round: int
     max_nodes: int
     min_compute_units: int = 1
+    budget: int = 0  # LORA (wei) the creator escrows in the work ledger at creation
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -65,6 +68,7 @@ class PoolSpec:
         data["base_model_hash"] = "0x" + self.base_model_hash.hex()
         data["dataset_hash"] = "0x" + self.dataset_hash.hex()
         data["reward_per_round"] = str(self.reward_per_round)
+        data["budget"] = str(self.budget)
         return data
 
 
@@ -152,23 +156,58 @@ class PoolCreatorActions(OperatorActions):
         check_metadata(spec.metadata_uri, local=self.is_local)
 
     def create(self, spec: PoolSpec) -> ActionResult:
+        """Create the pool and escrow ``spec.budget`` (approving the work ledger first when the
+        allowance is short): the pool pays accepted work from this budget only."""
         self.require_role("pool-creator", "creating a pool")
         self.check_spec(spec)
+        token, ledger = self.protocol.token, self.protocol.ledger
+        if spec.budget:
+            balance = int(token.functions.balanceOf(self.caller).call())
+            if balance < spec.budget:
+                raise PrecheckError(
+                    f"the pool's budget is {format_lora(spec.budget)} but {self.caller} holds "
+                    f"only {format_lora(balance)}."
+                )
+        requests = []
+        allowance = int(token.functions.allowance(self.caller, ledger.address).call())
+        if spec.budget > allowance:
+            requests.append(
+                TxRequest.call(
+                    token, "approve", ledger.address, spec.budget, description="approve the budget"
+                )
+            )
+        zero = b"\x00" * 32
+        requests.append(
+            TxRequest.call(
+                self.protocol.hub,
+                "createPool",
+                spec.as_tuple(),
+                spec.budget,
+                0,
+                0,
+                zero,
+                zero,
+                description="create pool (escrows the budget)",
+            )
+        )
         rows = [
             ("domain", str(spec.domain_id)),
             ("base model", spec.base_model_uri),
             ("data set", spec.dataset_uri),
             ("reward per round", format_lora(spec.reward_per_round)),
+            ("budget escrowed", format_lora(spec.budget)),
             ("rounds", f"{spec.round_length} s, reports within {spec.submission_window} s"),
             ("nodes", f"at most {spec.max_nodes}"),
         ]
-        result = self.call(
-            self.protocol.hub, "createPool", spec.as_tuple(), description="create pool", rows=rows
+        plan = Plan("create pool", [("from", self.caller), *rows])
+        outcome = execute(self.sender(), plan, requests, self.review)
+        result = ActionResult(
+            outcome.sent, {}, plan=plan, planned=outcome.planned, dry_run=outcome.dry_run
         )
         if result.dry_run:
             return summary(result, pool_id=None, creator=self.caller, params=spec.as_dict())
         events = self.protocol.pools.events.PoolCreated().process_receipt(
-            result.transactions[0].receipt
+            result.transactions[-1].receipt
         )
         pool_id = int(events[0]["args"]["poolId"]) if events else self.protocol.pool_count()
         return summary(result, pool_id=pool_id, creator=self.caller, params=spec.as_dict())

@@ -264,8 +264,9 @@ class ProviderActions:
                 ("still unbonding", format_lora(me.unbonding - me.withdrawable)),
             ],
         )
+        # providers withdraw on the stake manager itself (the cheapest exit path)
         request = TxRequest.call(
-            self.protocol.hub, "withdraw", description="withdraw matured unbonds"
+            self.protocol.stake, "withdraw", description="withdraw matured unbonds"
         )
         return self._run(
             plan,

@@ -5,9 +5,12 @@
 | ``admin``      | NetworkHub | ``DEFAULT_ADMIN_ROLE``| domains, parameters, blacklists, roles|
 | ``validator``  | NetworkHub | ``VALIDATOR_ROLE``    | validate nodes, attest reports        |
 | ``pool-creator``| NetworkHub| ``POOL_CREATOR_ROLE`` | create pools                          |
-| ``token-admin``| LoraToken  | ``DEFAULT_ADMIN_ROLE``| grant minter/burner                   |
-| ``minter``     | LoraToken  | ``MINTER_ROLE``       | mint within the cap                   |
-| ``burner``     | LoraToken  | ``BURNER_ROLE``       | burn from accounts                    |
+| ``guardian``   | NetworkHub | ``GUARDIAN_ROLE``     | pause (never unpause or move funds)   |
+| ``token-admin``| LoraToken  | ``DEFAULT_ADMIN_ROLE``| grant minter, set the mint allowance  |
+| ``minter``     | LoraToken  | ``MINTER_ROLE``       | mint within the allowance and the cap |
+
+After a production deployment every admin role sits with the governance timelock
+(``docs/deploy.md``); there is no burner role (nobody burns another account's tokens).
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ ROLES: dict[str, RoleSpec] = {
         RoleSpec("admin", "NetworkHub", DEFAULT_ADMIN_ROLE),
         RoleSpec("validator", "NetworkHub", Web3.keccak(text="VALIDATOR_ROLE")),
         RoleSpec("pool-creator", "NetworkHub", Web3.keccak(text="POOL_CREATOR_ROLE")),
+        RoleSpec("guardian", "NetworkHub", Web3.keccak(text="GUARDIAN_ROLE")),
         RoleSpec("token-admin", "LoraToken", DEFAULT_ADMIN_ROLE),
         RoleSpec("minter", "LoraToken", Web3.keccak(text="MINTER_ROLE")),
-        RoleSpec("burner", "LoraToken", Web3.keccak(text="BURNER_ROLE")),
     )
 }
 

@@ -18,7 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ROLE_HELP = "Role: admin, validator, pool-creator, token-admin, minter, burner."
+ROLE_HELP = "Role: admin, validator, pool-creator, guardian, token-admin, minter."
 
 
 @app.command("grant")

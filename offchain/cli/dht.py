@@ -72,7 +72,7 @@ def dht(
     import hivemind
 
     from offchain.pools.metadata import PoolMetadata
-    from offchain.worker.shutdown import StopFlag, stop_on_signals
+    from offchain.shutdown import StopFlag, stop_on_signals
     from trainer.errors import PeerUnreachableError
 
     cli = state(ctx)

@@ -16,6 +16,7 @@ from offchain.cli import artifacts as artifacts_cli
 from offchain.cli import dht as dht_cli
 from offchain.cli import domain as domain_cli
 from offchain.cli import faucet as faucet_cli
+from offchain.cli import gov as gov_cli
 from offchain.cli import pool_admin as pool_admin_cli
 from offchain.cli import validator_ops as validator_ops_cli
 from offchain.cli import web as web_cli
@@ -89,6 +90,7 @@ app.add_typer(gateway_cli.keys_app, name="keys")
 app.command("train")(trainer_cli.train)
 app.command("hash")(trainer_cli.hash_path)
 app.add_typer(worker_cli.app, name="worker")
+app.add_typer(gov_cli.app, name="gov")
 app.add_typer(validator_cli.app, name="validator")
 # operators on any chain (pool creators, validators, admin): issue 12
 pool_admin_cli.register(pool.app)

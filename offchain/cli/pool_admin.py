@@ -94,6 +94,12 @@ def create(
         None, "--dataset-hash", help="Its content hash, 0x + 64 hex (builtin:// may omit)."
     ),
     reward: str = typer.Option(..., "--reward", help="LORA per round, shared by accepted work."),
+    budget: str | None = typer.Option(
+        None,
+        "--budget",
+        help="LORA escrowed now to pay the pool's work (default: 10 rounds of --reward); "
+        "the unspent rest returns after the pool ends.",
+    ),
     round_length: int = typer.Option(3600, "--round-length", help="Seconds per round."),
     submission_window: int = typer.Option(
         600, "--submission-window", help="Seconds after a round during which reports count."
@@ -148,6 +154,7 @@ def create(
         reward_per_round=parse_amount(reward),
         max_nodes=max_nodes,
         min_compute_units=min_units,
+        budget=parse_amount(budget) if budget is not None else 10 * parse_amount(reward),
     )
     actions = operator_actions(cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run)
     result = actions.create(spec)

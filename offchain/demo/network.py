@@ -159,7 +159,18 @@ class DemoNetwork:
             8,
             1,
         )
-        self.admin.send(TxRequest.call(hub, "createPool", params, description="create the pool"))
+        budget = c.reward * c.rounds * 2  # the creator escrows the rewards (twice the rounds)
+        ledger = self.client.contract("WorkLedger")
+        token = self.client.contract("LoraToken")
+        self.admin.send(
+            TxRequest.call(token, "approve", ledger.address, budget, description="approve budget")
+        )
+        zero = b"\x00" * 32
+        self.admin.send(
+            TxRequest.call(
+                hub, "createPool", params, budget, 0, 0, zero, zero, description="create the pool"
+            )
+        )
         self.pool_id = int(self.client.contract("ComputePool").functions.poolCount().call())
         return self.pool_id
 
@@ -192,6 +203,7 @@ class DemoNetwork:
             "LORANET_METRICS_PORT": "0",
             "LORANET_WATCH_POLL_INTERVAL_S": "1",
             "LORANET_VALIDATOR_POLL_INTERVAL_S": "1",
+            "LORANET_VALIDATOR_FINALIZE_JITTER_S": "4",
             "OMP_NUM_THREADS": "1",
             "PYTHONUNBUFFERED": "1",
         }

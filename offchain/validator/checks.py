@@ -35,9 +35,9 @@ from offchain.artifacts import (
     ArtifactURIError,
     Fetcher,
 )
-from offchain.validator.bundle import ReplayBundle
+from offchain.rounds.bundle import ReplayBundle
+from offchain.rounds.fetch import as_fetcher, fetch
 from offchain.validator.errors import ArtifactUnavailable, FetchError
-from offchain.validator.fetch import as_fetcher, fetch
 from offchain.validator.reasons import CheckResult, Reason
 from trainer.aggregate import adapter_agreement
 from trainer.artifacts import adapter_hash, load_adapter_state, save_adapter

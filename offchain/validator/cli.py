@@ -48,8 +48,8 @@ def run(
     import yaml
 
     from offchain.pools.discovery import deep_merge
+    from offchain.shutdown import StopFlag, stop_on_signals
     from offchain.validator.service import ValidatorService
-    from offchain.worker.shutdown import StopFlag, stop_on_signals
     from trainer.config import TrainConfig
 
     if log_format not in ("kv", "json"):

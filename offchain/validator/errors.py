@@ -1,23 +1,11 @@
-"""Errors of the validator."""
+"""Errors of the validator (the round protocol's own are in :mod:`offchain.rounds.errors`)."""
 
 from __future__ import annotations
 
-from offchain.errors import LoranetError
+from offchain.rounds.errors import ArtifactUnavailable, FetchError, RoundError, SoloRoundError
+
+__all__ = ["ArtifactUnavailable", "FetchError", "RoundError", "SoloRoundError", "ValidatorError"]
 
 
-class ValidatorError(LoranetError):
+class ValidatorError(RoundError):
     """The validator cannot do what was asked (configuration, missing state)."""
-
-
-class FetchError(ValidatorError):
-    """An artifact could not be fetched from its URI."""
-
-
-class ArtifactUnavailable(FetchError):
-    """An artifact could not be fetched (network, timeout, missing, over this validator's size
-    limit): not evidence against the node; the validator abstains instead of rejecting."""
-
-
-class SoloRoundError(ValidatorError):
-    """A node trained a multi-node round alone (no all-reduce found a partner): it does not
-    report that round as collaborative work."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from offchain.validator.binding import NodeProgress, read_node_progress
+from offchain.rounds.binding import NodeProgress, read_node_progress
 
 logger = logging.getLogger(__name__)
 

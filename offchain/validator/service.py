@@ -18,6 +18,7 @@ resumes where it stopped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -44,18 +45,18 @@ from offchain.errors import LoranetError
 from offchain.logging import kv
 from offchain.outbox import Outbox, OutboxKey
 from offchain.pools.inputs import PoolInputsError, verified_pool_config
+from offchain.rounds.adapters import fresh_adapter, resolve_adapter
+from offchain.rounds.bundle import ZERO_HASH
+from offchain.rounds.chainview import ChainView
 from offchain.runtime import ServiceRuntime
-from offchain.validator.bundle import ZERO_HASH
-from offchain.validator.chainview import ChainView
+from offchain.shutdown import StopFlag
 from offchain.validator.checks import replay_secret
-from offchain.validator.errors import ValidatorError
+from offchain.validator.errors import RoundError, ValidatorError
 from offchain.validator.progress import ProgressLog, ProgressRecorder
-from offchain.validator.publish import fresh_adapter, resolve_adapter
 from offchain.validator.settings import ValidatorSettings
 from offchain.validator.store import ValidatorStore
 from offchain.validator.verdict import RoundInputs, RoundVerdict, validate_round
 from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
-from offchain.worker.shutdown import StopFlag
 from trainer.collab import run_id_for
 from trainer.config import TrainConfig
 
@@ -90,6 +91,7 @@ class ValidatorService:
     artifacts: ArtifactSettings | None = None
     _active: tuple[float, list[int]] = (0.0, [])
     _retry_at: dict[tuple[int, int], float] = field(default_factory=dict)
+    _finalize_at: dict[tuple[int, int, str], float] = field(default_factory=dict)
     _server: ArtifactServer | None = None
 
     @classmethod
@@ -269,8 +271,11 @@ class ValidatorService:
 
     def process_round(self, pool_id: int, round: int) -> str:
         """Advance one round as far as possible now; returns what it is waiting for/did."""
-        count, _acc, _rej, decided, finalized, _awarded = self.view.round_state(pool_id, round)
+        count, _acc, _rej, decided, finalized, _awarded, settled = self.view.round_state(
+            pool_id, round
+        )
         if finalized:
+            self._drop_finalize(pool_id, round)
             self.store.set_status(pool_id, round, "finalized")
             return "finalized"
         window = self.view.window(pool_id, round)
@@ -282,8 +287,8 @@ class ValidatorService:
         if self.outbox.get(attest.id) is None and not self.view.has_attested(
             pool_id, round, self.account.address
         ):
-            if now >= window.challenge_end:
-                status = "challenge window over before attesting"
+            if now >= window.expires_at:
+                status = "challenge window and grace period over before attesting"
                 previous, details = self.store.status(pool_id, round)
                 if previous == ABSTAINING:
                     status = ABSTAINED
@@ -294,9 +299,14 @@ class ValidatorService:
                     )
             else:
                 status = self._attest(pool_id, round, int(count), window.submission_end, attest)
-        if self.settings.finalize and (decided or now >= window.challenge_end):
+        if self.settings.finalize and (decided or now >= window.expires_at):
+            # one finalize per batch of reports (WorkLedger.finalizeBatch): the key names the
+            # batch's first report, so a round of many reports gets one call per batch
+            kind = "finalize" if int(settled) == 0 else f"finalize-{int(settled)}"
+            if not self._finalize_due(pool_id, round, kind):
+                return "finalize: waiting for this validator's turn"
             self.outbox.enqueue(
-                self.key(pool_id, round, "finalize"),
+                self.key(pool_id, round, kind),
                 TxRequest.call(
                     self.view.ledger,
                     "finalize",
@@ -308,6 +318,30 @@ class ValidatorService:
             )
             status = "finalizing"
         return status
+
+    def _finalize_due(self, pool_id: int, round: int, kind: str) -> bool:
+        """Whether this validator's finalize of the batch may be queued now: after a delay in
+        ``[0, finalize_jitter_s)`` drawn from its address and the batch (the validators of a
+        round spread out instead of sending together; whoever lands first makes the others
+        drop theirs, see :meth:`_drop_finalize`)."""
+        jitter = self.settings.finalize_jitter_s
+        if jitter <= 0 or self.outbox.get(self.key(pool_id, round, kind).id) is not None:
+            return True
+        seed = f"{self.account.address.lower()}:{pool_id}:{round}:{kind}".encode()
+        delay = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") / 2**64 * jitter
+        due = self._finalize_at.setdefault((pool_id, round, kind), time.monotonic() + delay)
+        return time.monotonic() >= due
+
+    def _drop_finalize(self, pool_id: int, round: int) -> None:
+        """The round is finalized: cancel this validator's finalize calls not yet signed (a
+        call another validator made unnecessary is never sent)."""
+        prefix = f"{pool_id}:{round}:{self.account.address.lower()}:finalize"
+        for entry in self.outbox.entries("queued"):
+            if entry.key.startswith(prefix) and self.outbox.cancel(entry.key):
+                logger.info(
+                    "finalize dropped: the round was finalized by another call",
+                    extra=kv(pool=pool_id, round=round, key=entry.key),
+                )
 
     def _attest(
         self, pool_id: int, round: int, count: int, submission_end: int, key: OutboxKey
@@ -323,7 +357,7 @@ class ValidatorService:
             return "abstaining: artifacts unavailable (retrying)"
         try:
             verdict = self.judge(pool_id, round, seed)
-        except ValidatorError as err:
+        except RoundError as err:  # ValidatorError, fetch and base-adapter errors
             logger.warning("cannot judge pool %d round %d: %s", pool_id, round, err)
             return f"cannot judge: {err}"
         if not verdict.complete:

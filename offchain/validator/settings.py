@@ -65,6 +65,15 @@ class ValidatorSettings(BaseSettings):
     poll_interval_s: float = Field(1.0, gt=0, description="Pause between service steps.")
     progress_interval_s: float = Field(0.25, gt=0, description="DHT progress polling period.")
     finalize: bool = Field(True, description="Send finalize once the round is decided/expired.")
+    finalize_jitter_s: float = Field(
+        0.0,
+        ge=0,
+        description="Spread of the validators' finalize calls: each waits a delay in "
+        "[0, jitter) drawn from its address and the round before sending, and drops its call "
+        "when another validator's finalize landed first (so racing validators do not send a "
+        "finalize that reverts). 0 on a one-validator or test chain; a few block times "
+        "elsewhere.",
+    )
     check_shard: bool = Field(
         True,
         description="Require each replay bundle's shard (index/count) to be the node's place "

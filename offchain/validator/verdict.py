@@ -17,7 +17,8 @@ from pydantic import BaseModel
 
 from offchain.artifacts import Fetcher
 from offchain.logging import kv
-from offchain.validator.bundle import ReplayBundle, bundle_uri, load_bundle
+from offchain.rounds.bundle import ReplayBundle, bundle_uri, load_bundle
+from offchain.rounds.fetch import fetch
 from offchain.validator.calibration import agreement_tolerance, budget_count, replay_count
 from offchain.validator.checks import (
     REPLAY,
@@ -35,7 +36,6 @@ from offchain.validator.checks import (
     replay_steps,
 )
 from offchain.validator.errors import ArtifactUnavailable, FetchError
-from offchain.validator.fetch import fetch
 from offchain.validator.reasons import CheckResult, Reason
 from trainer.aggregate import aggregate_adapters
 from trainer.artifacts import adapter_hash, load_adapter_state

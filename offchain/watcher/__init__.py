@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from offchain.watcher.decoder import EventDecoder, WatchedContract
+from offchain.watcher.decoder import EventDecoder, WatchedContract, deployed_contracts
 from offchain.watcher.errors import RpcError, WatcherError
 from offchain.watcher.events import ChainEvent, Dispatcher, EventKey
 from offchain.watcher.store import WatcherStore
@@ -28,4 +28,5 @@ __all__ = [
     "WatchedContract",
     "WatcherError",
     "WatcherStore",
+    "deployed_contracts",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 
+from offchain.logging import kv
 from offchain.watcher.events import ChainEvent
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,22 @@ class WatchedContract:
     name: str
     address: str
     abi: Sequence[Mapping[str, Any]]
+
+
+def deployed_contracts(contracts: Mapping[str, str]) -> list[WatchedContract]:
+    """The contracts of a deployment (name -> address) that have an exported ABI, by name.
+    What the worker watches and the dashboard indexes."""
+    from offchain.abi import AbiNotFoundError, load_abi
+
+    out = []
+    for name, address in sorted(contracts.items()):
+        try:
+            abi = load_abi(name)
+        except AbiNotFoundError:
+            logger.info("no exported ABI, not watched", extra=kv(contract=name))
+            continue
+        out.append(WatchedContract(name=name, address=address, abi=abi))
+    return out
 
 
 @lru_cache(maxsize=65536)

@@ -98,7 +98,10 @@ def setup_network(
         8,
         1,
     )
-    _send(client, admin, hub, "createPool", params)
+    budget = 100 * reward * ONE  # the creator escrows 100 rounds of rewards
+    ledger = client.contract("WorkLedger")
+    _send(client, admin, client.contract("LoraToken"), "approve", ledger.address, budget)
+    _send(client, admin, hub, "createPool", params, budget, 0, 0, b"\x00" * 32, b"\x00" * 32)
     pool_id = protocol.pool_count()
     provs = [dev_account(1 + i) for i in range(providers)]
     nodes = [node_key(i) for i in range(providers)]

@@ -12,11 +12,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from offchain.abi import AbiNotFoundError, load_abi
 from offchain.chain.client import ChainClient
 from offchain.logging import kv
 from offchain.settings import Settings
-from offchain.watcher import WatchedContract
+from offchain.watcher import WatchedContract, deployed_contracts
 from offchain.web.app import create_app
 from offchain.web.explorer import Explorer, Reasons
 from offchain.web.indexer import Indexer
@@ -69,16 +68,8 @@ def heartbeat_reader(dirs: list[Path]) -> Callable[[str], dict[str, Any] | None]
 
 
 def watched_contracts(client: ChainClient) -> list[WatchedContract]:
-    """Every deployed contract with an exported ABI (as the worker watches them)."""
-    out = []
-    for name, address in sorted(client.deployment.contracts.items()):
-        try:
-            abi = load_abi(name)
-        except AbiNotFoundError:
-            logger.info("no ABI, not indexed", extra=kv(contract=name))
-            continue
-        out.append(WatchedContract(name=name, address=address, abi=abi))
-    return out
+    """Every deployed loranet contract that has an exported ABI."""
+    return deployed_contracts(client.deployment.contracts)
 
 
 @dataclass

@@ -45,7 +45,7 @@ SCALE_FACTOR = 1.7
 DRIFT_RATIO = 0.74
 PARTIAL_FRACTION = 0.1
 INFLATE_FACTOR = 10
-BUNDLE_FILE = "replay-bundle.json"  # offchain.validator.bundle.BUNDLE_FILE
+BUNDLE_FILE = "replay-bundle.json"  # offchain.rounds.bundle.BUNDLE_FILE
 
 
 class CheatError(LoranetError):

@@ -40,8 +40,9 @@ def _hivemind_train_fn(
     import yaml
 
     from offchain.artifacts import open_fetcher
-    from offchain.validator.publish import base_resolver, fresh_adapter, pool_train_fn
+    from offchain.rounds.adapters import fresh_adapter
     from offchain.worker.cheats import CheatSettings, with_cheat
+    from offchain.worker.training import base_resolver, pool_train_fn
     from trainer.config import TrainConfig
 
     local = (yaml.safe_load(config.read_text()) or {}) if config else {}
@@ -113,10 +114,10 @@ def run(
 ) -> None:
     """Run the worker: watcher + Celery worker + round work + outbox, until SIGINT/SIGTERM."""
     from offchain.chain.tx import TxSender
+    from offchain.shutdown import StopFlag, stop_on_signals
     from offchain.worker.metrics import WorkerMetrics
     from offchain.worker.service import WorkerService, dry_run_train_fn, initial_peers_dht
     from offchain.worker.settings import WorkerSettings
-    from offchain.worker.shutdown import StopFlag, stop_on_signals
 
     if trainer not in TRAINERS:
         raise WorkerCliError(f"--trainer must be one of {', '.join(TRAINERS)}, not '{trainer}'.")

@@ -16,7 +16,7 @@ import psutil
 from pydantic import BaseModel, ValidationError
 
 from offchain.logging import kv
-from offchain.worker.shutdown import StopFlag
+from offchain.shutdown import StopFlag
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, SecretStr
 
-from offchain.validator.errors import ValidatorError
+from offchain.rounds.errors import RoundError
 from offchain.worker.round_work import TrainedRound
 from trainer.config import TrainConfig
 
@@ -68,10 +68,10 @@ def train_in_child(spec: NodeSpec, *, timeout_s: float | None = None) -> Trained
             check=False,
         )
     if proc.returncode == EXIT_REFUSED and error.is_file():
-        raise ValidatorError(error.read_text().strip())
+        raise RoundError(error.read_text().strip())
     if proc.returncode != 0 or not result.is_file():
         tail = (spec.out_dir / "train.log").read_text(errors="replace")[-1500:]
-        raise ValidatorError(f"training exited with code {proc.returncode}:\n{tail}")
+        raise RoundError(f"training exited with code {proc.returncode}:\n{tail}")
     return TrainedRound.model_validate_json(result.read_text())
 
 
@@ -80,7 +80,7 @@ def main() -> None:
     from eth_account import Account
 
     from offchain.errors import LoranetError
-    from offchain.validator.publish import train_verifiable
+    from offchain.worker.training import train_verifiable
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     spec = NodeSpec.model_validate_json(sys.stdin.read())

@@ -23,14 +23,14 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from offchain.abi import AbiNotFoundError, load_abi
 from offchain.artifacts import ArtifactStore, open_store, serve
 from offchain.chain.client import ChainClient
 from offchain.chain.tx import TxSender
 from offchain.logging import kv
 from offchain.outbox import Outbox
 from offchain.runtime import ServiceRuntime
-from offchain.watcher import EventWatcher, WatchedContract, WatcherStore
+from offchain.shutdown import StopFlag
+from offchain.watcher import EventWatcher, WatchedContract, WatcherStore, deployed_contracts
 from offchain.worker.actions import ServiceActions
 from offchain.worker.celery_app import (
     CeleryDispatcher,
@@ -52,7 +52,6 @@ from offchain.worker.metrics import WorkerMetrics
 from offchain.worker.round_work import RoundWorker, TrainFn, store_fn
 from offchain.worker.rounds import RoundClock, RoundScheduler, RoundSlot
 from offchain.worker.settings import WorkerSettings
-from offchain.worker.shutdown import StopFlag
 from offchain.worker.standing import Standing
 
 logger = logging.getLogger(__name__)
@@ -62,15 +61,7 @@ HEARTBEAT_FILE = "heartbeat.json"
 
 def watched_contracts(client: ChainClient) -> list[WatchedContract]:
     """Every deployed loranet contract that has an exported ABI."""
-    out = []
-    for name, address in sorted(client.deployment.contracts.items()):
-        try:
-            abi = load_abi(name)
-        except AbiNotFoundError:
-            logger.info("no ABI, not watched", extra=kv(contract=name))
-            continue
-        out.append(WatchedContract(name=name, address=address, abi=abi))
-    return out
+    return deployed_contracts(client.deployment.contracts)
 
 
 @dataclass

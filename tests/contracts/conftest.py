@@ -31,7 +31,7 @@ from loranet_testkit import (
     WINDOW,
     ZERO,
     Signer,
-    pool_params,
+    create_pool,
     register,
 )
 
@@ -116,10 +116,11 @@ def _session_fixtures_first(
 
 
 @pytest.fixture(scope="module")
-def token(project, owner, minter, burner):
+def token(project, owner, minter):
+    """A bare token: `minter` holds MINTER_ROLE with an unlimited mint allowance."""
     token = owner.deploy(project.LoraToken, owner)
     token.grantRole(token.MINTER_ROLE(), minter, sender=owner)
-    token.grantRole(token.BURNER_ROLE(), burner, sender=owner)
+    token.setMintAllowance(2**256 - 1, sender=owner)
     return token
 
 
@@ -139,18 +140,25 @@ def test_params(treasury, creator, validator, validator2) -> DeployParams:
         pool_creators=(creator.address,),
         domains=(DomainSpec(**domain), DomainSpec(name="inference", **domain)),
         fund_amount=FUND,
+        dev_admin=True,  # the owner stays admin beside the timelock (governance tests drop it)
+        voting_delay=1,
+        voting_period=10,
+        timelock_delay=60,
+        proposal_threshold=0,
+        queue_period=5,
     )
 
 
 @pytest.fixture(scope="module")
-def protocol(project, owner, alice, bob, attacker, test_params, tmp_path_factory):
-    """Every contract, deployed and wired by `deploy_all`; alice, bob, attacker hold 100k LORA."""
+def protocol(project, owner, alice, bob, attacker, creator, test_params, tmp_path_factory):
+    """Every contract, deployed and wired by `deploy_all`; alice, bob, attacker and the pool
+    creator hold 100k LORA."""
     data = deploy_all(
         owner,
         test_params,
         network="contracts-test",
         out_dir=tmp_path_factory.mktemp("deployments"),
-        fund=[alice, bob, attacker],
+        fund=[alice, bob, attacker, creator],
     )
     c = data["contracts"]
     return SimpleNamespace(
@@ -193,7 +201,7 @@ def providers(protocol, signer, alice, bob, validator, node_keys):
 def active_pool(protocol, providers, signer, creator, node_keys, chain):
     """Pool 1 (domain 1) started by `creator`, nodes 0..3 joined. Returns a namespace with
     `id`, `start` and `window(round)` -> (start, end, submissionEnd)."""
-    protocol.hub.createPool(pool_params(), sender=creator)
+    create_pool(protocol, creator)
     pool_id = protocol.pools.poolCount()
     protocol.hub.startPool(pool_id, sender=creator)
     for i, provider in providers.items():

@@ -29,6 +29,7 @@ UNBONDING = 3600
 BASE_STAKE = 1_000 * TOKEN
 PER_UNIT = 10 * TOKEN
 REWARD = 1_000 * TOKEN
+BUDGET = 10 * REWARD  # escrowed by the creator at createPool
 FUND = 100_000 * TOKEN
 SLASH_BPS = 1_000
 DEADLINE = 2**63  # far future
@@ -182,6 +183,15 @@ def make_report(
 def register(protocol, provider, amount: int = 5_000 * TOKEN) -> None:
     protocol.token.approve(protocol.stake, amount, sender=provider)
     protocol.hub.registerProvider(amount, 0, 0, ZERO, ZERO, sender=provider)
+
+
+def create_pool(protocol, creator, *, budget: int = BUDGET, **overrides: Any) -> Any:
+    """``hub.createPool`` with the creator's ``budget`` escrowed (approve, then one call)."""
+    if budget:
+        protocol.token.approve(protocol.ledger, budget, sender=creator)
+    return protocol.hub.createPool(
+        pool_params(**overrides), budget, 0, 0, ZERO, ZERO, sender=creator
+    )
 
 
 def pool_params(domain_id: int = 1, **overrides: Any) -> tuple:

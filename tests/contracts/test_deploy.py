@@ -47,8 +47,9 @@ def test_deploy_all_writes_complete_wired_file(project, owner, alice, params, tm
     hub, token = c["NetworkHub"], c["LoraToken"]
     assert hub.workLedger() == c["WorkLedger"].address
     assert c["StakeManager"].treasury() == params.treasury
-    assert token.hasRole(token.MINTER_ROLE(), c["WorkLedger"])
+    assert not token.hasRole(token.MINTER_ROLE(), c["WorkLedger"])  # pays from escrows
     assert not token.hasRole(token.MINTER_ROLE(), owner)  # renounced after funding
+    assert token.mintAllowance() == 0  # the funding spent exactly what it allowed itself
     assert hub.hasRole(hub.VALIDATOR_ROLE(), params.validators[0])
     assert hub.hasRole(hub.POOL_CREATOR_ROLE(), params.pool_creators[0])
     assert token.balanceOf(alice) == params.fund_amount
@@ -104,7 +105,7 @@ def test_ape_run_deploy_cli(chain, tmp_path, owner):
     assert data["params"]["unbonding_period"] == 86400
     assert data["params"]["base_stake"] == str(250 * 10**18)
     assert data["roles"]["validators"] == [owner.address]
-    assert len(data["funded"]) == 9
+    assert len(data["funded"]) == 10  # the deployer too: it creates (and funds) local pools
     again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "nothing to do" in again.stdout
     assert json.loads(again.stdout.strip().splitlines()[-1])["contracts"] == data["contracts"]

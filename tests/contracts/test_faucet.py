@@ -64,7 +64,8 @@ def test_deploy_mints_genesis_and_funds_the_faucet(project, owner, treasury, tmp
     faucet = project.LoraFaucet.at(data["contracts"]["LoraFaucet"])
     assert token.balanceOf(treasury) == 10_000_000 * LORA
     assert token.balanceOf(faucet) == 50_000 * LORA
-    assert not token.hasRole(token.MINTER_ROLE(), owner)  # only the ledger mints afterwards
+    assert not token.hasRole(token.MINTER_ROLE(), owner)  # nobody mints afterwards
+    assert token.mintAllowance() == 0
     assert data["allocation"]["faucet"]["address"] == faucet.address
     assert data["allocation"]["genesis"] == {"to": treasury.address, "amount": str(10**25)}
     assert "LoraFaucet" in data["abi_digests"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ape
 import pytest
-from loranet_testkit import BASE_STAKE, PER_UNIT, TOKEN, ZERO, pool_params
+from loranet_testkit import BASE_STAKE, PER_UNIT, TOKEN, ZERO, create_pool
 
 POLICY = (2, 600, 50_000, 15_000, 10_000, 5_000, 1_000, 0)
 NODE = "0x" + "11" * 20
@@ -27,7 +27,7 @@ def test_wiring(protocol):
         protocol.ledger,
     ):
         assert module.hub() == hub.address
-    assert protocol.token.hasRole(protocol.token.MINTER_ROLE(), protocol.ledger)
+    assert not protocol.token.hasRole(protocol.token.MINTER_ROLE(), protocol.ledger)  # never mints
 
 
 def test_wire_only_once(protocol, owner):
@@ -52,7 +52,7 @@ def test_stake_params(protocol, owner, attacker, alice):
     [event] = [e for e in tx.events if e.event_name == "StakeParamsSet"]
     assert (event.baseStake, event.perUnitStake) == (5 * TOKEN, 2 * TOKEN)
     assert (protocol.hub.baseStake(), protocol.hub.perUnitStake()) == (5 * TOKEN, 2 * TOKEN)
-    assert protocol.hub.minStakeOf(alice) == 0  # no nodes
+    assert protocol.hub.minStakeOf(alice) == 0  # not registered
     with ape.reverts(protocol.hub.AccessControlUnauthorizedAccount):
         protocol.hub.setStakeParams(0, 0, sender=attacker)
 
@@ -67,6 +67,7 @@ ADMIN_CALLS = {
     "setProviderBlacklisted": (NODE, True),
     "setNodeBlacklisted": (NODE, True),
     "grantRole": (ZERO, NODE),
+    "unpause": (),
 }
 
 
@@ -91,7 +92,7 @@ def test_validator_calls_refuse_others(protocol, request, who):
 def test_pool_creator_role_required(protocol, request, who):
     caller = request.getfixturevalue(who)  # even the admin needs the role to create pools
     with ape.reverts(protocol.hub.AccessControlUnauthorizedAccount, account=caller.address):
-        protocol.hub.createPool(pool_params(), sender=caller)
+        create_pool(protocol, caller)
 
 
 def test_ledger_hook_only_hub(protocol, attacker):
@@ -168,3 +169,52 @@ def test_stake_setters_only_hub(protocol, attacker, name):
     args = (1,) if name == "setUnbondingPeriod" else (0, attacker)
     with ape.reverts(protocol.stake.HubModuleUnauthorized):
         getattr(protocol.stake, name)(*args, sender=attacker)
+
+
+# ---------------------------------------------------------------------- verdict span (issue 19)
+
+
+def test_windows_longer_than_unbonding_are_refused(protocol, owner, creator):
+    """A report's verdict comes at most `submissionWindow + 2 * challengeWindow` after it; an
+    unbond requested after the report must not mature earlier, or a provider could report bad
+    work, leave, unbond and withdraw before the rejection slashes it."""
+    hub = protocol.hub
+    period = protocol.stake.unbondingPeriod()  # 3600; domains have a 600 s challenge window
+    assert hub.maxChallengeWindow() == 600
+    too_long = period - 2 * 600 + 1
+    with ape.reverts(hub.NetworkHubUnbondingTooShort, unbondingPeriod=period, span=period + 1):
+        create_pool(protocol, creator, roundLength=too_long, submissionWindow=too_long)
+    create_pool(protocol, creator, roundLength=too_long, submissionWindow=too_long - 1)
+    assert hub.maxSubmissionWindow() == too_long - 1
+    with ape.reverts(hub.NetworkHubUnbondingTooShort):
+        hub.setUnbondingPeriod(period - 1, sender=owner)
+    wide = (1, 601, 0, 1, 1, 1, 0, 0)  # challenge window 601: span 3600 - 1 + 2
+    with ape.reverts(hub.NetworkHubUnbondingTooShort):
+        hub.createDomain("wide", wide, sender=owner)
+    with ape.reverts(hub.NetworkHubUnbondingTooShort):
+        hub.updateDomain(1, wide, sender=owner)
+    hub.setUnbondingPeriod(period + 2, sender=owner)
+    hub.updateDomain(1, wide, sender=owner)
+
+
+# ---------------------------------------------------------------------- pause
+
+
+def test_guardian_pauses_only_governance_unpauses(protocol, owner, burner, alice, attacker):
+    hub = protocol.hub
+    guardian = burner
+    hub.grantRole(hub.GUARDIAN_ROLE(), guardian, sender=owner)
+    with ape.reverts(hub.AccessControlUnauthorizedAccount):
+        hub.pause(sender=attacker)
+    hub.pause(sender=guardian)
+    assert hub.paused() and protocol.stake.paused()
+    protocol.token.approve(protocol.stake, 2_000 * TOKEN, sender=alice)
+    with ape.reverts(hub.EnforcedPause):
+        hub.registerProvider(2_000 * TOKEN, 0, 0, ZERO, ZERO, sender=alice)
+    with ape.reverts(protocol.stake.EnforcedPause):
+        protocol.stake.withdraw(sender=alice)
+    with ape.reverts(hub.AccessControlUnauthorizedAccount, account=guardian.address):
+        hub.unpause(sender=guardian)
+    hub.unpause(sender=owner)
+    assert not hub.paused() and not protocol.stake.paused()
+    hub.registerProvider(2_000 * TOKEN, 0, 0, ZERO, ZERO, sender=alice)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 from eth_utils import keccak
-from loranet_testkit import DEADLINE, REWARD, ROUND, WINDOW, pool_params
+from loranet_testkit import DEADLINE, REWARD, ROUND, WINDOW, create_pool, pool_params
 
 ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -16,7 +16,7 @@ def new_pool(protocol, creator):
     """`new_pool(**overrides)` creates a pending pool and returns its id."""
 
     def _new(**overrides):
-        protocol.hub.createPool(pool_params(**overrides), sender=creator)
+        create_pool(protocol, creator, **overrides)
         return protocol.pools.poolCount()
 
     return _new
@@ -33,7 +33,7 @@ def join(protocol, signer, node_keys):
 
 
 def test_create_pool_stores_hashes_and_emits_uris(protocol, active_pool, creator):
-    tx = protocol.hub.createPool(pool_params(maxNodes=3, minComputeUnits=5), sender=creator)
+    tx = create_pool(protocol, creator, maxNodes=3, minComputeUnits=5)
     [event] = [e for e in tx.events if e.event_name == "PoolCreated"]
     assert event.poolId == 2 and event.domainId == 1 and event.creator == creator.address
     params = event.params
@@ -56,14 +56,14 @@ def test_create_pool_stores_hashes_and_emits_uris(protocol, active_pool, creator
 )  # fmt: skip
 def test_create_pool_rejects_bad_params(protocol, active_pool, creator, overrides):
     with ape.reverts(protocol.pools.ComputePoolInvalidParams):
-        protocol.hub.createPool(pool_params(**overrides), sender=creator)
+        create_pool(protocol, creator, **overrides)
 
 
 def test_create_pool_unknown_domain_and_role(protocol, active_pool, creator, attacker):
     with ape.reverts(protocol.domains.DomainRegistryUnknownDomain, domainId=9):
-        protocol.hub.createPool(pool_params(domain_id=9), sender=creator)
+        create_pool(protocol, creator, domain_id=9)
     with ape.reverts(protocol.hub.AccessControlUnauthorizedAccount):
-        protocol.hub.createPool(pool_params(), sender=attacker)
+        create_pool(protocol, attacker)
 
 
 def test_lifecycle_creator_or_admin_only(protocol, active_pool, new_pool, creator, owner, attacker):

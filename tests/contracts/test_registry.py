@@ -6,7 +6,7 @@ from __future__ import annotations
 import ape
 import pytest
 from eth_utils import keccak
-from loranet_testkit import BASE_STAKE, DEADLINE, PER_UNIT, TOKEN, ZERO, pool_params, register
+from loranet_testkit import BASE_STAKE, DEADLINE, PER_UNIT, TOKEN, ZERO, create_pool, register
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_remove_node(protocol, providers, add, alice, bob, node_keys):
 def test_node_in_active_pool_cannot_be_removed(
     protocol, providers, signer, creator, alice, node_keys
 ):
-    protocol.hub.createPool(pool_params(), sender=creator)
+    create_pool(protocol, creator)
     pool_id = protocol.pools.poolCount()
     key = node_keys[0]
     protocol.hub.joinPool(
@@ -131,7 +131,7 @@ def test_node_in_active_pool_cannot_be_removed(
 def test_unbond_below_minimum_while_in_pool_reverts(
     protocol, providers, signer, creator, alice, node_keys
 ):
-    protocol.hub.createPool(pool_params(), sender=creator)
+    create_pool(protocol, creator)
     key = node_keys[0]
     protocol.hub.joinPool(1, key.address, DEADLINE, signer.join(key, 1, alice), sender=alice)
     minimum = BASE_STAKE + 20 * PER_UNIT  # two nodes of 10 units

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import ape
 import pytest
-from loranet_testkit import BASE_STAKE, DEADLINE, TOKEN, UNBONDING, ZERO, permit_vrs, register
+from loranet_testkit import (
+    BASE_STAKE,
+    CHALLENGE,
+    DEADLINE,
+    TOKEN,
+    UNBONDING,
+    ZERO,
+    permit_vrs,
+    register,
+)
 
 
 def _permit(token, owner, spender, value, deadline, chain_id):
@@ -85,15 +94,14 @@ def test_unbond_then_withdraw_after_period(protocol, alice, warp, chain):
     assert protocol.stake.unbondingOf(alice) == 800 * TOKEN
     assert protocol.stake.withdrawableOf(alice) == 0
     with ape.reverts(protocol.stake.StakeManagerNothingToWithdraw):
-        protocol.hub.withdraw(sender=alice)
+        protocol.stake.withdraw(sender=alice)
     warp(release)
     balance = protocol.token.balanceOf(alice)
-    tx = protocol.hub.withdraw(sender=alice)
+    tx = protocol.stake.withdraw(sender=alice)
     [event] = [e for e in tx.events if e.event_name == "Withdrawn"]
     assert event.amount == 800 * TOKEN and (event.fromId, event.toId) == (0, 1)
     assert protocol.token.balanceOf(alice) - balance == 800 * TOKEN
     assert protocol.stake.unbondingOf(alice) == 0
-    assert protocol.stake.totalWithdrawn() == 800 * TOKEN
 
 
 def test_several_pending_unbonds_withdraw_fifo(protocol, alice, warp, chain):
@@ -105,10 +113,10 @@ def test_several_pending_unbonds_withdraw_fifo(protocol, alice, warp, chain):
     protocol.hub.unbond(200 * TOKEN, sender=alice)
     chain.mine(timestamp=t0 + UNBONDING + 50)  # only the first matured (views read the head block)
     assert protocol.stake.withdrawableOf(alice) == 100 * TOKEN
-    protocol.hub.withdraw(sender=alice)
+    protocol.stake.withdraw(sender=alice)
     assert protocol.stake.unbondingOf(alice) == 200 * TOKEN
     warp(t0 + UNBONDING + 100)
-    protocol.hub.withdraw(sender=alice)
+    protocol.stake.withdraw(sender=alice)
     assert protocol.stake.unbondingOf(alice) == 0
     account = protocol.stake.accountOf(alice)
     assert account.head == account.tail == 2
@@ -131,18 +139,41 @@ def test_too_many_pending_unbonds(protocol, alice):
         protocol.hub.unbond(TOKEN, sender=alice)
 
 
-def test_provider_without_nodes_may_unbond_everything(protocol, alice):
+def test_registered_provider_keeps_base_stake_until_deregistered(protocol, alice):
+    """Issue 18: registration needs the base stake, also without nodes; deregistering (no
+    nodes left) frees it."""
     register(protocol, alice, 2_000 * TOKEN)
+    assert protocol.hub.minStakeOf(alice) == BASE_STAKE
+    with ape.reverts(protocol.hub.NetworkHubInsufficientStake, required=BASE_STAKE):
+        protocol.hub.unbond(2_000 * TOKEN, sender=alice)
+    protocol.hub.unbond(2_000 * TOKEN - BASE_STAKE, sender=alice)
+    tx = protocol.hub.deregisterProvider(sender=alice)
+    assert [
+        e.event_arguments["provider"] for e in tx.events if e.event_name == "ProviderDeregistered"
+    ] == [alice.address]
     assert protocol.hub.minStakeOf(alice) == 0
-    protocol.hub.unbond(2_000 * TOKEN, sender=alice)
+    protocol.hub.unbond(BASE_STAKE, sender=alice)
     assert protocol.stake.stakedOf(alice) == 0
+    with ape.reverts(protocol.registry.ComputeRegistryNotRegistered):
+        protocol.hub.deregisterProvider(sender=alice)
+
+
+def test_deregister_needs_no_nodes(protocol, signer, node_keys, alice):
+    register(protocol, alice, 2_000 * TOKEN)
+    key = node_keys[5]
+    sig = signer.add_node(key, alice, 1)
+    protocol.hub.addNode(key.address, 1, ZERO, DEADLINE, sig, sender=alice)
+    with ape.reverts(protocol.registry.ComputeRegistryHasNodes, nodeCount=1):
+        protocol.hub.deregisterProvider(sender=alice)
+    protocol.hub.removeNode(key.address, sender=alice)
+    protocol.hub.deregisterProvider(sender=alice)
 
 
 def test_shorter_period_keeps_release_times_monotone(protocol, alice, owner):
     register(protocol, alice, 2_000 * TOKEN)
     protocol.hub.unbond(TOKEN, sender=alice)
     first = protocol.stake.unbondRequest(alice, 0).releaseAt
-    protocol.hub.setUnbondingPeriod(60, sender=owner)
+    protocol.hub.setUnbondingPeriod(2 * CHALLENGE, sender=owner)  # the shortest allowed
     protocol.hub.unbond(TOKEN, sender=alice)
     assert protocol.stake.unbondRequest(alice, 1).releaseAt == first
 
@@ -175,34 +206,55 @@ def test_slash_more_than_staked_is_capped(protocol, alice, owner):
 def test_slash_never_strands_matured_unbonds(protocol, alice, owner, warp, chain):
     """Prime Intellect's bug: a slash left matured unbond requests unwithdrawable. Here a slash
     takes free stake, then immature unbonds (newest first) and never touches matured ones."""
-    register(protocol, alice, 1_000 * TOKEN)
+    register(protocol, alice, 1_500 * TOKEN)
     t0 = chain.pending_timestamp
     warp(t0)
     protocol.hub.unbond(300 * TOKEN, sender=alice)  # request 0: matures at t0 + UNBONDING
     warp(t0 + UNBONDING + 1)
     protocol.hub.unbond(200 * TOKEN, sender=alice)  # request 1: immature
-    assert protocol.stake.slashableOf(alice) == 500 * TOKEN + 200 * TOKEN
+    assert protocol.stake.slashableOf(alice) == 1_000 * TOKEN + 200 * TOKEN
 
     tx = protocol.hub.slash(alice, 10_000 * TOKEN, ZERO, sender=owner)
     [event] = [e for e in tx.events if e.event_name == "Slashed"]
-    assert (event.fromStake, event.fromUnbonding) == (500 * TOKEN, 200 * TOKEN)
+    assert (event.fromStake, event.fromUnbonding) == (1_000 * TOKEN, 200 * TOKEN)
     assert protocol.stake.unbondRequest(alice, 0).amount == 300 * TOKEN
     assert protocol.stake.unbondRequest(alice, 1).amount == 0
+    assert protocol.stake.accountOf(alice).tail == 1  # the emptied request 1 was popped
     assert protocol.stake.unbondingOf(alice) == 300 * TOKEN
     balance = protocol.token.balanceOf(alice)
-    protocol.hub.withdraw(sender=alice)
+    protocol.stake.withdraw(sender=alice)
     assert protocol.token.balanceOf(alice) - balance == 300 * TOKEN
-    # the emptied request 1 matures and is skipped without reverting
     warp(t0 + 2 * UNBONDING + 2)
     with ape.reverts(protocol.stake.StakeManagerNothingToWithdraw):
-        protocol.hub.withdraw(sender=alice)
+        protocol.stake.withdraw(sender=alice)
+
+
+def test_slash_emptying_a_full_queue_never_locks_future_stake(protocol, alice, owner, warp, chain):
+    """Issue 19, item 1: a slash that empties all 16 pending requests used to leave them in
+    the queue for good (withdraw reverted without moving the head, unbond reverted
+    TooManyUnbonds). Emptied requests are popped: the provider can unbond and withdraw again."""
+    limit = protocol.stake.MAX_PENDING_UNBONDS()
+    register(protocol, alice, BASE_STAKE + limit * TOKEN)
+    for _ in range(limit):
+        protocol.hub.unbond(TOKEN, sender=alice)
+    protocol.hub.slash(alice, 10**6 * TOKEN, ZERO, sender=owner)  # stake and every request
+    account = protocol.stake.accountOf(alice)
+    assert account.head == account.tail and account.unbonding == 0
+    protocol.token.approve(protocol.stake, BASE_STAKE + 5 * TOKEN, sender=alice)
+    protocol.hub.stake(BASE_STAKE + 5 * TOKEN, sender=alice)
+    tx = protocol.hub.unbond(5 * TOKEN, sender=alice)
+    [event] = [e for e in tx.events if e.event_name == "UnbondRequested"]
+    warp(event.releaseAt)
+    balance = protocol.token.balanceOf(alice)
+    protocol.stake.withdraw(sender=alice)
+    assert protocol.token.balanceOf(alice) - balance == 5 * TOKEN
 
 
 def test_partial_slash_of_unbonds_newest_first(protocol, alice, owner):
-    register(protocol, alice, 1_000 * TOKEN)
+    register(protocol, alice, 1_800 * TOKEN)
     protocol.hub.unbond(400 * TOKEN, sender=alice)
     protocol.hub.unbond(400 * TOKEN, sender=alice)
-    protocol.hub.slash(alice, 500 * TOKEN, ZERO, sender=owner)  # 200 stake + 300 of request 1
+    protocol.hub.slash(alice, 1_300 * TOKEN, ZERO, sender=owner)  # 1000 stake + 300 of request 1
     assert protocol.stake.stakedOf(alice) == 0
     assert protocol.stake.unbondRequest(alice, 1).amount == 100 * TOKEN
     assert protocol.stake.unbondRequest(alice, 0).amount == 400 * TOKEN
@@ -210,12 +262,13 @@ def test_partial_slash_of_unbonds_newest_first(protocol, alice, owner):
     assert protocol.stake.totalUnbonding() == 500 * TOKEN
 
 
-@pytest.mark.parametrize("name", ["stakeFor", "requestUnbond", "withdraw", "slash"])
+@pytest.mark.parametrize("name", ["stakeFor", "requestUnbond", "pause", "unpause", "slash"])
 def test_stake_manager_only_hub_or_ledger(protocol, attacker, alice, name):
     args = {
         "stakeFor": (alice, TOKEN),
         "requestUnbond": (alice, TOKEN),
-        "withdraw": (alice,),
+        "pause": (),
+        "unpause": (),
         "slash": (alice, TOKEN, 0, ZERO),
     }[name]
     with ape.reverts(protocol.stake.HubModuleUnauthorized, caller=attacker.address):

@@ -1,4 +1,5 @@
-"""LoraToken: role-gated mint and burn, the hard cap, EIP-2612 permit, ERC-5805 votes."""
+"""LoraToken: role-gated mint within a governance-set allowance, burn, the hard cap, EIP-2612
+permit, ERC-5805 votes."""
 
 from __future__ import annotations
 
@@ -63,24 +64,27 @@ def test_cap_enforced(token, minter, alice):
         token.mint(alice, 1, sender=minter)
 
 
-def test_cap_frees_up_after_burn(token, minter, burner, alice):
+def test_cap_frees_up_after_burn(token, minter, alice):
     token.mint(alice, CAP, sender=minter)
-    token.burnFrom(alice, 10 * TOKEN, sender=burner)
+    token.burn(10 * TOKEN, sender=alice)
     token.mint(alice, 10 * TOKEN, sender=minter)
     assert token.totalSupply() == CAP
 
 
-def test_burn_role(token, minter, burner, alice, attacker):
-    token.mint(alice, 10 * TOKEN, sender=minter)
+def test_mint_spends_the_governance_allowance(token, owner, minter, alice, attacker):
+    """Issue 19, item 4: minting only within a budget that only the admin (the timelock) sets;
+    nobody can burn another account's tokens (no BURNER_ROLE, no burnFrom)."""
+    tx = token.setMintAllowance(10 * TOKEN, sender=owner)
+    assert [e.allowance for e in tx.events if e.event_name == "MintAllowanceSet"] == [10 * TOKEN]
+    token.mint(alice, 4 * TOKEN, sender=minter)
+    assert token.mintAllowance() == 6 * TOKEN
+    with ape.reverts(token.LoraTokenMintAllowanceExceeded, amount=7 * TOKEN, allowance=6 * TOKEN):
+        token.mint(alice, 7 * TOKEN, sender=minter)
     with ape.reverts(token.AccessControlUnauthorizedAccount):
-        token.burnFrom(alice, TOKEN, sender=attacker)
-    tx = token.burnFrom(alice, 4 * TOKEN, sender=burner)
-    assert token.balanceOf(alice) == 6 * TOKEN
-    assert token.totalSupply() == 6 * TOKEN
-    [event] = tx.events
-    assert event.event_name == "Transfer" and event.value == 4 * TOKEN
-    with ape.reverts(token.ERC20InsufficientBalance):
-        token.burnFrom(alice, 7 * TOKEN, sender=burner)
+        token.setMintAllowance(2**255, sender=attacker)
+    with ape.reverts(token.AccessControlUnauthorizedAccount):
+        token.setMintAllowance(2**255, sender=minter)
+    assert not hasattr(token, "burnFrom") and not hasattr(token, "BURNER_ROLE")
 
 
 def test_self_burn(token, minter, alice):

@@ -6,14 +6,16 @@ import ape
 import pytest
 from eth_utils import keccak
 from loranet_testkit import (
+    BUDGET,
     CHALLENGE,
     REWARD,
+    ROUND,
     SLASH_BPS,
     TOKEN,
     WINDOW,
     ZERO,
+    create_pool,
     make_report,
-    pool_params,
 )
 
 
@@ -210,7 +212,7 @@ def test_invalid_fields_rejected(protocol, active_pool, submit, warp, field, val
 
 
 def test_report_for_unstarted_pool_reverts(protocol, providers, submit, creator):
-    protocol.hub.createPool(pool_params(), sender=creator)
+    create_pool(protocol, creator)
     with ape.reverts(protocol.pools.ComputePoolInvalidRound):
         submit(0, 0, pool_id=protocol.pools.poolCount())
 
@@ -229,10 +231,10 @@ def test_attest_only_in_challenge_window(protocol, active_pool, submit, warp, va
     warp(end)
     submit(0, 0)
     with ape.reverts(
-        protocol.ledger.WorkLedgerWindowClosed, opensAt=sub_end, closesAt=sub_end + CHALLENGE
+        protocol.ledger.WorkLedgerWindowClosed, opensAt=sub_end, closesAt=sub_end + 2 * CHALLENGE
     ):
         protocol.ledger.attest(1, 0, 1, ZERO, sender=validator)
-    warp(sub_end + CHALLENGE)
+    warp(sub_end + 2 * CHALLENGE)  # challenge window + grace
     with ape.reverts(protocol.ledger.WorkLedgerWindowClosed):
         protocol.ledger.attest(1, 0, 1, ZERO, sender=validator)
 
@@ -349,12 +351,17 @@ def test_all_rejected_pays_nothing(protocol, reported, validator, validator2, al
 # ---------------------------------------------------------------------- finalize (expiry path)
 
 
-def test_no_quorum_expires_after_challenge_window(protocol, reported, validator, warp, alice):
+def test_no_quorum_expires_after_challenge_window_and_grace(
+    protocol, reported, validator, warp, alice
+):
     protocol.ledger.attest(1, 0, 0b1111, ZERO, sender=validator)  # quorum is 2
     _, _, sub_end = reported.window(0)
-    with ape.reverts(protocol.ledger.WorkLedgerNotFinalizable, challengeEnd=sub_end + CHALLENGE):
+    expires = sub_end + 2 * CHALLENGE
+    assert protocol.ledger.deadlinesOf(1, 0) == (sub_end, sub_end + CHALLENGE, expires)
+    warp(sub_end + CHALLENGE)  # challenge window over: still within the grace period
+    with ape.reverts(protocol.ledger.WorkLedgerNotFinalizable, expiresAt=expires):
         protocol.ledger.finalize(1, 0, sender=validator)
-    warp(sub_end + CHALLENGE)
+    warp(expires)
     tx = protocol.ledger.finalize(1, 0, sender=validator)
     [fin] = [e for e in tx.events if e.event_name == "RoundFinalized"]
     assert not fin.decided and fin.awarded == 0 and fin.baseAdapterHash == ZERO
@@ -362,9 +369,26 @@ def test_no_quorum_expires_after_challenge_window(protocol, reported, validator,
     assert protocol.ledger.roundState(1, 0).finalized
 
 
+def test_late_quorum_in_grace_period_still_decides_and_pays(
+    protocol, reported, validator, validator2, warp, alice
+):
+    """Issues 13/19: a validator slowed down past the challenge window must not see the round
+    finalized undecided: its late attestation still reaches the quorum, and the round pays."""
+    _, _, sub_end = reported.window(0)
+    protocol.ledger.attest(1, 0, 0b1111, ZERO, sender=validator)
+    warp(sub_end + CHALLENGE + 1)  # the second validator is late
+    with ape.reverts(protocol.ledger.WorkLedgerNotFinalizable):
+        protocol.ledger.finalize(1, 0, sender=validator)
+    protocol.ledger.attest(1, 0, 0b1111, ZERO, sender=validator2)
+    tx = protocol.ledger.finalize(1, 0, sender=validator)
+    [fin] = [e for e in tx.events if e.event_name == "RoundFinalized"]
+    assert fin.decided and fin.accepted == 4
+    assert protocol.ledger.pendingRewards(alice) > 0
+
+
 def test_empty_round_can_expire(protocol, active_pool, warp, attacker):
     _, _, sub_end = active_pool.window(0)
-    warp(sub_end + CHALLENGE)
+    warp(sub_end + 2 * CHALLENGE)
     protocol.ledger.finalize(1, 0, sender=attacker)
     assert protocol.ledger.roundState(1, 0).finalized
 
@@ -385,8 +409,8 @@ def test_base_adapter_follows_latest_decided_round(
     assert protocol.ledger.baseAdapterOf(1) == a2
     # round 0 expires later without a quorum: it does not roll the adapter back
     _, _, sub0 = active_pool.window(0)
-    protocol.ledger.finalize(1, 0, sender=validator)  # sub0 + CHALLENGE < now
-    assert sub0 + CHALLENGE <= sub1
+    warp(sub0 + 2 * CHALLENGE)  # round 0 expires
+    protocol.ledger.finalize(1, 0, sender=validator)
     assert protocol.ledger.baseAdapterOf(1) == a2
     del a1
 
@@ -400,15 +424,18 @@ def _decide_all(protocol, validators, accept=0b1111, round_=0):
     protocol.ledger.finalize(1, round_, sender=validators[0])
 
 
-def test_claim_mints_and_claim_twice_reverts(protocol, reported, validator, validator2, alice):
+def test_claim_pays_from_escrow_and_claim_twice_reverts(
+    protocol, reported, validator, validator2, alice
+):
     _decide_all(protocol, [validator, validator2])
     owed = protocol.ledger.pendingRewards(alice)
-    before = protocol.token.balanceOf(alice)
+    assert protocol.ledger.escrowOf(1) == BUDGET - protocol.ledger.roundState(1, 0).awarded
+    before, supply = protocol.token.balanceOf(alice), protocol.token.totalSupply()
     tx = protocol.ledger.claim(sender=alice)
     [event] = [e for e in tx.events if e.event_name == "RewardsClaimed"]
-    assert event.amount == owed and event.remaining == 0
+    assert event.amount == owed
     assert protocol.token.balanceOf(alice) - before == owed
-    assert protocol.token.totalSupply() >= owed
+    assert protocol.token.totalSupply() == supply  # nothing minted
     with ape.reverts(protocol.ledger.WorkLedgerNothingToClaim, provider=alice.address):
         protocol.ledger.claim(sender=alice)
 
@@ -418,27 +445,64 @@ def test_claim_without_rewards_reverts(protocol, attacker):
         protocol.ledger.claim(sender=attacker)
 
 
-def test_reward_over_cap_mints_what_is_possible(
-    protocol, reported, validator, validator2, alice, bob, owner
+def test_rewards_never_exceed_the_escrow(
+    protocol, providers, signer, node_keys, creator, warp, validator, validator2, alice, bob,
+    attacker, chain,
+):  # fmt: skip
+    """Issue 19, item 3: a pool pays only what its creator escrowed, however large its
+    rewardPerRound; when the escrow runs dry the reports in index order get what is left."""
+    create_pool(protocol, creator, budget=REWARD // 2, rewardPerRound=10 * REWARD)
+    pool = protocol.pools.poolCount()
+    protocol.hub.startPool(pool, sender=creator)
+    for i in (0, 2):
+        owner = providers[i]
+        key = node_keys[i]
+        if protocol.pools.membershipOf(key.address).poolId:
+            protocol.hub.leavePool(key.address, sender=owner)  # from the module's pool 1
+        protocol.hub.joinPool(pool, key.address, 2**63, signer.join(key, pool, owner), sender=owner)
+    start = protocol.pools.poolOf(pool).startTime
+    warp(start + ROUND)
+    for i in (0, 2):
+        report = make_report(pool, 0, node_keys[i])
+        protocol.ledger.submitReport(report, signer.report(node_keys[i], report), sender=attacker)
+    warp(start + ROUND + WINDOW)
+    for v in (validator, validator2):
+        protocol.ledger.attest(pool, 0, 0b11, ZERO, sender=v)
+    tx = protocol.ledger.finalize(pool, 0, sender=attacker)
+    assert [e.reward for e in tx.events if e.event_name == "RewardAccrued"] == [REWARD // 2, 0]
+    assert protocol.ledger.escrowOf(pool) == 0
+    assert protocol.ledger.pendingRewards(alice) == REWARD // 2
+    assert protocol.ledger.pendingRewards(bob) == 0
+
+
+def test_unspent_escrow_returns_to_creator_after_the_last_round(
+    protocol, active_pool, creator, warp, attacker, chain
 ):
-    _decide_all(protocol, [validator, validator2])
-    owed = protocol.ledger.pendingRewards(alice)
-    cap = protocol.token.cap()
-    # fill the supply up to 100 wei below the cap
-    protocol.token.grantRole(protocol.token.MINTER_ROLE(), owner, sender=owner)
-    protocol.token.mint(owner, cap - protocol.token.totalSupply() - 100, sender=owner)
-    tx = protocol.ledger.claim(sender=alice)
-    [event] = [e for e in tx.events if e.event_name == "RewardsClaimed"]
-    assert event.amount == 100 and event.remaining == owed - 100
-    assert protocol.token.totalSupply() == cap
-    assert protocol.ledger.pendingRewards(alice) == owed - 100
-    with ape.reverts(protocol.ledger.WorkLedgerCapReached, owed=owed - 100):
-        protocol.ledger.claim(sender=alice)
-    # burning frees room: the rest becomes claimable
-    protocol.token.burn(owed, sender=owner)
-    protocol.ledger.claim(sender=alice)
-    assert protocol.ledger.pendingRewards(alice) == 0
-    assert protocol.token.totalSupply() >= owed
+    with ape.reverts(protocol.ledger.WorkLedgerPoolNotEnded, refundableAt=0):
+        protocol.ledger.refund(1, sender=attacker)
+    protocol.hub.endPool(1, sender=creator)
+    end = protocol.pools.poolOf(1).endTime
+    refundable = end + WINDOW + 2 * CHALLENGE
+    with ape.reverts(protocol.ledger.WorkLedgerPoolNotEnded, refundableAt=refundable):
+        protocol.ledger.refund(1, sender=attacker)
+    warp(refundable)
+    before = protocol.token.balanceOf(creator)
+    tx = protocol.ledger.refund(1, sender=attacker)  # anyone may trigger; the creator is paid
+    [event] = [e for e in tx.events if e.event_name == "PoolRefunded"]
+    assert event.amount == BUDGET and event.creator == creator.address
+    assert protocol.token.balanceOf(creator) - before == BUDGET
+    with ape.reverts(protocol.ledger.WorkLedgerNothingToRefund):
+        protocol.ledger.refund(1, sender=attacker)
+
+
+def test_fund_pool_tops_up_the_escrow(protocol, active_pool, alice, creator):
+    protocol.token.approve(protocol.ledger, 5 * TOKEN, sender=alice)
+    tx = protocol.hub.fundPool(1, 5 * TOKEN, 0, 0, ZERO, ZERO, sender=alice)
+    [event] = [e for e in tx.events if e.event_name == "PoolFunded"]
+    assert event.escrow == BUDGET + 5 * TOKEN and event.event_arguments["from"] == alice.address
+    protocol.hub.endPool(1, sender=creator)
+    with ape.reverts(protocol.hub.NetworkHubPoolEnded, poolId=1):
+        protocol.hub.fundPool(1, 5 * TOKEN, 0, 0, ZERO, ZERO, sender=alice)
 
 
 def test_minted_per_round_never_exceeds_reward(
@@ -452,7 +516,6 @@ def test_minted_per_round_never_exceeds_reward(
     warp(sub_end)
     _decide_all(protocol, [validator, validator2])
     assert protocol.ledger.roundState(1, 0).awarded <= REWARD
-    assert protocol.ledger.totalAwarded() <= REWARD
     assert TOKEN  # units used in docs
 
 
@@ -511,8 +574,10 @@ def test_provider_change_waits_for_every_pending_report(
     warp(active_pool.window(2)[1])
     with ape.reverts(protocol.ledger.WorkLedgerPreviousReportPending, round=1):
         submit(0, 2)
+    warp(active_pool.window(3)[1])  # round 0 has expired (challenge window + grace) by now
+    assert active_pool.window(0)[2] + 2 * CHALLENGE <= active_pool.window(3)[1]
     protocol.ledger.finalize(1, 0, sender=validator)  # expired: settles without paying
     assert protocol.ledger.reporterOf(1, key.address).pending == 0
-    submit(0, 2)
+    submit(0, 3)
     reporter = protocol.ledger.reporterOf(1, key.address)
     assert reporter.provider == bob.address and reporter.pending == 1

@@ -48,11 +48,11 @@ from offchain.chain.provider import ProviderActions
 from offchain.chain.signing import WORK_REPORT_TYPE as WORK_REPORT_TYPES
 from offchain.chain.signing import sign_work_report
 from offchain.validator.progress import ProgressLog, ProgressRecorder
-from offchain.validator.publish import publishing_store_fn
 from offchain.validator.service import ValidatorService
 from offchain.validator.settings import ValidatorSettings
 from offchain.worker.node_process import RESULT_FILE, NodeSpec
 from offchain.worker.round_work import TrainedRound, report_message
+from offchain.worker.training import publishing_store_fn
 from trainer.collab import create_dht, run_id_for, visible_maddrs
 from trainer.config import DilocoConfig, HivemindConfig, TrainConfig
 
@@ -116,7 +116,9 @@ def protocol(
         8,
         1,
     )
-    hub.createPool(params, sender=admin)
+    budget = 100 * REWARD  # the creator escrows 100 rounds of rewards
+    project.LoraToken.at(c["LoraToken"]).approve(c["WorkLedger"], budget, sender=admin)
+    hub.createPool(params, budget, 0, 0, b"\x00" * 32, b"\x00" * 32, sender=admin)
     pools = project.ComputePool.at(c["ComputePool"])
     pool_id = int(pools.poolCount())
     hub.startPool(pool_id, sender=admin)
@@ -244,7 +246,7 @@ def make_validator(
     with the progress recorded during the round (one recorder stood in for every validator's)."""
     built: list[ValidatorService] = []
 
-    def _make(k: int) -> ValidatorService:
+    def _make(k: int, **settings: Any) -> ValidatorService:
         data = tmp_path / f"validator{k}"
         if not data.exists():  # a second call with the same k is a restart of that validator
             data.mkdir()
@@ -259,7 +261,9 @@ def make_validator(
             # (REPLAY_BUDGET counts the quorum's replays; real rounds stay within 5 %); the
             # swarm above trains 3 of the pool's 4 members as shards i/3 (node 3 never trains,
             # by design), not their places among the round's members on chain
-            settings=ValidatorSettings(poll_interval_s=0.1, replay_budget=100.0, check_shard=False),
+            settings=ValidatorSettings(
+                poll_interval_s=0.1, replay_budget=100.0, check_shard=False, **settings
+            ),
             pools=[protocol.pool_id],
             start_block=protocol.first_block,
         )

@@ -55,6 +55,11 @@ class Protocol4:
     def challenge_end(self) -> int:
         return self.submission_end + CHALLENGE_WINDOW
 
+    @property
+    def expires_at(self) -> int:
+        """A round without quorum may be finalized undecided from here (challenge + grace)."""
+        return self.challenge_end + CHALLENGE_WINDOW
+
 
 @dataclass
 class TrainedRound0:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,13 @@ from typer.testing import CliRunner
 from offchain.artifacts import ArtifactServer, LocalStore
 from offchain.artifacts.round import round_store_fn
 from offchain.cli.main import app
+from offchain.rounds.adapters import fresh_adapter
 from offchain.validator.errors import ValidatorError
-from offchain.validator.publish import fresh_adapter, publishing_store_fn
 from offchain.validator.reasons import Reason
 from offchain.validator.service import ValidatorService
 from offchain.worker import cheats
 from offchain.worker.round_work import TrainedRound
+from offchain.worker.training import publishing_store_fn
 from trainer.aggregate import aggregate_adapters
 from trainer.config import TrainConfig
 from trainer.evaluation import evaluate_adapters
@@ -182,7 +184,7 @@ def test_offline_validator(
         assert state.finalized and state.decided and (state.accepted, state.rejected) == (2, 1)
         return
     assert not state.decided and not state.finalized  # one attestation, quorum is 2
-    chain.pending_timestamp = protocol.challenge_end
+    chain.pending_timestamp = protocol.expires_at
     chain.mine()
     settle(online, protocol)
     state = protocol.ledger.roundState(pool, 0)
@@ -233,6 +235,36 @@ def test_validator_restart_never_attests_twice(
     (round0,) = json.loads(shown.stdout)["rounds"]
     assert (round0["pool_id"], round0["round"], round0["status"]) == (pool, 0, "finalized")
     assert round0["accepted"] == 2 and "SAMPLES_INFLATED" in str(round0["rejected"])
+
+
+def test_racing_validators_finalize_once_and_send_no_reverting_finalize(
+    protocol: Protocol4,
+    trained_round: TrainedRound0,
+    submit: Callable[..., int],
+    after_submission: Callable[[], None],
+    make_validator: Callable[..., ValidatorService],
+) -> None:
+    """Both validators may finalize the decided round; with the finalize jitter they take
+    turns, the first call lands and the other validator drops its own before signing it."""
+    run, pool = trained_round, protocol.pool_id
+    for i in (0, 1):
+        submit(i, run.trained[i], run.uris[i])
+    after_submission()
+    validators = [make_validator(k, finalize_jitter_s=1.5) for k in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not protocol.ledger.roundState(pool, 0).finalized:
+        assert time.monotonic() < deadline, "round not finalized"
+        for v in validators:
+            v.step()
+        time.sleep(0.1)
+    for v in validators:
+        v.step()  # each sees the finalization
+    ledger = validators[0].view.ledger
+    finalized = ledger.events.RoundFinalized().get_logs(from_block=protocol.first_block)
+    assert len(finalized) == 1
+    entries = [e for v in validators for e in v.outbox.entries() if ":finalize" in e.key]
+    assert [e.status for e in entries if e.status != "cancelled"] == ["confirmed"]
+    assert all(e.attempts == () for e in entries if e.status == "cancelled")
 
 
 def test_validator_needs_the_role(protocol: Protocol4, deployment: Any, tmp_path: Path) -> None:
@@ -301,7 +333,7 @@ def test_unreachable_store_is_not_a_cheat(
         assert state.finalized and state.decided and (state.accepted, state.rejected) == (3, 0)
         assert protocol.ledger.pendingRewards(protocol.providers[2]) > 0
         return
-    chain.pending_timestamp = protocol.challenge_end
+    chain.pending_timestamp = protocol.expires_at  # challenge window + grace: no quorum
     chain.mine()
     settle(validators, protocol)
     state = protocol.ledger.roundState(pool, 0)

@@ -51,6 +51,7 @@ def token_address(project: Any, accounts: Any, funded_key: LocalAccount) -> str:
     owner = accounts[0]
     token = owner.deploy(project.LoraToken, owner)
     token.grantRole(token.MINTER_ROLE(), owner, sender=owner)
+    token.setMintAllowance(10_000 * LORA, sender=owner)
     token.mint(funded_key.address, 10_000 * LORA, sender=owner)
     return str(token.address)
 

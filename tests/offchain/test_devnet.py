@@ -42,7 +42,8 @@ def test_up_fund_down(
     deployment = json.loads((tmp_path / "devnet.json").read_text())
     assert deployment["chain_id"] == 31337
     assert set(up["contracts"]) == set(deployment["contracts"]) >= {"LoraToken", "NetworkHub"}
-    assert up["funded"] == [devnet.dev_account(i).address for i in range(1, 10)]
+    # account 0 too: it creates the devnet's pool and escrows its budget
+    assert up["funded"] == [devnet.dev_account(i).address for i in range(10)]
     w3 = Web3(Web3.HTTPProvider(devnet_env))
     token = w3.eth.contract(
         address=deployment["contracts"]["LoraToken"],
@@ -56,8 +57,10 @@ def test_up_fund_down(
             }
         ],
     )
-    for address in up["funded"]:
+    for address in up["funded"][1:]:
         assert token.functions.balanceOf(address).call() == 2_500 * LORA
+    # account 0 escrowed (part of) its LORA as the demo pool's budget
+    assert token.functions.balanceOf(up["funded"][0]).call() < 2_500 * LORA
 
     assert up["pool_id"] == 1
     monkeypatch.delenv("LORANET_RPC_URL")  # later commands find the devnet's port by themselves

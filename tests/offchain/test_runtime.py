@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from offchain.runtime import ServiceRuntime
-from offchain.worker.shutdown import StopFlag
+from offchain.shutdown import StopFlag
 
 
 class Clock:

@@ -113,7 +113,10 @@ PROVIDER_ERRORS = [
     "ComputePoolExpiredSignature",
     "ComputePoolInvalidSignature",
     "WorkLedgerNothingToClaim",
-    "WorkLedgerCapReached",
+    "WorkLedgerPoolNotEnded",
+    "NetworkHubUnbondingTooShort",
+    "ComputeRegistryHasNodes",
+    "EnforcedPause",
     "ERC20InsufficientBalance",
     "ERC20InsufficientAllowance",
 ]

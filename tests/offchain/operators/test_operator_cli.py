@@ -74,10 +74,12 @@ def test_domains_and_parameters(
             sentence="does not hold the admin role, which creating a domain needs")  # fmt: skip
 
     cli_json("admin", "set-stake", "--base", "500", "--per-unit", "5", "--account", "admin")
-    cli_json("admin", "set-unbonding", "3600", "--account", "admin")
+    refused(admin_key, "admin", "set-unbonding", "3600", "--account", "admin",
+            sentence="the unbonding period must be at least 7200 s")  # fmt: skip
+    cli_json("admin", "set-unbonding", "7200", "--account", "admin")
     params = cli_json("admin", "params")
     assert params["base_stake"] == str(500 * 10**18)
-    assert params["unbonding_period"] == 3600
+    assert params["unbonding_period"] == 7200
     refused(admin_key, "admin", "set-slash-split", "--burn-bps", "20000", "--treasury",
             admin_key.address, "--account", "admin",
             sentence="the burned part must be 0..10000 bps, not 20000.")  # fmt: skip

@@ -56,7 +56,9 @@ def protocol(settings: Settings) -> Protocol:
 
 
 @pytest.fixture
-def make_pool(hub: Any, admin: Any, deployment: Any, protocol: Protocol) -> Callable[..., int]:
+def make_pool(
+    hub: Any, admin: Any, deployment: Any, protocol: Protocol, project: Any
+) -> Callable[..., int]:
     """Create (and by default start) a pool as the admin; returns its id."""
 
     def _make(*, max_nodes: int = 4, min_units: int = 1, start: bool = True) -> int:
@@ -73,7 +75,10 @@ def make_pool(hub: Any, admin: Any, deployment: Any, protocol: Protocol) -> Call
             max_nodes,
             min_units,
         )
-        hub.createPool(params, sender=admin)
+        budget = 100 * params[8]  # the creator escrows 100 rounds of rewards
+        token = project.LoraToken.at(deployment.contracts["LoraToken"])
+        token.approve(deployment.contracts["WorkLedger"], budget, sender=admin)
+        hub.createPool(params, budget, 0, 0, b"\x00" * 32, b"\x00" * 32, sender=admin)
         pool_id = protocol.pool_count()
         if start:
             hub.startPool(pool_id, sender=admin)

@@ -29,9 +29,9 @@ def test_all_green_once_registered(run_cli: Run, provider: LocalAccount) -> None
     checks = checks_of(result)
     assert result.exit_code == 0, checks
     assert {c["status"] for c in checks.values()} == {"ok"}
-    assert checks["abi"]["detail"] == "local ABIs match the deployment (7 contracts)"
+    assert checks["abi"]["detail"] == "local ABIs match the deployment (9 contracts)"
     assert checks["node keys"]["detail"] == "1 unlock: gpu-0"
-    assert checks["stake"]["detail"].startswith("registered, stake 2,000 LORA (minimum 0 LORA")
+    assert checks["stake"]["detail"].startswith("registered, stake 2,000 LORA (minimum 1,000 LORA")
 
 
 def test_stale_abi_is_reported(run_cli: Run, provider: LocalAccount, deployment_file: Path) -> None:

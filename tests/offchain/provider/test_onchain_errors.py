@@ -75,7 +75,8 @@ def test_unbond_below_minimum(actions: ProviderActions, specs_file: Path) -> Non
 
 def test_withdraw_and_claim_with_nothing(actions: ProviderActions) -> None:
     actions.register(2_000 * LORA)
-    error = refused_on_chain(actions, hub_call(actions, "withdraw"))
+    withdraw = TxRequest.call(actions.protocol.stake, "withdraw", description="withdraw")
+    error = refused_on_chain(actions, withdraw)
     assert str(error) == (
         f"nothing to withdraw yet: no unbond of {actions.address} has been released."
     )

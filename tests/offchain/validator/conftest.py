@@ -13,8 +13,8 @@ import pytest
 import torch
 from validator_support import NODE, NODE_COUNT, NODE_INDEX, POOL, ROUND, LocalRun
 
-from offchain.validator.bundle import ReplayBundle
-from offchain.validator.publish import fresh_adapter
+from offchain.rounds.adapters import fresh_adapter
+from offchain.rounds.bundle import ReplayBundle
 from trainer.artifacts import load_adapter_state, save_adapter
 from trainer.config import ReplayConfig, TrainConfig
 from trainer.data import TrainingData

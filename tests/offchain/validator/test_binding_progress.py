@@ -6,7 +6,7 @@ from pathlib import Path
 
 from eth_account import Account
 
-from offchain.validator.binding import (
+from offchain.rounds.binding import (
     NodeProgress,
     announce_node,
     endorsed_node,

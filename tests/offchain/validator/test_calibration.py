@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from validator_support import NODE, POOL, ROUND, LocalRun
 
-from offchain.validator.bundle import ReplayBundle
+from offchain.rounds.bundle import ReplayBundle
 from offchain.validator.calibration import (
     CEILING,
     HONEST_SPREAD,

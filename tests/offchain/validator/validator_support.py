@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from offchain.validator.bundle import ReplayBundle
+from offchain.rounds.bundle import ReplayBundle
 from trainer.data import Shard
 
 POOL, ROUND, NODE_INDEX, NODE_COUNT = 3, 1, 0, 2

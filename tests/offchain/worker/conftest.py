@@ -81,6 +81,7 @@ def w3(rpc_uri: str) -> Web3:
 def token(project: Any, owner: Any) -> Any:
     token = owner.deploy(project.LoraToken, owner)
     token.grantRole(token.MINTER_ROLE(), owner, sender=owner)
+    token.setMintAllowance(2**256 - 1, sender=owner)  # emissions are governance-budgeted
     return token
 
 
@@ -367,7 +368,9 @@ def pool(deployment: Any, project: Any, chain: Any) -> SimpleNamespace:
         8,
         1,
     )
-    hub.createPool(params, sender=admin)
+    budget = 100 * params[8]  # the creator escrows 100 rounds of rewards
+    token.approve(c["WorkLedger"], budget, sender=admin)
+    hub.createPool(params, budget, 0, 0, ZERO, ZERO, sender=admin)
     pool_id = int(pools.poolCount())
     hub.startPool(pool_id, sender=admin)
     join = {

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from offchain.logging import StructuredFormatter
+from offchain.shutdown import StopFlag
 from offchain.worker.heartbeat import (
     collect_heartbeat,
     heartbeat_key,
@@ -19,7 +20,6 @@ from offchain.worker.heartbeat import (
     publish_heartbeat,
     read_heartbeats,
 )
-from offchain.worker.shutdown import StopFlag
 
 NODE_A = "0x00000000000000000000000000000000000000Aa"
 NODE_B = "0x00000000000000000000000000000000000000Bb"

@@ -9,7 +9,7 @@ import os
 import signal
 
 from offchain.logging import StructuredFormatter, configure_logging, kv
-from offchain.worker.shutdown import StopFlag, stop_on_signals
+from offchain.shutdown import StopFlag, stop_on_signals
 
 
 def test_sigterm_sets_the_flag_and_handlers_are_restored() -> None:

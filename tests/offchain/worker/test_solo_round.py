@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from offchain.validator import publish
 from offchain.validator.errors import SoloRoundError
+from offchain.worker import training as publish
 from trainer.config import TrainConfig
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]

@@ -1,12 +1,13 @@
-"""The node side of validation: train so that validators can check, publish what they fetch.
+"""The node's training for a round: train so that validators can check, publish what they
+fetch (the node side of validation; shared formats live in :mod:`offchain.rounds`).
 
 * :func:`train_verifiable` — one round through ``trainer.collab.train_round`` with a DHT that
-  also carries the node's endorsement of its hivemind peer (:mod:`offchain.validator.binding`);
-  writes the replay bundle (:mod:`offchain.validator.bundle`) next to the adapter;
+  also carries the node's endorsement of its hivemind peer (:mod:`offchain.rounds.binding`);
+  writes the replay bundle (:mod:`offchain.rounds.bundle`) next to the adapter;
 * :func:`publishing_store_fn` — a local artifact store (``offchain.artifacts``) that also
   publishes the training-state checkpoints and the bundle, named by hash;
-* :func:`fresh_adapter` / :func:`resolve_adapter` — the round's base adapter as a file (the
-  seeded LoRA initialisation for hash 0, else fetched by hash from adapter sources, verified).
+* :func:`base_resolver` — the round's base adapter as a file
+  (:mod:`offchain.rounds.adapters`), from the hash the ledger holds at the round's start.
 """
 
 from __future__ import annotations
@@ -19,61 +20,14 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from offchain.artifacts import Fetcher
-from offchain.validator.binding import announce_node
-from offchain.validator.bundle import BUNDLE_FILE, ZERO_HASH, ReplayBundle
-from offchain.validator.errors import FetchError, SoloRoundError, ValidatorError
-from offchain.validator.fetch import as_fetcher, fetch
+from offchain.rounds.adapters import round_base
+from offchain.rounds.binding import announce_node
+from offchain.rounds.bundle import BUNDLE_FILE, ReplayBundle
+from offchain.rounds.errors import SoloRoundError
 from offchain.worker.round_work import StoreFn, TrainedRound, TrainFn
-from trainer.artifacts import save_adapter
 from trainer.config import TrainConfig
 
 logger = logging.getLogger(__name__)
-
-
-def fresh_adapter(cfg: TrainConfig, cache_dir: Path) -> Path:
-    """The seeded LoRA initialisation of ``cfg.model`` as an adapter file (hash 0 on chain)."""
-    from trainer.models import attach_lora, build_base_model
-
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    model = attach_lora(build_base_model(cfg.model), cfg.model)
-    tmp = cache_dir / "fresh.tmp"
-    digest = save_adapter(model, tmp)
-    path = cache_dir / f"fresh-{digest.removeprefix('0x')}.safetensors"
-    tmp.replace(path)
-    return path
-
-
-def resolve_adapter(digest: str, sources: Sequence[str], cache: Fetcher | Path) -> Path:
-    """The adapter with ``digest``, fetched by hash from the first source that serves it.
-
-    A source is a base URI (``https://host/artifacts``, ``s3://bucket/prefix``, or a folder on
-    a local chain) under which artifacts are named ``<hash hex>`` (or the older
-    ``<hash hex>.safetensors``); every fetch is verified against ``digest``.
-    """
-    hexpart = digest.lower().removeprefix("0x")
-    fetcher = as_fetcher(cache)
-    hit = fetcher.cached(digest)
-    if hit is not None:
-        return hit
-    errors = []
-    for source in sources:
-        for name in (hexpart, f"{hexpart}.safetensors"):
-            uri = f"{source.rstrip('/')}/{name}"
-            try:
-                return fetch(uri, digest, fetcher)
-            except FetchError as err:
-                errors.append(str(err))
-    logger.warning("base adapter %s not found: %s", digest, " | ".join(errors) or "no sources")
-    raise ValidatorError(f"adapter {digest} is in none of the adapter sources {list(sources)}.")
-
-
-def round_base(
-    cfg: TrainConfig, digest: str, sources: Sequence[str], cache: Fetcher | Path
-) -> tuple[Path | None, str]:
-    """(adapter file to start from or None for the fresh one, its on-chain hash)."""
-    if digest == ZERO_HASH:
-        return None, ZERO_HASH
-    return resolve_adapter(digest, sources, cache), digest
 
 
 BaseResolver = Callable[[int, int], tuple[Path | None, str]]
@@ -88,7 +42,7 @@ def base_resolver(
     fetcher: Fetcher | None = None,
 ) -> BaseResolver:
     """``(pool, round) -> (base adapter file or None for the fresh one, on-chain hash)``."""
-    from offchain.validator.chainview import ChainView
+    from offchain.rounds.chainview import ChainView
 
     view = ChainView(
         client.w3,

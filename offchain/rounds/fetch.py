@@ -3,10 +3,10 @@
 Every fetch is hash-checked, size- and time-bounded and retried (:class:`Fetcher`). The two
 outcomes a validator must tell apart become two errors:
 
-* :class:`~offchain.validator.errors.ArtifactUnavailable` — the bytes could not be had: says
+* :class:`~offchain.rounds.errors.ArtifactUnavailable` — the bytes could not be had: says
   nothing about the node (its store may be down, this validator's network may be): the
   validator abstains, it never rejects on this;
-* :class:`~offchain.validator.errors.FetchError` (any other) — the URI is unusable or the
+* :class:`~offchain.rounds.errors.FetchError` (any other) — the URI is unusable or the
   bytes fetched hash to something else: the node reported what it does not serve.
 """
 
@@ -23,7 +23,7 @@ from offchain.artifacts import (
     Fetcher,
 )
 from offchain.artifacts import sibling as sibling_uri
-from offchain.validator.errors import ArtifactUnavailable, FetchError
+from offchain.rounds.errors import ArtifactUnavailable, FetchError
 
 logger = logging.getLogger(__name__)
 

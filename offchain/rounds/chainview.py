@@ -52,6 +52,7 @@ class RoundWindow:
     end: int
     submission_end: int
     challenge_end: int
+    expires_at: int  # attestations are taken until here; no quorum by then: finalize undecided
 
 
 class ChainView:
@@ -77,6 +78,7 @@ class ChainView:
             int(end),
             int(submission_end),
             int(submission_end) + challenge,
+            int(submission_end) + 2 * challenge,  # WorkLedger: challenge window + same grace
         )
 
     def base_adapter_at_start(self, pool_id: int, round: int) -> str:
@@ -97,7 +99,7 @@ class ChainView:
         return hex32(self.w3.eth.get_block(number)["hash"])
 
     def round_state(self, pool_id: int, round: int) -> tuple[Any, ...]:
-        """``(reportCount, accepted, rejected, decided, finalized, awarded)``."""
+        """``(reportCount, accepted, rejected, decided, finalized, awarded, settled)``."""
         return tuple(self.ledger.functions.roundState(pool_id, round).call())
 
     def has_attested(self, pool_id: int, round: int, validator: str) -> bool:
