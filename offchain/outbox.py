@@ -82,7 +82,9 @@ CREATE TABLE IF NOT EXISTS attempts (
 """
 #: v2: ``reopened`` counts re-sends after a reorg dropped a confirmed transaction.
 _SCHEMA_V2 = "ALTER TABLE outbox ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;"
-SCHEMA = Schema("outbox", (_SCHEMA_V1, _SCHEMA_V2))
+#: v3: ``gas_headroom``, the request's extra factor on the gas limit (``TxRequest``).
+_SCHEMA_V3 = "ALTER TABLE outbox ADD COLUMN gas_headroom REAL NOT NULL DEFAULT 1.0;"
+SCHEMA = Schema("outbox", (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3))
 
 
 class OutboxError(LoranetError):
@@ -199,10 +201,11 @@ class Outbox:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO outbox (key, pool, round, node, kind, to_address, data, value, "
-                "description, status, not_before, created_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?, 'queued', ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+                "description, status, not_before, created_at, updated_at, gas_headroom) "
+                "VALUES (?,?,?,?,?,?,?,?,?, 'queued', ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                 (key.id, key.pool, key.round, key.node.lower(), key.kind, request.to,
-                 request.data, str(request.value), request.description, not_before, now, now),
+                 request.data, str(request.value), request.description, not_before, now, now,
+                 request.gas_headroom),
             )  # fmt: skip
         entry = self.get(key.id)
         assert entry is not None
@@ -357,16 +360,26 @@ class Outbox:
 
     def _request(self, entry_key: str) -> TxRequest:
         with self._lock:
-            to, data, value, description = self._db.execute(
-                "SELECT to_address, data, value, description FROM outbox WHERE key=?",
+            to, data, value, description, headroom = self._db.execute(
+                "SELECT to_address, data, value, description, gas_headroom FROM outbox WHERE key=?",
                 (entry_key,),
             ).fetchone()
-        return TxRequest(to=to, data=data, value=int(value), description=description)
+        return TxRequest(
+            to=to,
+            data=data,
+            value=int(value),
+            description=description,
+            gas_headroom=float(headroom),
+        )
 
     def _submit(self, entry: OutboxEntry) -> bool:
         request = self._request(entry.key)
         try:
-            gas = int(self.sender.estimate(request) * self.sender.client.settings.gas_multiplier)
+            gas = int(
+                self.sender.estimate(request)
+                * self.sender.client.settings.gas_multiplier
+                * request.gas_headroom
+            )
         except TransactionRevertedError as err:
             self._finish(entry, "failed", error=str(err))
             return False

@@ -52,6 +52,10 @@ class TxRequest:
     description: str
     value: int = 0
     context: Mapping[str, Any] = field(default_factory=dict)
+    #: Extra factor on the gas limit, on top of ``gas_multiplier``, for calls whose cost can
+    #: grow between the estimate and the block (an attestation that turns out to decide its
+    #: round does the deciding work too).
+    gas_headroom: float = 1.0
 
     @classmethod
     def call(
@@ -62,6 +66,7 @@ class TxRequest:
         description: str,
         value: int = 0,
         context: Mapping[str, Any] | None = None,
+        gas_headroom: float = 1.0,
     ) -> TxRequest:
         return cls(
             to=str(contract.address),
@@ -69,6 +74,7 @@ class TxRequest:
             description=description,
             value=value,
             context=dict(context or {}),
+            gas_headroom=gas_headroom,
         )
 
 
@@ -136,7 +142,7 @@ class TxSender:
     def send(self, request: TxRequest) -> TxResult:
         """Send ``request`` and wait for its receipt and confirmations."""
         settings = self.client.settings
-        gas = int(self.estimate(request) * settings.gas_multiplier)
+        gas = int(self.estimate(request) * settings.gas_multiplier * request.gas_headroom)
         max_fee, tip = self.fees()
         needed = gas * max_fee + request.value
         balance = int(self.w3.eth.get_balance(self.account.address))

@@ -62,6 +62,9 @@ from trainer.config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
+#: Gas limit factor of an attestation on top of the gas multiplier (see ``_attest``).
+ATTEST_GAS_HEADROOM = 1.5
+
 ACTIVE = 2
 ABSTAINING, ABSTAINED = "abstaining", "abstained"
 EVAL_SCALE = 1_000_000
@@ -384,6 +387,10 @@ class ValidatorService:
                 bytes.fromhex(verdict.next_adapter_hash.removeprefix("0x")),
                 description=f"attest pool {pool_id} round {round}",
                 context={"pool": pool_id, "round": round},
+                # the attestation that reaches the quorum also decides the round: up to ~1.3x
+                # the gas of one that does not (docs/gas.md), and which one it is is only known
+                # when it is mined
+                gas_headroom=ATTEST_GAS_HEADROOM,
             ),
         )
         logger.info(

@@ -194,3 +194,20 @@ def test_a_transaction_dropped_by_a_reorg_is_sent_again_once(
     assert entry.tx_hash == entry.attempts[0].tx_hash
     assert token.balanceOf(alice) == before + 11
     assert _nonce(w3, node_account) == nonce + 1
+
+
+@pytest.mark.usefixtures("minter")
+def test_gas_headroom_of_a_request_raises_its_gas_limit(
+    outbox: Outbox, token: Any, alice: Any, w3: Web3
+) -> None:
+    """An attestation may decide its round once mined (more gas than estimated): its request
+    asks for headroom, which the signed transaction's gas limit carries."""
+    plain = _mint_request(token, alice, 1)
+    request = TxRequest(to=plain.to, data=plain.data, description="roomy", gas_headroom=2.0)
+    estimate = outbox.sender.estimate(request)
+    multiplier = outbox.sender.client.settings.gas_multiplier
+    outbox.enqueue(KEY, request)
+    entry = outbox.wait(KEY.id, timeout=30)
+    assert entry.status == "confirmed"
+    gas = int(w3.eth.get_transaction(entry.tx_hash)["gas"])  # type: ignore[arg-type]
+    assert gas == int(estimate * multiplier * 2.0)
