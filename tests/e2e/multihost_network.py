@@ -146,7 +146,11 @@ class MultihostNetwork:
         admin = self.party("admin")
         started = time.monotonic()
         args = ["ape", "run", "deploy", "--network", f"ethereum:{TESTNET}:node",
-                "--account", "TEST::0", "--yes", "--faucet", "--genesis-supply", "1000000",
+                # --dev-admin: the rehearsal keeps the deployer as a second admin next to the
+                # timelock (granting each role by a governance proposal is covered by
+                # tests/contracts/test_governance.py and would only add voting periods here)
+                "--account", "TEST::0", "--yes", "--dev-admin", "--faucet",
+                "--genesis-supply", "1000000",
                 "--quorum", "2", "--challenge-window", str(self.cfg.challenge_window)]  # fmt: skip
         ape = Path(__import__("sys").executable).with_name("ape")
         args[0] = str(ape)
