@@ -11,12 +11,12 @@ round are the sum over its epochs (gaps the recorder missed are filled, see
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from offchain.db import Schema, SqliteDb
 from offchain.rounds.binding import NodeProgress, read_node_progress
 
 logger = logging.getLogger(__name__)
@@ -30,27 +30,24 @@ CREATE TABLE IF NOT EXISTS progress (
     PRIMARY KEY (run_id, node, epoch)
 );
 """
+SCHEMA = Schema("progress", (_SCHEMA,))
 
 
 class ProgressLog:
     """Largest samples seen per (run, node, epoch), in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = SqliteDb(path, SCHEMA)
+        self._lock = self._db.lock
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def record(self, run_id: str, seen: Iterable[NodeProgress]) -> int:
         """Keep the largest count per epoch; returns how many observations were given."""
         rows = [(run_id, p.node.lower(), p.epoch, p.samples) for p in seen]
-        with self._lock:
-            self._db.executemany(
+        with self._db.tx() as db:
+            db.executemany(
                 "INSERT INTO progress (run_id, node, epoch, samples) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (run_id, node, epoch) DO UPDATE SET "
                 "samples = MAX(samples, excluded.samples)",
