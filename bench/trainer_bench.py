@@ -19,7 +19,10 @@ all-reduce limit ``2 (n-1)/n x adapter bytes`` per sync; and the validation cost
 replay check (two chosen steps' segments) plus one adapter eval, as a share of the peer's
 training compute.
 
-    .venv/bin/python bench/trainer_bench.py [--peers 2] [--inner-steps 300] [--outer-steps 3]
+    .venv/bin/python bench/trainer_bench.py [--peers 2] [--inner-steps 250] [--outer-steps 5]
+
+The outer optimizer's settings default to the pool defaults (``DilocoConfig``);
+``bench/diloco_sweep.py`` is how they were chosen.
 """
 
 from __future__ import annotations
@@ -166,14 +169,17 @@ def validation_cost(cfg: Any, result: Any, heldout: Any) -> float:
 
 
 def main() -> None:
+    from trainer.config import DilocoConfig
+
+    pool = DilocoConfig()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", type=int, default=2)
-    parser.add_argument("--inner-steps", type=int, default=300)
-    parser.add_argument("--outer-steps", type=int, default=3)
+    parser.add_argument("--inner-steps", type=int, default=250)
+    parser.add_argument("--outer-steps", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-2)
-    parser.add_argument("--outer-lr", type=float, default=0.7)
-    parser.add_argument("--outer-momentum", type=float, default=0.9)
+    parser.add_argument("--outer-lr", type=float, default=pool.outer_lr)
+    parser.add_argument("--outer-momentum", type=float, default=pool.outer_momentum)
     parser.add_argument("--compression", default="float16", choices=["none", "float16", "uint8"])
     parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "bench" / "trainer")
     parser.add_argument("--skip-baselines", action="store_true", help="Only run (b).")
@@ -277,8 +283,9 @@ def write_section(payload: dict[str, Any], path: Path) -> None:
         f"Set-up: LLaMA-shaped model ({p[0]['model_parameters']:,} parameters), LoRA r=8 on "
         f"q_proj, v_proj ({p[0]['lora_parameters']:,} trainable), batch {a['batch_size']}, "
         f"inner AdamW lr {a['lr']}; {a['peers']} peers; {a['outer_steps']} syncs of "
-        f"{a['inner_steps']} inner steps per peer; outer Nesterov lr {a['outer_lr']}, momentum "
-        f"{a['outer_momentum']}; all-reduce compression `{payload['compression']}`. Every scheme "
+        f"{a['inner_steps']} inner steps per peer; outer SGD lr {a['outer_lr']}, "
+        + (f"Nesterov momentum {a['outer_momentum']}" if a["outer_momentum"] > 0 else "no momentum")
+        + f"; all-reduce compression `{payload['compression']}`. Every scheme "
         f"sees **{payload['samples']:,} samples**.",
         "",
         "| scheme | updates | held-out loss after the same samples | vs (c) |",

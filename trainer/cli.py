@@ -16,6 +16,8 @@ import typer
 from trainer.config import DataConfig, DilocoConfig, HivemindConfig, ModelConfig, TrainConfig
 from trainer.errors import TrainerConfigError
 
+_DILOCO = DilocoConfig()  # the pool defaults the options start from
+
 logger = logging.getLogger(__name__)
 
 
@@ -46,8 +48,15 @@ def train(
     inner_steps: int = typer.Option(
         8, "--inner-steps", min=1, help="Inner AdamW steps per outer step (DiLoCo H)."
     ),
-    outer_lr: float = typer.Option(0.7, "--outer-lr", help="Outer Nesterov learning rate."),
-    outer_momentum: float = typer.Option(0.9, "--outer-momentum", help="Outer Nesterov momentum."),
+    outer_lr: float = typer.Option(_DILOCO.outer_lr, "--outer-lr", help="Outer SGD learning rate."),
+    outer_momentum: float = typer.Option(
+        _DILOCO.outer_momentum, "--outer-momentum", help="Outer SGD momentum (0: none)."
+    ),
+    outer_nesterov: bool = typer.Option(
+        _DILOCO.outer_nesterov,
+        "--outer-nesterov/--outer-heavy-ball",
+        help="Nesterov or heavy-ball outer momentum (with --outer-momentum > 0).",
+    ),
     compression: str = typer.Option(
         "float16", "--compression", help="All-reduce compression: none, float16 or uint8."
     ),
@@ -143,6 +152,7 @@ def train(
             inner_steps=inner_steps,
             outer_lr=outer_lr,
             outer_momentum=outer_momentum,
+            outer_nesterov=outer_nesterov,
             compression=_compression(compression),
         ),
         batch_size=batch_size,

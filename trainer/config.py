@@ -170,12 +170,20 @@ class DilocoConfig(_Frozen):
 
     Each outer step: ``inner_steps`` local steps of the inner optimizer (AdamW) on the LoRA
     parameters, then an all-reduce of the pseudo-gradient ``A_global - A_local`` (compressed
-    with ``compression``) and an outer SGD step with Nesterov momentum on ``A_global``.
+    with ``compression``) and an outer SGD step on ``A_global``.
+
+    Outer optimizer: lr 0.7 without momentum by default. DiLoCo's 0.7 with Nesterov momentum
+    0.9 is tuned for thousands of outer steps; a round here has a handful (``max_epochs``) and
+    its outer state starts fresh every round, and there momentum overshoots: in
+    ``bench/diloco_sweep.py`` (2 peers, 5 syncs of 250 steps) momentum 0.9 ended 12% above a
+    lone peer at equal samples, 0.5 at par, none 3% below (docs/benchmarks.md).
     """
 
     inner_steps: int = Field(default=8, ge=1)
     outer_lr: float = Field(default=0.7, gt=0.0)
-    outer_momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
+    outer_momentum: float = Field(default=0.0, ge=0.0, lt=1.0)
+    #: with ``outer_momentum > 0``: Nesterov momentum (DiLoCo's); ``False``: heavy ball
+    outer_nesterov: bool = True
     compression: Literal["none", "float16", "uint8"] = "float16"
     #: how long a peer that finished its inner steps waits for the others in matchmaking
     sync_wait: float = Field(default=60.0, gt=0.0)

@@ -124,7 +124,10 @@ class OuterSync:
         for g in self.global_params:
             g.requires_grad_(True)
         self.outer = torch.optim.SGD(
-            self.global_params, lr=d.outer_lr, momentum=d.outer_momentum, nesterov=True
+            self.global_params,
+            lr=d.outer_lr,
+            momentum=d.outer_momentum,
+            nesterov=d.outer_nesterov and d.outer_momentum > 0,
         )
         self.averager = None
         if group_size > 1:
@@ -148,7 +151,7 @@ class OuterSync:
     def sync(self, epoch: int, weight: float) -> SyncOutcome:
         """All-reduce the pseudo-gradient, take the outer step, reset the working weights."""
         started = time.perf_counter()
-        pseudo = [g.detach() - p.detach().to("cpu", torch.float32) for g, p in self.step_pairs()]
+        pseudo = self.pseudo_gradient()
         group = 1
         averaged = pseudo
         if self.averager is not None:
@@ -169,7 +172,23 @@ class OuterSync:
                 group = len(gathered)
                 with self.averager.get_tensors() as tensors:
                     averaged = [t.clone() for t in tensors]
-        averaged, clipped = bound_pseudo_gradient(
+        clipped = self.apply(epoch, averaged)
+        seconds = time.perf_counter() - started
+        logger.info("outer step %d group=%d took %.2fs", epoch, group, seconds)
+        return SyncOutcome(epoch, group, seconds, clipped)
+
+    @torch.no_grad()
+    def pseudo_gradient(self) -> list[torch.Tensor]:
+        """``A_global - A_local`` of each LoRA parameter (fp32, on the CPU)."""
+        return [g.detach() - p.detach().to("cpu", torch.float32) for g, p in self.step_pairs()]
+
+    @torch.no_grad()
+    def apply(self, epoch: int, averaged: Sequence[torch.Tensor]) -> int:
+        """The outer step on the averaged pseudo-gradient: clamp it to the honest bound, step
+        ``A_global`` with the outer optimizer, copy ``A_global`` into the working weights.
+        Returns how many coordinates were clamped. (``bench/diloco_sweep.py`` calls this on
+        an in-process average to simulate rounds without hivemind.)"""
+        bounded, clipped = bound_pseudo_gradient(
             averaged, pseudo_gradient_bound(self.cfg, self.global_params)
         )
         if clipped:
@@ -179,15 +198,13 @@ class OuterSync:
                 epoch,
                 clipped,
             )
-        for g, a in zip(self.global_params, averaged, strict=True):
+        for g, a in zip(self.global_params, bounded, strict=True):
             g.grad = a.clone()
         self.outer.step()
         self.outer.zero_grad(set_to_none=True)
         for p, g in zip(self.params, self.global_params, strict=True):
             p.copy_(g.detach().to(p.device, p.dtype))
-        seconds = time.perf_counter() - started
-        logger.info("outer step %d group=%d took %.2fs", epoch, group, seconds)
-        return SyncOutcome(epoch, group, seconds, clipped)
+        return clipped
 
     def step_pairs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return list(zip(self.global_params, self.params, strict=True))

@@ -88,5 +88,5 @@ def test_a_poisoning_peer_moves_the_honest_peers_no_more_than_an_honest_one() ->
     moved = [params[i].detach() - start for i in (0, 1)]
     assert torch.equal(moved[0], moved[1])  # they clamp alike: still one A_global
     d = cfg.diloco
-    most = d.outer_lr * (1 + d.outer_momentum) * bound  # first Nesterov step of a clamped grad
+    most = d.outer_lr * (1 + d.outer_momentum) * bound  # first outer step (Nesterov: lr (1 + m))
     assert float(moved[0].abs().max()) <= most * (1 + 1e-5)
