@@ -191,8 +191,8 @@ def write_section(results: dict[str, Any], args: argparse.Namespace, path: Path)
         + f" (best {best_alone:.3f}, the reference below).",
         "",
         "| H (inner steps) | syncs | inner lr | outer lr | outer momentum | Nesterov "
-        "| held-out loss | vs best (c) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| held-out loss | vs best (c) | loss after each sync |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         s = r["setting"]
@@ -201,7 +201,8 @@ def write_section(results: dict[str, Any], args: argparse.Namespace, path: Path)
         lines.append(
             f"| {s['inner_steps']} | {syncs} | {s['lr']:g} | {s['outer_lr']:g} | "
             f"{s['outer_momentum']:g} | {nest} | {r['loss']:.3f} | "
-            f"{r['loss'] / best_alone:.3f}x |"
+            f"{r['loss'] / best_alone:.3f}x | "
+            f"{', '.join(f'{x:.2f}' for x in r['curve']) or 'n/a'} |"
         )
     lines.append(END)
     section = "\n".join(lines)
@@ -245,10 +246,11 @@ def main() -> None:
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         }
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    with mp.get_context("spawn").Pool(max(1, args.jobs)) as pool:
-        for out in pool.imap_unordered(_run, [(s, args) for s in todo]):
-            results[out["key"]] = out  # saved as each finishes: a stopped sweep resumes
-            args.results.write_text(json.dumps(results, indent=2, sort_keys=True))
+    if todo:
+        with mp.get_context("spawn").Pool(max(1, args.jobs)) as pool:
+            for out in pool.imap_unordered(_run, [(s, args) for s in todo]):
+                results[out["key"]] = out  # saved as each finishes: a stopped sweep resumes
+                args.results.write_text(json.dumps(results, indent=2, sort_keys=True))
     if args.write_docs:
         write_section(results, args, ROOT / "docs" / "benchmarks.md")
 

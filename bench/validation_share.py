@@ -40,6 +40,7 @@ from offchain.validator.verdict import Report, RoundInputs, Thresholds, validate
 from trainer.artifacts import ArtifactStore, save_adapter  # noqa: E402
 from trainer.config import ModelConfig, TrainConfig  # noqa: E402
 from trainer.data import TrainingData  # noqa: E402
+from trainer.diloco import make_outer_optimizer  # noqa: E402
 from trainer.inner import InnerTrainer  # noqa: E402
 from trainer.models import (  # noqa: E402
     attach_lora,
@@ -63,8 +64,7 @@ def simulate_round(cfg: TrainConfig, nodes: int, steps: int, epochs: int, store:
     ]
     params = [[p for _, p in lora_named_parameters(m)] for m in models]
     global_params = [p.detach().clone().requires_grad_(True) for p in params[0]]
-    d = cfg.diloco
-    outer = torch.optim.SGD(global_params, lr=d.outer_lr, momentum=d.outer_momentum, nesterov=True)
+    outer = make_outer_optimizer(global_params, cfg)
     per_epoch = max(steps // epochs, 1)
     records: list[list[ReplayRecord]] = [[] for _ in range(nodes)]
     step, epoch = 0, 0
@@ -72,7 +72,7 @@ def simulate_round(cfg: TrainConfig, nodes: int, steps: int, epochs: int, store:
         n = min(per_epoch, steps - step)
         for i in range(nodes):
             records[i] += trainers[i].run(shards[i], epoch=epoch, first_step=step, n=n)
-        with torch.no_grad():  # the all-reduce and the outer Nesterov step, in-process
+        with torch.no_grad():  # the all-reduce and the outer step, in-process
             for j, g in enumerate(global_params):
                 g.grad = sum(g.detach() - params[i][j].detach() for i in range(nodes)) / nodes
             outer.step()

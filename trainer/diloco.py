@@ -92,6 +92,18 @@ def allreduce_limit_bytes(group_size: int, numel: int, value_bytes: float = 4.0)
     return 2.0 * (group_size - 1) / group_size * numel * value_bytes
 
 
+def make_outer_optimizer(global_params: Sequence[torch.Tensor], cfg: TrainConfig) -> Any:
+    """The outer optimizer of a round over ``A_global``: SGD with the pool's ``outer_lr`` and
+    ``outer_momentum`` (Nesterov unless ``outer_nesterov`` is off; none without momentum)."""
+    d = cfg.diloco
+    return torch.optim.SGD(
+        list(global_params),
+        lr=d.outer_lr,
+        momentum=d.outer_momentum,
+        nesterov=d.outer_nesterov and d.outer_momentum > 0,
+    )
+
+
 @dataclass(frozen=True)
 class SyncOutcome:
     """One outer step as this peer saw it."""
@@ -123,12 +135,7 @@ class OuterSync:
         self.global_params = [p.detach().clone().to("cpu", torch.float32) for p in self.params]
         for g in self.global_params:
             g.requires_grad_(True)
-        self.outer = torch.optim.SGD(
-            self.global_params,
-            lr=d.outer_lr,
-            momentum=d.outer_momentum,
-            nesterov=d.outer_nesterov and d.outer_momentum > 0,
-        )
+        self.outer = make_outer_optimizer(self.global_params, cfg)
         self.averager = None
         if group_size > 1:
             self.averager = DecentralizedAverager(
