@@ -108,3 +108,22 @@ def budget_count(
         return count
     affordable = math.floor(budget * steps / (max(1, quorum) * segment_steps))
     return max(min(count, affordable), min(minimum, count))
+
+
+# -- usefulness of contributions (offchain/validator/usefulness.py) ---------------------------
+#: own batches scored per contribution (outer step), drawn from the round's public seed
+USEFULNESS_OWN_BATCHES = 4
+#: held-out examples every contribution is scored on (the first ones of the held-out split)
+USEFULNESS_HELDOUT_EXAMPLES = 32
+#: CountSketch size of an update, and the relative distance under which two nodes' updates of
+#: one outer step are the same update (honest pairs: >= 0.7 apart)
+USEFULNESS_SKETCH_DIM = 256
+USEFULNESS_DUPLICATE_DISTANCE = 0.05
+#: scored reports needed for the peer-relative tests (a median of a majority)
+USEFULNESS_MIN_PEERS = 3
+#: least Σ(own - heldout) / Σ own over a round
+USEFULNESS_MIN_SPECIFICITY = -0.1
+#: least Σ own of a node over the median node's
+USEFULNESS_MIN_RATIO = 0.5
+#: ||Δ|| / median ||Δ|| of an outer step's contributions
+USEFULNESS_NORM_BAND = (0.6, 1.7)
