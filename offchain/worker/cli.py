@@ -107,7 +107,7 @@ def run(
         "",
         "--cheat",
         hidden=True,
-        help="Tests/demo: copy|inflate|noise|lazy|scale|drift|partial|falsemode.",
+        help="Tests/demo: one of offchain.worker.cheats.CHEATS (copy, noise, poison, ...).",
     ),
     log_format: str = typer.Option("kv", "--log-format", help="kv or json."),
     max_steps: int | None = typer.Option(None, "--max-steps", hidden=True),
