@@ -47,6 +47,7 @@ class Tally:
     train_s: float = 0.0
     score_s: float = 0.0
     forward_batches: int = 0
+    pair_distances: list[float] = field(default_factory=list)  # honest update sketches
     scored: int = 0
 
 
@@ -102,6 +103,12 @@ def one_round(tally: Tally, seed: int, inner: int, outer: int, nodes: int, rng: 
     tally.forward_batches += scorer.forward_batches
     tally.scored += len(runs)
     tally.honest += list(u.node_statistics(scores).values())
+    for e in {s.epoch for steps in scores.values() for s in steps}:
+        sketches = [s.sketch for steps in scores.values() for s in steps if s.epoch == e]
+        tally.pair_distances += [
+            float((a - b).norm()) / max(float(a.norm()), float(b.norm()))
+            for i, a in enumerate(sketches) for b in sketches[i + 1 :]
+        ]  # fmt: skip
     tally.false_positives += sum(not r.ok for r in u.judge_usefulness(scores).values())
 
     def steps_of(i: int) -> dict[int, tuple[Any, State, State, list[Any]]]:
@@ -159,7 +166,11 @@ def report(t: Tally, rounds: int, nodes: int) -> dict[str, object]:
     return {
         "rounds": rounds,
         "nodes": nodes,
-        "honest": {**stats(t.honest), "rejected": f"{t.false_positives}/{len(t.honest)}"},
+        "honest": {
+            **stats(t.honest),
+            "pair_sketch_distance": span(t.pair_distances),
+            "rejected": f"{t.false_positives}/{len(t.honest)}",
+        },
         "detected": {k: f"{v}/{rounds}" for k, v in t.caught.items()},
         "honest_rejected_beside_a_cheater": f"{t.victims}/{rounds * len(CHEATS) * (nodes - 1)}",
         "cheats": {k: stats(v) for k, v in t.cheat_stats.items()},
