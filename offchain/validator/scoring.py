@@ -76,7 +76,7 @@ def score_round(
             )
         except ArtifactUnavailable as err:
             out[r.index] = CheckResult.failed(USEFULNESS, Reason.ARTIFACT_UNAVAILABLE, str(err))
-        except (FetchError, TrainerError, KeyError) as err:
+        except (FetchError, TrainerError, KeyError, ValueError, RuntimeError) as err:
             detail = f"cannot score its contributions: {err}"
             out[r.index] = CheckResult.failed(USEFULNESS, Reason.CONTRIBUTION_NOT_USEFUL, detail)
     out.update(judge_usefulness(scores))

@@ -50,8 +50,10 @@ import torch
 from offchain.validator import calibration as cal
 from offchain.validator.reasons import CheckResult, Reason
 from trainer.artifacts import load_adapter_state
+from trainer.collab import outer_steps
 from trainer.config import TrainConfig
 from trainer.data import Batch, Shard
+from trainer.errors import ReplayError
 from trainer.evaluation import evaluate_batches
 from trainer.models import attach_lora, build_base_model, load_lora_state
 from trainer.replay import GradientProjector, ReplayRecord, state_weights
@@ -176,9 +178,21 @@ class UsefulnessScorer:
         checkpoint: Callable[[str], Path],
         seed: bytes,
     ) -> list[StepScore]:
-        """Every contribution of one node (``checkpoint(hash)`` fetches a committed one)."""
+        """Every contribution of one node (``checkpoint(hash)`` fetches a committed one).
+        Raises :class:`ReplayError` when the records do not follow the pool's outer steps
+        (more of them, or longer, than ``max_epochs`` x ``inner_steps``: a bundle that would
+        make the validator score without bound)."""
+        found = contributions(records)
+        schedule = outer_steps(self.cfg)
+        if len(found) > len(schedule) or any(
+            len(c.steps) > self.cfg.diloco.inner_steps for c in found
+        ):
+            raise ReplayError(
+                f"{len(found)} outer steps of up to {max(len(c.steps) for c in found)} steps; "
+                f"the pool's rounds have {len(schedule)} of {self.cfg.diloco.inner_steps}"
+            )
         out = []
-        for c in contributions(records):
+        for c in found:
             start = state_weights(load_adapter_state(checkpoint(c.start)))
             end = state_weights(load_adapter_state(checkpoint(c.end)))
             steps = own_steps(seed, c, cal.USEFULNESS_OWN_BATCHES)
@@ -222,6 +236,8 @@ def _duplicates(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, K]:
     for steps in by_epoch.values():
         for a, (ka, sa) in enumerate(steps):
             for kb, sb in steps[a + 1 :]:
+                if ka == kb:  # a bundle repeating an outer step: not a copy of anyone
+                    continue
                 assert sa.sketch is not None and sb.sketch is not None
                 scale = max(float(sa.sketch.norm()), float(sb.sketch.norm()), 1e-30)
                 if (

@@ -24,6 +24,7 @@ from offchain.worker import contribution_cheats as cc
 from offchain.worker.round_work import TrainedRound
 from trainer.config import DilocoConfig, TrainConfig
 from trainer.data import TrainingData
+from trainer.errors import ReplayError
 from trainer.inprocess import NodeRound, train_inprocess_round
 from trainer.models import build_tokenizer
 from trainer.replay import ReplayRecord
@@ -151,3 +152,14 @@ def test_without_peers_only_specificity_applies(
               poisoned)  # fmt: skip
     two[1] = _score_folder(scorer, poisoned, runs[1])
     assert judge_usefulness(two)[1].reason is Reason.CONTRIBUTION_NOT_USEFUL
+
+
+def test_records_off_the_pools_schedule_are_not_scored(
+    round_cfg: TrainConfig, data: TrainingData, runs: list[NodeRound]
+) -> None:
+    """Every step its own outer step (as the lazy cheat's made-up records): more outer steps
+    than the pool's rounds have, refused before any scoring work."""
+    r = runs[0]
+    split = [ReplayRecord(x.step, x.step, x.loss, x.projection, x.start, x.end) for x in r.records]
+    with pytest.raises(ReplayError, match="outer steps"):
+        _scorer(round_cfg, data).score_node(split, r.shard, r.checkpoints.__getitem__, SEED)
