@@ -27,7 +27,7 @@ from trainer.data import TrainingData
 from trainer.errors import ReplayError
 from trainer.inprocess import NodeRound, train_inprocess_round
 from trainer.models import build_tokenizer
-from trainer.replay import ReplayRecord
+from trainer.replay import ReplayRecord, records_root
 
 SEED = b"\x07" * 32
 
@@ -163,3 +163,39 @@ def test_records_off_the_pools_schedule_are_not_scored(
     split = [ReplayRecord(x.step, x.step, x.loss, x.projection, x.start, x.end) for x in r.records]
     with pytest.raises(ReplayError, match="outer steps"):
         _scorer(round_cfg, data).score_node(split, r.shard, r.checkpoints.__getitem__, SEED)
+
+
+@pytest.mark.parametrize("kind", ["copygrad", "scalegrad", "poison"])
+def test_worker_cheat_hook_rewrites_the_round_it_trained(
+    kind: str, round_cfg: TrainConfig, data: TrainingData, runs: list[NodeRound], tmp_path: Path
+) -> None:
+    """``LORANET_CHEAT=<kind>``: the worker's training function, wrapped, trains (here: node
+    1's round folder) and then commits other contributions; copygrad reads the other node's
+    round from its data dir (``LORANET_CHEAT_COPY_FROM``)."""
+    from offchain.worker import cheats
+
+    victim_dir = tmp_path / "victim"
+    marker = victim_dir / "rounds" / "0" / "0" / "trained.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_text(TrainedRound(
+        adapter_path=runs[0].adapter_path, adapter_hash="0x" + "00" * 32, samples=192, loss=1.0,
+        replay_root=runs[0].records_root,
+    ).model_dump_json())  # fmt: skip
+
+    def train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
+        shutil.copytree(runs[1].adapter_path.parent, out_dir, dirs_exist_ok=True)
+        return TrainedRound(
+            adapter_path=out_dir / "adapter.safetensors", adapter_hash="0x" + "11" * 32,
+            samples=192, loss=1.0, replay_root=runs[1].records_root,
+        )  # fmt: skip
+
+    cheat = cheats.with_cheat(train, kind, node="0xN", copy_from=victim_dir, copy_wait_s=0)
+    out = tmp_path / "mine"
+    faked = cheat(0, 0, out)
+    bundle = json.loads((out / cc.BUNDLE_FILE).read_text())
+    records = [ReplayRecord.from_json(r) for r in bundle["records"]]
+    assert faked.replay_root == records_root(records) != runs[1].records_root
+    scorer = _scorer(round_cfg, data)
+    scores = {i: _score_folder(scorer, r.adapter_path.parent, r) for i, r in enumerate(runs)}
+    scores[1] = _score_folder(scorer, out, runs[1])
+    assert judge_usefulness(scores)[1].reason is Reason.CONTRIBUTION_NOT_USEFUL
