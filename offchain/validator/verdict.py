@@ -349,6 +349,18 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 replayed_on,
             )
         )
+
+    usefulness_t0 = time.perf_counter()
+    judged = [v.report for v in verdicts]
+    shards = {r.index: _expected_shard(inputs, r.node) for r in judged}
+    for index, result in score_round(judged, bundles, inputs, data, checker, shards).items():
+        by_index[index].results.append(result)
+    logger.info(
+        "usefulness scored",
+        extra=kv(seconds=round(time.perf_counter() - usefulness_t0, 3), reports=len(verdicts)),
+    )
+    for v in verdicts:
+        r = v.report
         logger.info(
             "report checked pool=%d round=%d index=%d node=%s accepted=%s reasons=%s",
             r.pool_id,
@@ -358,16 +370,6 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
             v.accepted,
             ",".join(v.reasons) or "-",
         )
-
-    usefulness_t0 = time.perf_counter()
-    reports = [v.report for v in verdicts]
-    shards = {r.index: _expected_shard(inputs, r.node) for r in reports}
-    for index, result in score_round(reports, bundles, inputs, data, checker, shards).items():
-        by_index[index].results.append(result)
-    logger.info(
-        "usefulness scored",
-        extra=kv(seconds=round(time.perf_counter() - usefulness_t0, 3), reports=len(verdicts)),
-    )
     if any(v.inconclusive for v in verdicts):  # a checkpoint could not be fetched
         return _incomplete(verdicts, inputs, started)
     # exclusion before the next base: only reports that passed every check (usefulness
