@@ -17,6 +17,10 @@ People get a red sentence on stderr (usage errors keep click's usage line); with
 anywhere on the command line, stdout gets one JSON document
 ``{"error": {"code": "...", "message": "...", "exit_code": N}}`` and stderr stays quiet.
 A traceback is only ever logged with ``--verbose``.
+
+A group called without its command (``loranet stake``) prints its help; with ``--json``
+(``loranet --json stake``) the JSON error is all there is: the root refuses the bare
+command itself, before click would print the help on stdout while building its error.
 """
 
 from __future__ import annotations
@@ -107,16 +111,28 @@ def _usage_sentence(err: _click.exceptions.ClickException) -> str:
         name = getattr(err, "option_name", "")
         return f"'{name}' is not an option: amounts and numbers must be positive here."
     message = err.format_message().strip().rstrip(".")
-    if not message:  # a group called without its command (its help was printed)
+    if not message:  # a group (or command) called without anything (its help was printed)
         ctx = getattr(err, "ctx", None)
         where = ctx.command_path if ctx is not None else "loranet"
-        message = f"a command is missing: see `{where} --help`"
+        missing = (
+            "arguments are" if ctx is not None and _is_command(ctx.command) else "a command is"
+        )
+        message = f"{missing} missing: see `{where} --help`"
     return f"{message[:1].lower()}{message[1:]}."
+
+
+def _is_command(command: _click.Command) -> bool:
+    """A command, not a group of commands."""
+    return not isinstance(command, TyperGroup)
 
 
 def _negative_number(err: BaseException) -> bool:
     name = getattr(err, "option_name", None)
     return isinstance(err, _click.exceptions.NoSuchOption) and bool(name and _NEGATIVE.match(name))
+
+
+#: ``ctx.meta`` key (shared by every context of one invocation): ``--json`` was given.
+JSON_MODE = "loranet.json_mode"
 
 
 def _json_mode(args: Sequence[str]) -> bool:
@@ -181,3 +197,25 @@ class LoranetGroup(TyperGroup):
                 console.print(Text(err.ctx.get_usage()))
             console.print(Text(str(failure), style="bold red"))
         return failure.exit_code
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        ctx.meta[JSON_MODE] = _json_mode(args)  # the whole command line, as ``report`` sees it
+        return super().parse_args(ctx, args)
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        """The subcommand, as click resolves it; but with ``--json``, a subcommand that would
+        print its help for want of arguments (``loranet --json stake``) is refused here with
+        the usage error alone: click prints that help on stdout while it builds its error."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if (
+            ctx.meta.get(JSON_MODE)
+            and command is not None
+            and command.no_args_is_help
+            and not rest
+            and not ctx.resilient_parsing
+        ):
+            bare = command.context_class(command, info_name=name, parent=ctx)
+            raise _click.exceptions.UsageError("", ctx=bare)
+        return name, command, rest

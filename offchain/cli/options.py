@@ -14,7 +14,7 @@ Use them as annotations with a default::
 ``--yes`` and ``--dry-run`` are read by ``CliState.review`` (``offchain.cli.context``), which
 shows the summary of a state-changing command and asks before anything is sent.
 
-These options are declared here and nowhere else (``tests/offchain/test_cli_options.py``
+These options are declared here and nowhere else (``tests/offchain/test_cli_tree.py``
 walks every command and checks it). A command whose option reads differently gets its own
 alias below, worded for it, rather than its own ``typer.Option``.
 """
