@@ -111,19 +111,11 @@ def _usage_sentence(err: _click.exceptions.ClickException) -> str:
         name = getattr(err, "option_name", "")
         return f"'{name}' is not an option: amounts and numbers must be positive here."
     message = err.format_message().strip().rstrip(".")
-    if not message:  # a group (or command) called without anything (its help was printed)
+    if not message:  # a group called without its command (its help was printed)
         ctx = getattr(err, "ctx", None)
         where = ctx.command_path if ctx is not None else "loranet"
-        missing = (
-            "arguments are" if ctx is not None and _is_command(ctx.command) else "a command is"
-        )
-        message = f"{missing} missing: see `{where} --help`"
+        message = f"a command is missing: see `{where} --help`"
     return f"{message[:1].lower()}{message[1:]}."
-
-
-def _is_command(command: _click.Command) -> bool:
-    """A command, not a group of commands."""
-    return not isinstance(command, TyperGroup)
 
 
 def _negative_number(err: BaseException) -> bool:
@@ -205,13 +197,15 @@ class LoranetGroup(TyperGroup):
     def resolve_command(
         self, ctx: _click.Context, args: list[str]
     ) -> tuple[str | None, _click.Command | None, list[str]]:
-        """The subcommand, as click resolves it; but with ``--json``, a subcommand that would
-        print its help for want of arguments (``loranet --json stake``) is refused here with
-        the usage error alone: click prints that help on stdout while it builds its error."""
+        """The subcommand, as click resolves it; but with ``--json``, a group called without
+        its command (``loranet --json stake``) is refused here with the usage error alone:
+        click would print the group's help on stdout while it builds that error. (The groups
+        hang from the root; ``tests/offchain/test_cli_tree.py`` checks every group, so a
+        group nested deeper would show there.)"""
         name, command, rest = super().resolve_command(ctx, args)
         if (
             ctx.meta.get(JSON_MODE)
-            and command is not None
+            and isinstance(command, TyperGroup)
             and command.no_args_is_help
             and not rest
             and not ctx.resilient_parsing
