@@ -7,13 +7,14 @@ dir); each service reads its own nested section:
 - ``artifacts`` — :class:`offchain.artifacts.settings.ArtifactSettings` (``LORANET_ARTIFACTS_*``)
 - ``worker`` — :class:`offchain.settings.worker.WorkerSettings` (``LORANET_*``)
 - ``validator`` — :class:`offchain.settings.validator.ValidatorSettings` (``LORANET_VALIDATOR_*``)
+- ``web`` — :class:`offchain.settings.web.WebSettings` (``LORANET_WEB_*``)
 
 Sources, highest priority first: explicit overrides (CLI flags), environment variables, a
 ``.env`` file in the working directory, an optional YAML file (``--config``, with ``worker:``,
-``validator:`` and ``artifacts:`` sections), then the defaults. One data dir: the sections'
-state lives under the root's ``data_dir`` (the worker's databases in it, the validator's in
-``<data_dir>/validator`` unless its section names another folder), and every section uses
-the root's ``artifacts``.
+``validator:``, ``web:`` and ``artifacts:`` sections), then the defaults. One data dir: the
+sections' state lives under the root's ``data_dir`` (the worker's databases in it, the
+validator's in ``<data_dir>/validator`` unless its section names another folder, the
+dashboard's in ``<data_dir>/web``), and every section uses the root's ``artifacts``.
 
 Networks: ``local`` is anvil at ``http://127.0.0.1:8545`` with ``deployments/local.json``;
 any other network name needs an RPC URL and reads ``deployments/<network>.json`` unless
@@ -44,6 +45,7 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 from offchain.artifacts.settings import ArtifactSettings
 from offchain.errors import LoranetError
 from offchain.settings.validator import ValidatorSettings
+from offchain.settings.web import WebSettings
 from offchain.settings.worker import WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,7 @@ SECTIONS: dict[str, tuple[type[BaseSettings], str, tuple[str, ...]]] = {
     "artifacts": (ArtifactSettings, "LORANET_ARTIFACTS_", ()),
     "worker": (WorkerSettings, "LORANET_", ("data_dir", "artifacts")),
     "validator": (ValidatorSettings, "LORANET_VALIDATOR_", ("artifacts",)),
+    "web": (WebSettings, "LORANET_WEB_", ()),
 }
 
 
@@ -163,7 +166,13 @@ class Settings(BaseSettings):
         description="The validator service (LORANET_VALIDATOR_*, or a 'validator:' YAML section).",
     )
 
-    @field_validator("artifacts", "worker", "validator", mode="before")
+    web: WebSettings = Field(
+        default_factory=dict,  # built from the environment by _sections
+        validate_default=True,
+        description="The dashboard (LORANET_WEB_*, or a 'web:' YAML section).",
+    )
+
+    @field_validator("artifacts", "worker", "validator", "web", mode="before")
     @classmethod
     def _sections(cls, value: Any, info: Any) -> Any:
         return _section(SECTIONS[info.field_name][0], value)

@@ -103,11 +103,13 @@ def test_sections_come_from_yaml_and_env_wins(
         "worker:\n  queue: from-yaml\n  round_work_retries: 2\n"
         "validator:\n  eval_examples: 64\n  finalize_jitter_s: 3\n"
         "artifacts:\n  serve_port: 8700\n"
+        "web:\n  port: 8191\n"
     )
     settings = load_settings(config)
     assert (settings.worker.queue, settings.worker.round_work_retries) == ("from-yaml", 2)
     assert (settings.validator.eval_examples, settings.validator.finalize_jitter_s) == (64, 3)
     assert settings.artifacts.serve_port == 8700
+    assert settings.web.port == 8191
     monkeypatch.setenv("LORANET_QUEUE", "from-env")
     monkeypatch.setenv("LORANET_VALIDATOR_EVAL_EXAMPLES", "32")
     settings = load_settings(config)
@@ -139,6 +141,7 @@ def test_one_data_dir_and_one_artifacts_section(
     [
         ("worker:\n  queu: x\n", r"unknown setting 'worker.queu' .*did you mean 'worker.queue'"),
         ("validator:\n  min_cosin: 0.9\n", r"unknown setting 'validator.min_cosin'"),
+        ("web:\n  prot: 1\n", r"unknown setting 'web.prot' .*did you mean 'web.port'"),
         ("worker: fast\n", r"'worker' in the config file .* must be a section"),
         ("worker:\n  data_dir: /x\n", r"'worker.data_dir' .* top-level 'data_dir'"),
         ("validator:\n  artifacts: {}\n", r"'validator.artifacts' .* top-level 'artifacts'"),
