@@ -371,8 +371,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         first = err.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
         message = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
-        env = f" ({env_name(first['loc'])})" if first["loc"] else ""
-        raise SettingsError(f"invalid setting {where}{env}: {message}.") from None
+        raise SettingsError(f"invalid setting {where}: {message}.") from None
     logger.debug(
         "settings network=%s rpc=%s deployments=%s",
         settings.network,

@@ -158,11 +158,11 @@ def test_bad_sections_are_sentences(tmp_path: Path, text: str, message: str) -> 
 @pytest.mark.parametrize(
     ("variable", "message"),
     [
-        ("LORANET_VALIDATOR_EVAL_EXAMPLES", r"validator.eval_examples \(LORANET_VALIDATOR_EVAL"),
-        ("LORANET_ROUND_WORK_RETRIES", r"worker.round_work_retries \(LORANET_ROUND_WORK_RETRIES"),
+        ("LORANET_VALIDATOR_EVAL_EXAMPLES", r"invalid setting validator.eval_examples: "),
+        ("LORANET_ROUND_WORK_RETRIES", r"invalid setting worker.round_work_retries: "),
     ],
 )
-def test_bad_section_variable_names_the_variable(
+def test_bad_section_variable_names_the_setting(
     monkeypatch: pytest.MonkeyPatch, variable: str, message: str
 ) -> None:
     monkeypatch.setenv(variable, "-5")
