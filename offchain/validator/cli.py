@@ -7,7 +7,8 @@ from typing import Any
 
 import typer
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, JsonOpt
 from offchain.errors import LoranetError
 from offchain.logging import configure_logging
 from offchain.settings import Settings
@@ -28,7 +29,7 @@ class ValidatorCliError(LoranetError):
 @app.command("run")
 def run(
     ctx: typer.Context,
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     train_config: Path | None = typer.Option(
         None, "--train-config", help="TrainConfig YAML of the pool (model, data, replay)."
     ),
@@ -116,7 +117,7 @@ def _from_pools(client: Any, pools: list[int]) -> tuple[list[str], dict[str, Any
 def status(
     ctx: typer.Context,
     data_dir: Path | None = typer.Option(None, "--data-dir", help=STATE_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show the validator's rounds (status, accepted reports, reasons) from its data dir."""
     from rich.console import Console

@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, JsonOpt
 from offchain.errors import LoranetError
 from offchain.logging import configure_logging
 
@@ -86,7 +87,7 @@ def _hivemind_train_fn(
 def run(
     ctx: typer.Context,
     node: str = typer.Option(..., "--node", help="Alias of the node key that signs reports."),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     trainer: str = typer.Option(
         "hivemind", "--trainer", help="hivemind (train with the pool) or dry-run (local tests)."
     ),
@@ -165,7 +166,7 @@ def run(
 @app.command("status")
 def status(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show the worker's state: watcher cursor, queue depth, outbox, last heartbeat."""
     from offchain.worker.service import service_status

@@ -29,10 +29,6 @@ Run = Callable[..., Result]
 
 SHARED = {"--account", "--json", "--yes", "--dry-run"}
 
-#: Modules that declared these options before the aliases and are changed elsewhere for now:
-#: move them onto the aliases, then drop them from here.
-NOT_YET = {"offchain.worker.cli", "offchain.validator.cli"}
-
 #: The typer.Option of every alias in options.py, by identity.
 ALIASED = {
     id(info)
@@ -74,8 +70,6 @@ def test_no_command_declares_its_own_shared_option() -> None:
         if not shared:
             continue
         function = declared_by(command)
-        if function.__module__ in NOT_YET:
-            continue
         hints = typing.get_type_hints(function, include_extras=True)
         for param in shared:
             metadata = typing.get_args(hints.get(str(param.name)))[1:]
