@@ -23,6 +23,14 @@ validators (independent draws: each validator seeds its own) with probability at
 **Usefulness.** Protocol constants (``USEFULNESS_*``, the same for every validator, so the
 verdict stays deterministic), set from honest scores measured by
 ``bench/usefulness_calibration.py`` with margins (below).
+
+**Validation budget.** Replay and usefulness together stay within the validators' total
+budget (``replay_budget`` of the settings, 5 %: validation steps over the quorum per trained
+step). Scoring a contribution costs about :data:`USEFULNESS_STEP_COST` training steps whatever
+the outer step's length ``H``, so :func:`usefulness_count` scores only as many outer steps as
+:data:`USEFULNESS_BUDGET` affords over the quorum (never fewer than
+:data:`USEFULNESS_MIN_OUTER_STEPS`), and :func:`replay_budget_left` gives the replay the total
+minus what the scoring spends.
 """
 
 from __future__ import annotations
@@ -138,3 +146,47 @@ USEFULNESS_MIN_SPECIFICITY = -0.1
 USEFULNESS_MIN_RATIO = 0.5
 #: ||Δ|| / median ||Δ|| of an outer step's contributions (honest 0.84 .. 1.22)
 USEFULNESS_NORM_BAND = (0.6, 1.7)
+
+#: outer steps of a round the usefulness check scores at least (all of a shorter round);
+#: 20 seeded rounds per shape scored on 2 drawn outer steps: same margins (docs/benchmarks.md)
+USEFULNESS_MIN_OUTER_STEPS = 2
+#: usefulness scoring over the quorum per trained step of a round (out of the total budget)
+USEFULNESS_BUDGET = 0.01
+#: cost of scoring one contribution, in the node's training steps (16 forward batches, two
+#: checkpoint loads, a sketch). Measured by bench/usefulness_calibration.py (2026-11-30,
+#: tiny model, one CPU thread): 6.4 .. 8.8 training steps per scored contribution (the
+#: forward passes alone are 16 / 3 ~ 5.3 steps of forward + backward with a real model); 10
+#: keeps a margin, so the budget holds on the pessimistic side.
+USEFULNESS_STEP_COST = 10.0
+
+
+def usefulness_count(
+    outer_steps: int,
+    *,
+    trained_steps: int,
+    quorum: int,
+    budget: float = USEFULNESS_BUDGET,
+    minimum: int = USEFULNESS_MIN_OUTER_STEPS,
+) -> int:
+    """Outer steps of a round (of ``outer_steps``, ``trained_steps`` per node) the usefulness
+    check scores: as many as ``quorum`` validators scoring them afford within ``budget`` of
+    the training, at least ``minimum`` (all of them in a round that short)."""
+    if outer_steps <= 0:
+        return 0
+    affordable = math.floor(
+        budget * max(0, trained_steps) / (max(1, quorum) * USEFULNESS_STEP_COST) + 1e-9
+    )
+    return max(min(outer_steps, affordable), min(minimum, outer_steps))
+
+
+def usefulness_steps(scored: int, quorum: int) -> float:
+    """Training steps the quorum spends scoring ``scored`` contributions of one report."""
+    return max(1, quorum) * scored * USEFULNESS_STEP_COST
+
+
+def replay_budget_left(total: float, *, reserved_steps: float, steps: int) -> float:
+    """The replay's share of a report's ``steps`` trained steps: the ``total`` validation
+    budget minus the ``reserved_steps`` (over the quorum) the usefulness check spends on it."""
+    if steps <= 0:
+        return total
+    return max(0.0, total - reserved_steps / steps)

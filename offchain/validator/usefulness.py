@@ -7,7 +7,9 @@ on it (copied), and one that helps no data is useless or harmful. In a DiLoCo ro
 contribution of node ``i`` at outer step ``e`` is its local update ``Δ = end - start``
 between the two checkpoints its replay bundle commits for that outer step (its weights at the
 step's start, ``A_global``, and before the all-reduce: the negated pseudo-gradient it sent).
-For every contribution of every report the validator measures, from the committed checkpoints:
+For every report's contributions at the round's scored outer steps (:func:`scored_epochs`: all
+of them, or as many as the validation budget affords, the same ones for every node; sized by
+``calibration.usefulness_count``) the validator measures, from the committed checkpoints:
 
 * ``own``: relative loss improvement ``(L(start) - L(end)) / L(start)`` on the node's own
   batches of that outer step (:data:`~offchain.validator.calibration.USEFULNESS_OWN_BATCHES` of
@@ -16,8 +18,8 @@ For every contribution of every report the validator measures, from the committe
   (:data:`~offchain.validator.calibration.USEFULNESS_HELDOUT_EXAMPLES` examples);
 * ``norm``: ``||Δ||``.
 
-and judges each report over the whole round (:func:`judge_usefulness`, thresholds calibrated
-on honest rounds in :mod:`offchain.validator.calibration`):
+and judges each report over its scored outer steps (:func:`judge_usefulness`, thresholds
+calibrated on honest rounds in :mod:`offchain.validator.calibration`):
 
 * **specificity** ``Σ(own - heldout) / Σ own`` (Templar's own-vs-random test, summed over the
   outer steps to average out batch noise): a copied contribution was trained on another
@@ -40,7 +42,7 @@ import hashlib
 import logging
 import math
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -110,6 +112,18 @@ def own_steps(seed: bytes, contribution: Contribution, count: int) -> list[int]:
     return sorted(steps[i] for i in order[:count])
 
 
+def scored_epochs(seed: bytes, outer_steps: int, count: int) -> list[int]:
+    """``count`` of a round's ``outer_steps`` outer steps (all when it has no more) whose
+    contributions are scored, drawn from the round's public ``seed``: the same for every
+    validator and every node of the round (so the per-outer-step medians compare the same
+    steps), and unknown to the nodes until the submission window has closed."""
+    if count >= outer_steps:
+        return list(range(max(0, outer_steps)))
+    digest = hashlib.sha256(seed + b":usefulness-epochs").digest()
+    gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "big") & (2**63 - 1))
+    return sorted(torch.randperm(outer_steps, generator=gen)[: max(0, count)].tolist())
+
+
 def heldout_batches(heldout: Shard, batch_size: int) -> list[Batch]:
     """The fixed held-out subset the scores use, as batches."""
     return list(heldout.head(cal.USEFULNESS_HELDOUT_EXAMPLES).batches(batch_size))
@@ -177,11 +191,13 @@ class UsefulnessScorer:
         shard: Shard,
         checkpoint: Callable[[str], Path],
         seed: bytes,
+        epochs: Collection[int] | None = None,
     ) -> list[StepScore]:
-        """Every contribution of one node (``checkpoint(hash)`` fetches a committed one).
-        Raises :class:`ReplayError` when the records do not follow the pool's outer steps
-        (more of them, or longer, than ``max_epochs`` x ``inner_steps``: a bundle that would
-        make the validator score without bound)."""
+        """The contributions of one node at the outer steps ``epochs`` (:func:`scored_epochs`;
+        ``None``: all), ``checkpoint(hash)`` fetching a committed checkpoint. Raises
+        :class:`ReplayError` when the records do not follow the pool's outer steps (more of
+        them, or longer, than ``max_epochs`` x ``inner_steps``: a bundle that would make the
+        validator score without bound)."""
         found = contributions(records)
         schedule = outer_steps(self.cfg)
         if len(found) > len(schedule) or any(
@@ -193,6 +209,8 @@ class UsefulnessScorer:
             )
         out = []
         for c in found:
+            if epochs is not None and c.epoch not in epochs:
+                continue
             start = state_weights(load_adapter_state(checkpoint(c.start)))
             end = state_weights(load_adapter_state(checkpoint(c.end)))
             steps = own_steps(seed, c, cal.USEFULNESS_OWN_BATCHES)
