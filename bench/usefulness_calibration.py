@@ -182,6 +182,7 @@ def report(t: Tally, rounds: int, nodes: int) -> dict[str, object]:
             "specificity": span([s.specificity for s in items]),
             "usefulness": span([s.usefulness for s in items if s.usefulness is not None]),
             "norm_ratio": span([r for s in items for r in s.norm_ratios]),
+            "peer_cosine": span([c for s in items for c in s.peer_cosines]),
         }
 
     return {
@@ -199,6 +200,7 @@ def report(t: Tally, rounds: int, nodes: int) -> dict[str, object]:
             "min_specificity": cal.USEFULNESS_MIN_SPECIFICITY,
             "min_usefulness": cal.USEFULNESS_MIN_RATIO,
             "norm_band": list(cal.USEFULNESS_NORM_BAND),
+            "min_peer_cosine": cal.USEFULNESS_MIN_PEER_COSINE,
             "duplicate_distance": cal.USEFULNESS_DUPLICATE_DISTANCE,
         },
         "cost": {

@@ -26,6 +26,10 @@ calibrated on honest rounds in :mod:`offchain.validator.calibration`):
   node's data and helps this node's batches no more than held-out ones;
 * **usefulness** ``Σ own`` relative to the median over the round's reports: a poisoned
   (harmful, random or sign-flipped) contribution does not help its own data like the others;
+* **direction** the largest cosine of ``Δ`` to another node's update of the same outer step
+  (on the sketches): honest updates from the same ``A_global`` share a direction, a
+  sign-flipped (poisoned) one points away from all of them — even where, late in a round or
+  through LoRA's product ``B·A``, flipping it barely changes the loss;
 * **scale** ``||Δ||`` relative to the median contribution of the same outer step: a lazy
   (under-trained, scaled down) or inflated (scaled up to dominate the average) one is outside
   the honest band (AdamW steps have nearly equal norms across honest nodes).
@@ -227,6 +231,9 @@ class NodeUsefulness:
     usefulness: float | None  # Σ own / median over the scored reports (None: too few peers)
     norm_ratios: tuple[float, ...]  # per outer step, ||Δ|| / median ||Δ|| (empty: too few)
     copied_from: str | None = None  # the node whose duplicated updates helped its data more
+    #: per outer step, the largest cosine of its update to another node's update of the step
+    #: (empty: too few peers); honest updates of one step share a direction
+    peer_cosines: tuple[float, ...] = ()
 
     def detail(self) -> str:
         parts = [f"specificity {self.specificity:.3f}"]
@@ -235,6 +242,8 @@ class NodeUsefulness:
         if self.norm_ratios:
             lo, hi = min(self.norm_ratios), max(self.norm_ratios)
             parts.append(f"update norm {lo:.3f}..{hi:.3f} of the median")
+        if self.peer_cosines:
+            parts.append(f"closest peer cosine {min(self.peer_cosines):.3f}")
         if self.copied_from is not None:
             parts.append(f"updates duplicate those of {self.copied_from}")
         return ", ".join(parts)
@@ -272,6 +281,28 @@ def _duplicates(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, K]:
     return out
 
 
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    scale = float(a.norm()) * float(b.norm())
+    return float(a @ b) / scale if scale > 0 else 0.0
+
+
+def _peer_cosines(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, tuple[float, ...]]:
+    """Per node and scored outer step with enough peers, the largest cosine of its update's
+    sketch to another node's update of the same step."""
+    by_epoch: dict[int, list[tuple[K, torch.Tensor]]] = {}
+    for k in sorted(scores):
+        for s in scores[k]:
+            if s.sketch is not None:
+                by_epoch.setdefault(s.epoch, []).append((k, s.sketch))
+    out: dict[K, list[float]] = {k: [] for k in scores}
+    for steps in by_epoch.values():
+        if len({k for k, _ in steps}) < cal.USEFULNESS_MIN_PEERS:
+            continue
+        for k, sketch in steps:
+            out[k].append(max(_cosine(sketch, other) for j, other in steps if j != k))
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def node_statistics(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, NodeUsefulness]:
     """Round-level statistics of each node from its step scores (peer medians over all the
     scored nodes, cheaters included: the median of a majority of honest nodes is honest)."""
@@ -283,6 +314,7 @@ def node_statistics(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, NodeUsef
         for s in steps:
             norms_by_epoch.setdefault(s.epoch, []).append(s.norm)
     copies = _duplicates(scores)
+    cosines = _peer_cosines(scores)
     out: dict[K, NodeUsefulness] = {}
     for k, steps in scores.items():
         own = totals[k]
@@ -299,7 +331,11 @@ def node_statistics(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, NodeUsef
             )
         original = copies.get(k)
         out[k] = NodeUsefulness(
-            specificity, usefulness, ratios, None if original is None else str(original)
+            specificity,
+            usefulness,
+            ratios,
+            None if original is None else str(original),
+            cosines.get(k, ()) if peers else (),
         )
     return out
 
@@ -320,6 +356,8 @@ def judge_usefulness(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, CheckRe
             why.append("helps its own data far less than the other nodes' updates")
         if any(not lo <= r <= hi for r in stats.norm_ratios):
             why.append("an update scaled away from the honest size")
+        if any(c < cal.USEFULNESS_MIN_PEER_COSINE for c in stats.peer_cosines):
+            why.append("an update pointing away from every other node's (sign-flipped)")
         detail = stats.detail()
         if why:
             out[k] = CheckResult.failed(

@@ -151,6 +151,7 @@ def test_honest_nodes_pass_and_scores_are_deterministic(
         assert stats.specificity > cal.USEFULNESS_MIN_SPECIFICITY
         assert stats.usefulness is not None and stats.usefulness > cal.USEFULNESS_MIN_RATIO
         assert len(stats.norm_ratios) == 3 and stats.copied_from is None
+        assert min(stats.peer_cosines) > cal.USEFULNESS_MIN_PEER_COSINE
 
 
 @pytest.mark.parametrize("kind", ["copygrad", "scalegrad", "lazygrad", "poison"])
@@ -182,6 +183,8 @@ def test_cheating_contributions_are_rejected_honest_ones_kept(
     if kind == "copygrad":
         assert "copied another node's updates" in results[1].detail
         assert node_statistics(scores)[1].copied_from == "0"
+    if kind == "poison":  # points away from every honest update of each outer step
+        assert max(node_statistics(scores)[1].peer_cosines) < cal.USEFULNESS_MIN_PEER_COSINE
 
 
 def test_without_peers_only_specificity_applies(
