@@ -61,6 +61,16 @@ BEFORE_V2: dict[str, tuple[int, int | None]] = {
     "unbond": (75_400, 75_400),
     "withdraw": (83_888, 66_788),
 }
+#: What v2 adds to a first `createPool` without a budget, from the call's trace: the pause
+#: flag (a cold slot read), the record of the longest submission window when a pool raises it
+#: (a slot write and a warm re-read) and the calldata of the five new arguments (budget and
+#: permit; zero bytes at 4 gas). Neither can share a slot createPool reads anyway: the flag
+#: lives with the stake parameters, which every pausable provider call reads.
+V2_CREATE_POOL_CHECKS: dict[str, int] = {
+    "pause flag (cold SLOAD)": 2_100,
+    "longest submission window recorded (SSTORE + warm SLOAD)": 3_000,
+    "calldata of the new arguments (5 zero words)": 640,
+}
 CREATE_POOL = "createPool (pool creator, escrows the budget)"
 CREATE_POOL_NO_ESCROW = "createPool (no budget: no escrow)"
 
@@ -338,16 +348,27 @@ def worst_finalize(batch: int = 32) -> dict[str, int]:
             "walking": len(providers)}  # fmt: skip
 
 
+def _median(values: list[int]) -> int:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
 def within_before_v2(name: str, values: list[int]) -> bool:
-    """Whether the calls `values` of kind `name` cost at most the figures before v2: the first
-    at most the old first, every later one at most the old next (or first)."""
+    """Whether the calls `values` of kind `name` cost at most the figures before v2 (as the
+    table reports them): the first at most the old first, the median of the later ones at most
+    the old next, and none above the larger old figure (a later call may open a new round)."""
     first, nxt = BEFORE_V2[name]
-    return values[0] <= first and all(v <= (nxt or first) for v in values[1:])
+    if values[0] > first or max(values) > max(first, nxt or 0):
+        return False
+    return nxt is None or len(values) < 2 or _median(values[1:]) <= nxt
 
 
 def _before_v2_text(name: str, values: list[int]) -> str:
     if name == CREATE_POOL:
         return f"{BEFORE_V2[CREATE_POOL_NO_ESCROW][0]:,} (no escrow then)"
+    if name == CREATE_POOL_NO_ESCROW and not within_before_v2(name, values):
+        over = values[0] - BEFORE_V2[name][0]
+        return f"{BEFORE_V2[name][0]:,} (**{over:,} over**, see below)"
     if name not in BEFORE_V2:
         return ""
     first, nxt = BEFORE_V2[name]
@@ -398,8 +419,7 @@ def render(
     ]
     for name, values in rows.items():
         first = values[0]
-        rest = sorted(values[1:])
-        nxt = f"{rest[len(rest) // 2]:,}" if rest else "-"
+        nxt = f"{_median(values[1:]):,}" if len(values) > 1 else "-"
         target, prime = TARGETS.get(name, (None, ""))
         if target is None:
             target_text = ""
@@ -432,26 +452,39 @@ def render(
     ]
     if no_escrow is not None and CREATE_POOL in gas:
         escrow = gas[CREATE_POOL][0] - no_escrow
+        before = BEFORE_V2[CREATE_POOL_NO_ESCROW][0]
+        checks = sum(V2_CREATE_POOL_CHECKS.values())
         lines += [
             "`createPool` now also escrows the pool's budget in the work ledger. The escrow costs",
             f"**{escrow:,} gas** of the first `createPool` ({gas[CREATE_POOL][0]:,} with the",
-            f"budget, {no_escrow:,} without; before v2, without an escrow,"
-            f" {BEFORE_V2[CREATE_POOL_NO_ESCROW][0]:,}):",
-            "the hub's call into the ledger, the pool's new escrow slot and its `PoolFunded`",
-            "event, and the token's `transferFrom` (the allowance, the creator's balance and the",
-            "ledger's first balance slot: new storage on the first pool). With an ERC-2612 permit",
-            "in the same call instead of an earlier `approve`, the token's `permit` comes on top.",
-            "Without a budget the hub skips the ledger entirely, and the call, with the pause",
-            "check and the verdict-span bookkeeping of v2 (the longest submission window, next to",
-            "a copy of the unbonding period: no call to the stake manager), stays at or below the",
-            "figure before v2.",
+            f"budget, {no_escrow:,} without): the hub's call into the ledger, the pool's new",
+            "escrow slot and its `PoolFunded` event, and the token's `transferFrom` (the",
+            "allowance, the creator's balance and the ledger's first balance slot: new storage on",
+            "the first pool), net of the refund for the allowance spent to zero (the flow approves",
+            "exactly the budget). With an ERC-2612 permit in the same call instead of an earlier",
+            "`approve`, the token's `permit` comes on top. Without a budget the hub skips the",
+            f"ledger entirely. That call is **not** at or below the figure before v2 ({before:,},",
+            f"without an escrow then): it costs {no_escrow - before:,} more. What v2's new checks",
+            f"and arguments add to it, {checks:,} in all (from the call's trace):",
+            "",
+            *(f"- {what}: {cost:,}" for what, cost in V2_CREATE_POOL_CHECKS.items()),
+            "",
+            f"The rest of the call costs {checks - (no_escrow - before):,} less than before (each",
+            "pool slot written once; the unbonding period copied in the hub, so no call to the",
+            "stake manager; the windows in the slot of the pools' address, which the call reads",
+            "anyway). The pause flag cannot share a slot `createPool` reads as well: it lives",
+            "with the stake parameters, which every pausable provider call reads. The first two",
+            "items could ride on a write `createPool` makes anyway if `ComputePool` kept its own",
+            "pause flag and the longest window next to its pool counter (the hub passing it the",
+            "span the unbonding period allows); the calldata would stay. Not done.",
+            f"`tests/contracts/test_gas.py` holds the call to {before:,} + {checks:,}.",
             "",
         ]
     lines += [
-        "How v2 stays at or below the figures before it, with its new checks (the pause flag,",
-        "the verdict-span rule, the escrow, batched finalization): the optimizer runs for",
-        f"{runs} executions instead of 200 (solc then splits the longer function tables of the",
-        "hub and the modules into a deeper binary search: fewer selector comparisons per call;",
+        "How every other call stays at or below its figure before v2, with v2's new checks (the",
+        "pause flag, the verdict-span rule, the escrow, batched finalization): the optimizer",
+        f"runs for {runs} executions instead of 200 (solc then splits the longer function tables",
+        "of the hub and the modules into a deeper binary search: fewer selector comparisons;",
         "the bytecode grows, so a deployment costs more once, and every contract stays below",
         "the 24,576-byte limit of EIP-170, which `tests/contracts/test_deploy.py` checks); the",
         "hub's pause flag (`PackedPausable`, OpenZeppelin's `Pausable` with the same errors and",

@@ -38,7 +38,7 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
 
     // Storage packing (gas, issue 19): the pause flag (PackedPausable's last variable) shares one
     // slot with the stake parameters, which every pausable provider call reads anyway; the
-    // verdict-span bookkeeping shares the work ledger's slot, which createPool reads anyway.
+    // verdict-span bookkeeping shares the pools' slot, which createPool reads anyway.
 
     /// @inheritdoc INetworkHub
     uint96 public baseStake;
@@ -54,9 +54,6 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     /// @inheritdoc INetworkHub
     address public computePool;
     /// @inheritdoc INetworkHub
-    address public workLedger;
-
-    /// @inheritdoc INetworkHub
     uint32 public maxSubmissionWindow;
     /// @inheritdoc INetworkHub
     uint32 public maxChallengeWindow;
@@ -64,6 +61,9 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     /// {setUnbondingPeriod} (the only way to change it), so that the verdict-span rule costs no
     /// external call.
     uint32 private _unbondingPeriod;
+
+    /// @inheritdoc INetworkHub
+    address public workLedger;
 
     /// @param admin Receives `DEFAULT_ADMIN_ROLE`.
     /// @param token_ The LORA token.
@@ -187,7 +187,7 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
         bytes32 s
     ) external onlyRole(POOL_CREATOR_ROLE) whenNotPaused returns (uint256 poolId) {
         uint32 window = params.submissionWindow;
-        // one SLOAD: the windows and the period share a slot
+        // one SLOAD: the windows and the period share the pools' slot, read below anyway
         (uint256 maxWindow, uint256 period, uint256 maxChallenge) =
             (maxSubmissionWindow, _unbondingPeriod, maxChallengeWindow);
         if (window > maxWindow) {
@@ -357,6 +357,7 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     /// `deadline != 0` first applies the caller's permit to the ledger (ignored if it fails, e.g.
     /// front-run, so that an existing allowance still works).
     function _deposit(uint256 poolId, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
+        if (amount == 0 && deadline == 0) return; // nothing to permit, nothing to escrow
         address ledger = workLedger;
         if (deadline != 0) {
             try IERC20Permit(token).permit(msg.sender, ledger, amount, deadline, v, r, s) {} catch {}
