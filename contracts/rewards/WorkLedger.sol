@@ -52,6 +52,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
     uint256 public immutable finalizeBatch;
 
 
+    // slither (uninitialized-state): false positive: written through storage pointers only
+    // (submitReport, attest, finalize), which slither does not follow.
+    // slither-disable-next-line uninitialized-state
     mapping(uint256 poolId => mapping(uint256 round => RoundState)) private _rounds;
     mapping(uint256 poolId => mapping(uint256 round => mapping(uint256 index => StoredReport))) private _reports;
     mapping(uint256 poolId => mapping(address node => Reporter)) private _reporters;
@@ -224,8 +227,11 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         }
         // the fields finalization changes, written in one straight-line block (one SSTORE)
         RoundState storage st = _rounds[poolId][round];
-        (st.accepted, st.rejected, st.finalized, st.awarded, st.settled) =
-            (rs.accepted, rs.rejected, rs.finalized, rs.awarded, rs.settled);
+        st.accepted = rs.accepted;
+        st.rejected = rs.rejected;
+        st.finalized = rs.finalized;
+        st.awarded = rs.awarded;
+        st.settled = rs.settled;
         if (rs.decided) _slashRejected(b, policy);
         if (rs.finalized) {
             emit RoundFinalized(poolId, round, rs.decided, rs.accepted, rs.rejected, rs.awarded, baseAdapter);
