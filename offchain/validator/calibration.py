@@ -1,4 +1,5 @@
-"""Calibrated tolerances of the agreement check and the size of the replay spot check.
+"""Calibrated tolerances of the agreement check, the size of the replay spot check and the
+thresholds of the usefulness check.
 
 **Agreement.** In a DiLoCo round every honest peer ends with the same ``A_global`` (the outer
 step is applied to the same averaged pseudo-gradient everywhere; the LoRA weights stay fp32
@@ -18,6 +19,10 @@ catches it. :func:`replay_count` picks how many of a report's segments one valid
 so that a node that skipped ``skip_fraction`` of its segments escapes all ``quorum``
 validators (independent draws: each validator seeds its own) with probability at most
 ``1 - target``; :func:`budget_count` caps that count by the validation compute budget.
+
+**Usefulness.** Protocol constants (``USEFULNESS_*``, the same for every validator, so the
+verdict stays deterministic), set from honest scores measured by
+``bench/usefulness_calibration.py`` with margins (below).
 """
 
 from __future__ import annotations
@@ -108,3 +113,28 @@ def budget_count(
         return count
     affordable = math.floor(budget * steps / (max(1, quorum) * segment_steps))
     return max(min(count, affordable), min(minimum, count))
+
+
+# -- usefulness of contributions (offchain/validator/usefulness.py) ---------------------------
+# Measured by bench/usefulness_calibration.py (2026-11-30): 20 seeded 3-node DiLoCo rounds of
+# each shape, 4 x 3 and 8 x 5 inner x outer steps (120 honest nodes, 480 honest contributions):
+# specificity >= -0.024, usefulness 0.86 .. 1.12 of the median, update norms 0.84 .. 1.22 of
+# the median. Copied updates are the same update (distance 0; honest pairs >= 0.7 apart),
+# sign-flipped ones have usefulness <= 0.11 (most < 0), random ones |usefulness| <= 0.09.
+
+#: own batches scored per contribution (outer step), drawn from the round's public seed
+USEFULNESS_OWN_BATCHES = 4
+#: held-out examples every contribution is scored on (the first ones of the held-out split)
+USEFULNESS_HELDOUT_EXAMPLES = 32
+#: CountSketch size of an update, and the relative distance under which two nodes' updates of
+#: one outer step are the same update (honest pairs: >= 0.7 apart)
+USEFULNESS_SKETCH_DIM = 256
+USEFULNESS_DUPLICATE_DISTANCE = 0.05
+#: scored reports needed for the peer-relative tests (a median of a majority)
+USEFULNESS_MIN_PEERS = 3
+#: least Σ(own - heldout) / Σ own over a round (honest >= -0.024: 4x margin)
+USEFULNESS_MIN_SPECIFICITY = -0.1
+#: least Σ own of a node over the median node's (honest >= 0.86)
+USEFULNESS_MIN_RATIO = 0.5
+#: ||Δ|| / median ||Δ|| of an outer step's contributions (honest 0.84 .. 1.22)
+USEFULNESS_NORM_BAND = (0.6, 1.7)

@@ -37,6 +37,7 @@ from offchain.validator.checks import (
 )
 from offchain.validator.errors import ArtifactUnavailable, FetchError
 from offchain.validator.reasons import CheckResult, Reason
+from offchain.validator.scoring import score_round
 from trainer.aggregate import aggregate_adapters
 from trainer.artifacts import adapter_hash, load_adapter_state
 from trainer.config import TrainConfig
@@ -293,6 +294,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
     base_loss = losses["base"].loss
     checker = ObservingChecker(cfg)
     replayed_on = replay_device(checker)
+    by_index = {v.report.index: v for v in verdicts}
     for v in verdicts:
         r = v.report
         if r.index in paths:
@@ -347,6 +349,18 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                 replayed_on,
             )
         )
+
+    usefulness_t0 = time.perf_counter()
+    judged = [v.report for v in verdicts]
+    shards = {r.index: _expected_shard(inputs, r.node) for r in judged}
+    for index, result in score_round(judged, bundles, inputs, data, checker, shards).items():
+        by_index[index].results.append(result)
+    logger.info(
+        "usefulness scored",
+        extra=kv(seconds=round(time.perf_counter() - usefulness_t0, 3), reports=len(verdicts)),
+    )
+    for v in verdicts:
+        r = v.report
         logger.info(
             "report checked pool=%d round=%d index=%d node=%s accepted=%s reasons=%s",
             r.pool_id,
@@ -356,9 +370,10 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
             v.accepted,
             ",".join(v.reasons) or "-",
         )
-
     if any(v.inconclusive for v in verdicts):  # a checkpoint could not be fetched
         return _incomplete(verdicts, inputs, started)
+    # exclusion before the next base: only reports that passed every check (usefulness
+    # included) enter the mean; a failed contribution never reaches the next round's base
     accepted = [v for v in verdicts if v.accepted]
     bitmap = sum(1 << v.report.index for v in accepted)
     next_path: Path | None = None
