@@ -10,7 +10,10 @@ output, and the honest reports themselves under ``--trials`` different validator
 * ``partial`` (one of ten segments faked, drawn by the seed): two validators (quorum 2), each
   replaying its own draw of segments, at the default budget and at the detection target;
 * ``falsemode`` (a CPU run claiming the local-GPU rate, ``cuda`` in its bundle): the mode check
-  on the replay numerics of the segments a validator replays.
+  on the replay numerics of the segments a validator replays;
+* ``copygrad`` (node 2 commits node 0's or node 1's updates), ``scalegrad`` (its updates scaled
+  by a factor drawn from [0.2, 0.5] U [2, 4]), ``poison`` (its updates sign-flipped, times a
+  factor drawn from [0.5, 2]): the usefulness check alone, on the real round's contributions.
 
 Prints one JSON object (docs/benchmarks.md, "Verification").
 
@@ -186,12 +189,81 @@ def main() -> None:
                 2 * per_report / max(results[0].compute_seconds, 1e-9), 4
             ),
         }
+    out["usefulness"] = usefulness_trials(cfg, results, data, args.trials)
     out["agreement"] = {k: sum(v) / len(v) for k, v in rates.items()}
     out["agreement_honest_rejected"] = f"{honest_fp}/{len(honest)}"
     out["replay"] = replay_rows
     out["segments_per_node"] = n_segments
     out["trials"] = args.trials
     print(json.dumps(out, indent=1))
+
+
+def usefulness_trials(cfg, results, data, trials: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The usefulness check alone on the real round: its honest nodes, and node 2's updates
+    replaced by each contribution cheat in ``trials`` seeded variants."""
+    from offchain.validator import calibration as cal
+    from offchain.validator import usefulness as u
+    from offchain.worker import contribution_cheats as cc
+    from trainer.artifacts import load_adapter_state
+    from trainer.replay import load_records, state_weights
+
+    scorer = u.UsefulnessScorer(cfg, u.heldout_batches(data.heldout(), cfg.batch_size))
+    seed = b"\x00" * 32
+    nodes = []
+    for r in results:
+        files = {str(k): Path(v) for k, v in r.checkpoints.items()}
+        shard = data.shard(r.pool_id, r.round, r.node_index, r.node_count)
+        nodes.append((load_records(Path(r.records_path)), shard, files))
+    t0 = time.perf_counter()
+    scores = {i: scorer.score_node(rec, sh, f.__getitem__, seed) for i, (rec, sh, f) in
+              enumerate(nodes)}  # fmt: skip
+    per_report = (time.perf_counter() - t0) / len(nodes)
+    forwards = scorer.forward_batches / len(nodes)
+    honest = u.judge_usefulness(scores)
+
+    def updates(i: int) -> dict[int, tuple[object, dict, dict, list]]:  # type: ignore[type-arg]
+        records, shard, files = nodes[i]
+        out = {}
+        for c in u.contributions(records):
+            start = state_weights(load_adapter_state(files[c.start]))
+            end = state_weights(load_adapter_state(files[c.end]))
+            own = [shard.batch(s, cfg.batch_size)
+                   for s in u.own_steps(seed, c, cal.USEFULNESS_OWN_BATCHES)]  # fmt: skip
+            out[c.epoch] = (c, start, {k: end[k] - start[k] for k in start}, own)
+        return out
+
+    mine, others = updates(2), {0: updates(0), 1: updates(1)}
+    rng = random.Random(2)
+    caught = {"copygrad": 0, "scalegrad": 0, "poison": 0}
+    victims = 0
+    for t in range(trials):
+        factor = rng.choice([rng.uniform(0.2, 0.5), rng.uniform(2.0, 4.0)])
+        flip = rng.uniform(0.5, 2.0)
+        for kind in caught:
+            steps = []
+            for e, (c, start, delta, own) in mine.items():
+                if kind == "copygrad":
+                    new = others[t % 2][e][2]
+                elif kind == "scalegrad":
+                    new = cc.scaled(delta, factor)
+                else:
+                    new = cc.sign_flipped(delta, flip)
+                end = {k: start[k] + new[k] for k in start}
+                fake = u.Contribution(c.epoch, c.steps, c.start, f"{kind}-{t}-{e}")  # type: ignore[attr-defined]
+                steps.append(scorer.score_step(fake, start=start, end=end, own=own))
+            judged = u.judge_usefulness({**scores, 2: steps})
+            caught[kind] += not judged[2].ok
+            victims += (not judged[0].ok) + (not judged[1].ok)
+    return {
+        "honest_rejected": f"{sum(not r.ok for r in honest.values())}/{len(honest)}",
+        "detected": {k: v / trials for k, v in caught.items()},
+        "honest_rejected_beside_a_cheater": f"{victims}/{2 * 3 * trials}",
+        "score_s_per_report": round(per_report, 3),
+        "forward_batches_per_report": forwards,
+        "share_of_training_per_validator": round(
+            per_report / max(results[0].compute_seconds, 1e-9), 4
+        ),
+    }
 
 
 if __name__ == "__main__":

@@ -29,9 +29,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, Protocol
 
 from hexbytes import HexBytes
+from prometheus_client import Counter
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxParams
 
@@ -40,7 +41,6 @@ from offchain.chain.tx import TxRequest, TxSender
 from offchain.db import Schema, SqliteDb
 from offchain.errors import LoranetError
 from offchain.logging import kv
-from offchain.worker.metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,16 @@ _SCHEMA_V2 = "ALTER TABLE outbox ADD COLUMN reopened INTEGER NOT NULL DEFAULT 0;
 #: v3: ``gas_headroom``, the request's extra factor on the gas limit (``TxRequest``).
 _SCHEMA_V3 = "ALTER TABLE outbox ADD COLUMN gas_headroom REAL NOT NULL DEFAULT 1.0;"
 SCHEMA = Schema("outbox", (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3))
+
+
+class OutboxMetrics(Protocol):
+    """The counters the outbox moves, labelled by transaction kind (the worker's
+    :class:`~offchain.worker.metrics.WorkerMetrics` has them); the outbox imports no service."""
+
+    tx_sent: Counter
+    tx_failed: Counter
+    tx_replaced: Counter
+    tx_reopened: Counter
 
 
 class OutboxError(LoranetError):
@@ -158,7 +168,7 @@ class Outbox:
         confirmations: int = 1,
         reorg_window: int = 128,
         recheck_interval_s: float = 10.0,
-        metrics: WorkerMetrics | None = None,
+        metrics: OutboxMetrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if fee_bump_bps < 1_250:

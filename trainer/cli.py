@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import typer
 
+from offchain.cli.options import JsonResultOpt, JsonSummaryOpt
 from trainer.config import DataConfig, DilocoConfig, HivemindConfig, ModelConfig, TrainConfig
 from trainer.errors import TrainerConfigError
 
@@ -124,7 +125,7 @@ def train(
     host_maddr: str = typer.Option(
         "/ip4/127.0.0.1/tcp/0", "--host-maddr", help="Address the DHT listens on."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOpt = False,
 ) -> None:
     """Train a LoRA adapter with hivemind peers; print eval loss before/after and the hash.
 
@@ -238,7 +239,7 @@ def hash_path(
         help="Also put it into this machine's artifact store (LORANET_ARTIFACTS_STORE) and "
         "print the URI for --base-model-uri / --dataset-uri.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOpt = False,
 ) -> None:
     """Print the content hash of a model folder or data set: what a pool creator puts on chain
     as baseModelHash / datasetHash (docs/trainer.md). A file hashes to the SHA-256 of its

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 
 from trainer.artifacts import load_adapter_state
 from trainer.config import TrainConfig
-from trainer.data import IGNORE_INDEX, Shard, TrainingData
+from trainer.data import IGNORE_INDEX, Batch, Shard, TrainingData
 from trainer.models import (
     attach_lora,
     build_base_model,
@@ -44,13 +45,14 @@ class EvalComparison:
 
 
 @torch.no_grad()
-def evaluate_loss(model: torch.nn.Module, shard: Shard, batch_size: int = 64) -> EvalResult:
-    """Token-weighted next-token loss of ``model`` on every example of ``shard``."""
+def evaluate_batches(model: torch.nn.Module, batches: Iterable[Batch]) -> EvalResult:
+    """Token-weighted next-token loss of ``model`` over ``batches``, in their order (fp32
+    sums in a fixed order: the same inputs give the same number on a machine)."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
     total, count = 0.0, 0
-    for batch in shard.batches(batch_size):
+    for batch in batches:
         logits = model(
             input_ids=batch.input_ids.to(device), attention_mask=batch.attention_mask.to(device)
         ).logits
@@ -66,6 +68,11 @@ def evaluate_loss(model: torch.nn.Module, shard: Shard, batch_size: int = 64) ->
     model.train(was_training)
     loss = total / max(count, 1)
     return EvalResult(loss=loss, perplexity=math.exp(min(loss, 50.0)), tokens=count)
+
+
+def evaluate_loss(model: torch.nn.Module, shard: Shard, batch_size: int = 64) -> EvalResult:
+    """Token-weighted next-token loss of ``model`` on every example of ``shard``."""
+    return evaluate_batches(model, shard.batches(batch_size))
 
 
 def evaluate_adapters(

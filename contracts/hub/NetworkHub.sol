@@ -3,8 +3,8 @@ pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {PackedPausable} from "../common/PackedPausable.sol";
 import {IComputePool} from "../interfaces/IComputePool.sol";
 import {IComputeRegistry} from "../interfaces/IComputeRegistry.sol";
 import {IDomainRegistry} from "../interfaces/IDomainRegistry.sol";
@@ -21,7 +21,7 @@ import {IWorkLedger} from "../interfaces/IWorkLedger.sol";
 /// it wires accept state changes only from it (and the work ledger). The guardian may pause the
 /// value-moving calls (here, in the stake manager and in the work ledger); only the admin
 /// (governance's timelock) unpauses.
-contract NetworkHub is INetworkHub, AccessControl, Pausable {
+contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     using SafeCast for uint256;
 
     /// @inheritdoc INetworkHub
@@ -35,6 +35,10 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
 
     /// @inheritdoc INetworkHub
     address public immutable token;
+
+    // Storage packing (gas, issue 19): the pause flag (PackedPausable's last variable) shares one
+    // slot with the stake parameters, which every pausable provider call reads anyway; the
+    // verdict-span bookkeeping shares the pools' slot, which createPool reads anyway.
 
     /// @inheritdoc INetworkHub
     uint96 public baseStake;
@@ -50,12 +54,16 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
     /// @inheritdoc INetworkHub
     address public computePool;
     /// @inheritdoc INetworkHub
-    address public workLedger;
-
-    /// @inheritdoc INetworkHub
     uint32 public maxSubmissionWindow;
     /// @inheritdoc INetworkHub
     uint32 public maxChallengeWindow;
+    /// @dev The stake manager's unbonding period, copied at {wire} and on every
+    /// {setUnbondingPeriod} (the only way to change it), so that the verdict-span rule costs no
+    /// external call.
+    uint32 private _unbondingPeriod;
+
+    /// @inheritdoc INetworkHub
+    address public workLedger;
 
     /// @param admin Receives `DEFAULT_ADMIN_ROLE`.
     /// @param token_ The LORA token.
@@ -83,6 +91,7 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
         domainRegistry = modules.domainRegistry;
         computePool = modules.computePool;
         workLedger = modules.workLedger;
+        _unbondingPeriod = IStakeManager(modules.stakeManager).unbondingPeriod();
         emit ModulesWired(modules);
     }
 
@@ -94,6 +103,8 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
     /// @inheritdoc INetworkHub
     function setUnbondingPeriod(uint256 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _checkVerdictSpan(period, maxSubmissionWindow, maxChallengeWindow);
+        // a period above the stake manager's maximum (365 days < 2^32) reverts the whole call
+        _unbondingPeriod = uint32(period);
         IStakeManager(stakeManager).setUnbondingPeriod(period);
     }
 
@@ -176,8 +187,11 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
         bytes32 s
     ) external onlyRole(POOL_CREATOR_ROLE) whenNotPaused returns (uint256 poolId) {
         uint32 window = params.submissionWindow;
-        if (window > maxSubmissionWindow) {
-            _checkVerdictSpan(_unbondingPeriod(), window, maxChallengeWindow);
+        // one SLOAD: the windows and the period share the pools' slot, read below anyway
+        (uint256 maxWindow, uint256 period, uint256 maxChallenge) =
+            (maxSubmissionWindow, _unbondingPeriod, maxChallengeWindow);
+        if (window > maxWindow) {
+            _checkVerdictSpan(period, window, maxChallenge);
             maxSubmissionWindow = window;
         }
         poolId = IComputePool(computePool).createPool(params, msg.sender);
@@ -222,19 +236,16 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
     // ------------------------------------------------------------------ providers
 
     /// @inheritdoc INetworkHub
-    function registerProvider(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
-        external
-        whenNotPaused
-    {
+    function registerProvider(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        (uint256 base,) = _stakeParamsWhenNotPaused();
         address sm = stakeManager;
         if (deadline != 0) {
             // a front-run permit must not block registration: fall back to the allowance
             try IERC20Permit(token).permit(msg.sender, sm, amount, deadline, v, r, s) {} catch {}
         }
         IComputeRegistry(computeRegistry).registerProvider(msg.sender);
-        IStakeManager(sm).stakeFor(msg.sender, amount);
-        uint256 staked = IStakeManager(sm).stakedOf(msg.sender);
-        if (staked < baseStake) revert NetworkHubInsufficientStake(msg.sender, staked, baseStake);
+        uint256 staked = IStakeManager(sm).stakeFor(msg.sender, amount);
+        if (staked < base) revert NetworkHubInsufficientStake(msg.sender, staked, base);
     }
 
     /// @inheritdoc INetworkHub
@@ -244,14 +255,17 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
 
     /// @inheritdoc INetworkHub
     function stake(uint256 amount) external whenNotPaused {
+        // slither (unused-return): accepted: the new stake is in the Staked event; no rule applies here.
+        // slither-disable-next-line unused-return
         IStakeManager(stakeManager).stakeFor(msg.sender, amount);
     }
 
     /// @inheritdoc INetworkHub
-    function unbond(uint256 amount) external whenNotPaused returns (uint256 requestId) {
+    function unbond(uint256 amount) external returns (uint256 requestId) {
+        (uint256 base, uint256 perUnit) = _stakeParamsWhenNotPaused();
         address sm = stakeManager;
         uint256 staked = IStakeManager(sm).stakedOf(msg.sender);
-        uint256 required = minStakeOf(msg.sender);
+        uint256 required = _minStake(msg.sender, base, perUnit);
         if (amount > staked || staked - amount < required) {
             revert NetworkHubInsufficientStake(msg.sender, amount > staked ? 0 : staked - amount, required);
         }
@@ -277,17 +291,15 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
     }
 
     /// @inheritdoc INetworkHub
-    function joinPool(uint256 poolId, address node, uint256 deadline, bytes calldata signature)
-        external
-        whenNotPaused
-    {
+    function joinPool(uint256 poolId, address node, uint256 deadline, bytes calldata signature) external {
+        (uint256 base, uint256 perUnit) = _stakeParamsWhenNotPaused();
         IComputeRegistry registry = IComputeRegistry(computeRegistry);
         IComputeRegistry.Node memory n = registry.nodeOf(node);
         if (n.provider != msg.sender) revert NetworkHubNotNodeOwner(node, msg.sender);
         if (!n.validated || n.blacklisted) revert NetworkHubNodeNotEligible(node);
         IComputeRegistry.Provider memory p = registry.providerOf(msg.sender);
         if (p.blacklisted) revert NetworkHubNodeNotEligible(node);
-        uint256 required = baseStake + perUnitStake * p.totalComputeUnits;
+        uint256 required = base + perUnit * p.totalComputeUnits;
         uint256 staked = IStakeManager(stakeManager).stakedOf(msg.sender);
         if (staked < required) revert NetworkHubInsufficientStake(msg.sender, staked, required);
         IComputePool(computePool).join(poolId, node, msg.sender, n.computeUnits, deadline, signature);
@@ -307,13 +319,26 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc INetworkHub
-    function minStakeOf(address provider) public view returns (uint256) {
-        IComputeRegistry.Provider memory p = IComputeRegistry(computeRegistry).providerOf(provider);
-        if (!p.registered) return 0;
-        return baseStake + perUnitStake * p.totalComputeUnits;
+    function minStakeOf(address provider) external view returns (uint256) {
+        return _minStake(provider, baseStake, perUnitStake);
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev Reverts with {EnforcedPause} while paused (the `whenNotPaused` of the provider calls);
+    /// returns the stake parameters, read from the flag's slot in the same SLOAD.
+    function _stakeParamsWhenNotPaused() private view returns (uint256 base, uint256 perUnit) {
+        (bool paused_, uint256 base_, uint256 perUnit_) = (_paused, baseStake, perUnitStake);
+        if (paused_) revert EnforcedPause();
+        return (base_, perUnit_);
+    }
+
+    /// @dev The stake `provider` must keep: 0 unless registered.
+    function _minStake(address provider, uint256 base, uint256 perUnit) private view returns (uint256) {
+        IComputeRegistry.Provider memory p = IComputeRegistry(computeRegistry).providerOf(provider);
+        if (!p.registered) return 0;
+        return base + perUnit * p.totalComputeUnits;
+    }
 
     function _setStakeParams(uint256 baseStake_, uint256 perUnitStake_) private {
         baseStake = baseStake_.toUint96();
@@ -332,21 +357,19 @@ contract NetworkHub is INetworkHub, AccessControl, Pausable {
     /// `deadline != 0` first applies the caller's permit to the ledger (ignored if it fails, e.g.
     /// front-run, so that an existing allowance still works).
     function _deposit(uint256 poolId, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) private {
+        if (amount == 0 && deadline == 0) return; // nothing to permit, nothing to escrow
         address ledger = workLedger;
         if (deadline != 0) {
             try IERC20Permit(token).permit(msg.sender, ledger, amount, deadline, v, r, s) {} catch {}
         }
-        IWorkLedger(ledger).deposit(poolId, msg.sender, amount);
-    }
-
-    function _unbondingPeriod() private view returns (uint256) {
-        return IStakeManager(stakeManager).unbondingPeriod();
+        // the ledger ignores an empty deposit (no event, no transfer): skip the call
+        if (amount != 0) IWorkLedger(ledger).deposit(poolId, msg.sender, amount);
     }
 
     /// @dev Records a domain's challenge window; a new largest one must fit the unbonding period.
     function _noteChallengeWindow(uint32 challengeWindow) private {
         if (challengeWindow > maxChallengeWindow) {
-            _checkVerdictSpan(_unbondingPeriod(), maxSubmissionWindow, challengeWindow);
+            _checkVerdictSpan(_unbondingPeriod, maxSubmissionWindow, challengeWindow);
             maxChallengeWindow = challengeWindow;
         }
     }

@@ -179,4 +179,11 @@ interface IComputePool {
         external
         view
         returns (uint256 start, uint256 end, uint256 submissionEnd);
+    /// @notice What the work ledger needs to decide round `round`: its submission deadline (as
+    /// {roundWindow}, with the same reverts), the pool's domain and its reward per round. Reads
+    /// the pool's first two slots only (two SLOADs, where {roundWindow} and {poolOf} take six).
+    function roundContext(uint256 poolId, uint256 round)
+        external
+        view
+        returns (uint256 submissionEnd, uint256 domainId, uint256 rewardPerRound);
 }

@@ -86,9 +86,9 @@ interface INetworkHub {
     /// `period >= maxSubmissionWindow + 2 * maxChallengeWindow`.
     function setUnbondingPeriod(uint256 period) external;
     /// @notice Pauses staking, registration, unbonding, joining, pool creation and funding,
-    /// withdrawals and claims. Requirements: `GUARDIAN_ROLE` or admin. Emits {Pausable-Paused}.
+    /// withdrawals and claims. Requirements: `GUARDIAN_ROLE` or admin. Emits {PackedPausable-Paused}.
     function pause() external;
-    /// @notice Lifts the pause. Requirements: admin. Emits {Pausable-Unpaused}.
+    /// @notice Lifts the pause. Requirements: admin. Emits {PackedPausable-Unpaused}.
     function unpause() external;
     /// @notice Sets the slash split. Requirements: admin.
     function setSlashSplit(uint256 burnBps, address treasury) external;

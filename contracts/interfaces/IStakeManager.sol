@@ -74,7 +74,8 @@ interface IStakeManager {
     /// @notice Stakes `amount` for `provider`, pulling the tokens from `provider` (which must have
     /// approved this contract, e.g. with an ERC-2612 permit).
     /// @dev Requirements: caller is the hub. Emits {Staked}.
-    function stakeFor(address provider, uint256 amount) external;
+    /// @return staked The provider's free stake after the call.
+    function stakeFor(address provider, uint256 amount) external returns (uint256 staked);
 
     /// @notice Moves `amount` of `provider`'s free stake into a new unbond request.
     /// @dev Requirements: caller is the hub (which enforces the minimum stake). Emits {UnbondRequested}.

@@ -47,18 +47,24 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
         // slither-disable-next-line unused-return
         domainRegistry.policyOf(params.domainId); // reverts for an unknown domain
         poolId = ++poolCount;
+        // the calldata reads (each with its own range check) first, then the writes of each
+        // slot in one straight-line block: one SSTORE per slot (gas)
+        (uint32 roundLength, uint32 submissionWindow, uint32 domainId) =
+            (params.roundLength, params.submissionWindow, params.domainId);
+        (uint96 rewardPerRound, uint32 maxNodes, uint32 minComputeUnits) =
+            (params.rewardPerRound, params.maxNodes, params.minComputeUnits);
         Pool storage pool = _pools[poolId];
-        pool.roundLength = params.roundLength;
-        pool.submissionWindow = params.submissionWindow;
-        pool.domainId = params.domainId;
+        pool.roundLength = roundLength;
+        pool.submissionWindow = submissionWindow;
+        pool.domainId = domainId;
         pool.status = Status.Pending;
-        pool.rewardPerRound = params.rewardPerRound;
+        pool.rewardPerRound = rewardPerRound;
         pool.creator = creator;
-        pool.maxNodes = params.maxNodes;
-        pool.minComputeUnits = params.minComputeUnits;
+        pool.maxNodes = maxNodes;
+        pool.minComputeUnits = minComputeUnits;
         pool.baseModelHash = params.baseModelHash;
         pool.datasetHash = params.datasetHash;
-        emit PoolCreated(poolId, params.domainId, creator, params);
+        emit PoolCreated(poolId, domainId, creator, params);
     }
 
     /// @inheritdoc IComputePool
@@ -188,7 +194,29 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
         view
         returns (uint256 start, uint256 end, uint256 submissionEnd)
     {
+        return _roundWindow(_existing(poolId), poolId, round);
+    }
+
+    /// @inheritdoc IComputePool
+    function roundContext(uint256 poolId, uint256 round)
+        external
+        view
+        returns (uint256 submissionEnd, uint256 domainId, uint256 rewardPerRound)
+    {
         Pool storage pool = _existing(poolId);
+        (,, submissionEnd) = _roundWindow(pool, poolId, round);
+        domainId = pool.domainId;
+        rewardPerRound = pool.rewardPerRound;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev Start, end and submission deadline of a round of `pool` (see {roundWindow}).
+    function _roundWindow(Pool storage pool, uint256 poolId, uint256 round)
+        private
+        view
+        returns (uint256 start, uint256 end, uint256 submissionEnd)
+    {
         // every field read here lives in the pool's first slot: one SLOAD
         uint256 startTime = pool.startTime;
         uint256 roundLength = pool.roundLength;
@@ -199,9 +227,7 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
         submissionEnd = end + pool.submissionWindow;
     }
 
-    // ------------------------------------------------------------------ internals
-
-    function _existing(uint256 poolId) private view returns (Pool storage pool) {
+        function _existing(uint256 poolId) private view returns (Pool storage pool) {
         pool = _pools[poolId];
         if (pool.status == Status.None) revert ComputePoolUnknownPool(poolId);
     }

@@ -85,8 +85,11 @@ contract ComputeRegistry is IComputeRegistry, HubModule, EIP712, Nonces {
     /// @inheritdoc IComputeRegistry
     function setNodeValidated(address node, bool validated) external onlyHub {
         Node storage n = _nodes[node];
-        if (n.provider == address(0)) revert ComputeRegistryUnknownNode(node);
+        address provider = n.provider;
+        // written before the check, in the read's basic block: the slot is read once (gas);
+        // the revert below undoes the write for an unknown node
         n.validated = validated;
+        if (provider == address(0)) revert ComputeRegistryUnknownNode(node);
         emit NodeValidationSet(node, validated);
     }
 

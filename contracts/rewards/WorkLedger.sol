@@ -52,6 +52,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
     uint256 public immutable finalizeBatch;
 
 
+    // slither (uninitialized-state): false positive: written through storage pointers only
+    // (submitReport, attest, finalize), which slither does not follow.
+    // slither-disable-next-line uninitialized-state
     mapping(uint256 poolId => mapping(uint256 round => RoundState)) private _rounds;
     mapping(uint256 poolId => mapping(uint256 round => mapping(uint256 index => StoredReport))) private _reports;
     mapping(uint256 poolId => mapping(address node => Reporter)) private _reporters;
@@ -211,15 +214,25 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         rs.settled = uint32(to); // <= n <= MAX_REPORTS
         rs.finalized = to == n;
         bytes32 baseAdapter;
+        // slither (uninitialized-local): intended: an undecided round slashes nobody.
+        // slither-disable-next-line uninitialized-local
+        Batch memory b;
         if (rs.decided) {
-            baseAdapter = _finalizeDecided(poolId, round, rs, from, to, policy, rewardPerRound);
+            (b, baseAdapter) = _settleDecided(poolId, round, rs, from, to, policy, rewardPerRound);
         } else {
             for (uint256 i = from; i < to; ++i) {
                 _settle(poolId, _reports[poolId][round][i].node);
             }
-            _rounds[poolId][round] = rs;
             baseAdapter = _baseAdapter[poolId];
         }
+        // the fields finalization changes, written in one straight-line block (one SSTORE)
+        RoundState storage st = _rounds[poolId][round];
+        st.accepted = rs.accepted;
+        st.rejected = rs.rejected;
+        st.finalized = rs.finalized;
+        st.awarded = rs.awarded;
+        st.settled = rs.settled;
+        if (rs.decided) _slashRejected(b, policy);
         if (rs.finalized) {
             emit RoundFinalized(poolId, round, rs.decided, rs.accepted, rs.rejected, rs.awarded, baseAdapter);
         } else {
@@ -239,10 +252,10 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         uint256 escrow;
     }
 
-    /// @dev One batch `[from, to)` of a decided round: rewards of accepted reports, then (the
-    /// only external calls) slashing and ejection for rejected ones. Stores `rs`. Returns the
-    /// round's next base adapter.
-    function _finalizeDecided(
+    /// @dev The effects of one batch `[from, to)` of a decided round: rewards of accepted
+    /// reports (counted into `rs`, which the caller stores), the escrow and the base adapter.
+    /// Returns the batch for {_slashRejected} (the interactions) and the round's next base adapter.
+    function _settleDecided(
         uint256 poolId,
         uint256 round,
         RoundState memory rs,
@@ -250,9 +263,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         uint256 to,
         IDomainRegistry.Policy memory policy,
         uint256 rewardPerRound
-    ) private returns (bytes32) {
+    ) private returns (Batch memory b, bytes32) {
         Outcome memory outcome = _outcomes[poolId][round];
-        Batch memory b = Batch(poolId, round, from, to, outcome.acceptBitmap, rewardPerRound, 0, _escrow[poolId]);
+        b = Batch(poolId, round, from, to, outcome.acceptBitmap, rewardPerRound, 0, _escrow[poolId]);
         // every batch shares by the weight of the whole round: at most MAX_REPORTS reads
         for (uint256 i; i < rs.reportCount; ++i) {
             if (b.acceptBitmap & (1 << i) != 0) {
@@ -274,14 +287,12 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
             }
         }
         rs.awarded += uint96(awarded); // the round's awards <= rewardPerRound < 2^96
-        _rounds[poolId][round] = rs;
         if (awarded != 0) _escrow[poolId] = b.escrow;
         if (rs.finalized && round + 1 > _baseAdapterRound[poolId]) {
             _baseAdapterRound[poolId] = round + 1;
             _baseAdapter[poolId] = outcome.nextAdapterHash;
         }
-        _slashRejected(b, policy);
-        return outcome.nextAdapterHash;
+        return (b, outcome.nextAdapterHash);
     }
 
     /// @dev Interactions last: slashes the providers and ejects the nodes of the batch's
@@ -439,12 +450,9 @@ contract WorkLedger is IWorkLedger, EIP712, ReentrancyGuardTransient, Pausable {
         view
         returns (uint256 submissionEnd, IDomainRegistry.Policy memory policy, uint256 rewardPerRound)
     {
-        // slither (unused-return): accepted: only the submission deadline is needed.
-        // slither-disable-next-line unused-return
-        (,, submissionEnd) = computePool.roundWindow(poolId, round);
-        IComputePool.Pool memory pool = computePool.poolOf(poolId);
-        policy = domainRegistry.policyOf(pool.domainId);
-        rewardPerRound = pool.rewardPerRound;
+        uint256 domainId;
+        (submissionEnd, domainId, rewardPerRound) = computePool.roundContext(poolId, round);
+        policy = domainRegistry.policyOf(domainId);
     }
 
     /// @dev Marks one report of `node` in `poolId` finalized; returns its provider (which cannot

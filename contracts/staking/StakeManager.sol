@@ -70,10 +70,10 @@ contract StakeManager is IStakeManager, HubModule, ReentrancyGuardTransient, Pau
     // ------------------------------------------------------------------ hub-only mutations
 
     /// @inheritdoc IStakeManager
-    function stakeFor(address provider, uint256 amount) external onlyHub nonReentrant {
+    function stakeFor(address provider, uint256 amount) external onlyHub nonReentrant returns (uint256 staked) {
         if (amount == 0) revert StakeManagerZeroAmount();
         Account storage acct = _accounts[provider];
-        uint256 staked = acct.staked + amount;
+        staked = acct.staked + amount;
         if (staked > type(uint96).max) revert StakeManagerAmountTooLarge(staked);
         acct.staked = uint96(staked);
         totalStaked += uint96(amount);

@@ -6,12 +6,18 @@ refusal is one sentence with a non-zero exit, checked before the key is unlocked
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
-from offchain.cli.options import DryRunOpt, YesOpt
+from offchain.cli.context import state
+from offchain.cli.operator import run_operator
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
+
+if TYPE_CHECKING:
+    from offchain.chain.provider import ActionResult
 
 app = typer.Typer(
     help="Protocol admin: roles, protocol parameters, blacklists (any chain).",
@@ -26,21 +32,24 @@ def grant(
     ctx: typer.Context,
     role: str = typer.Argument(..., help=ROLE_HELP),
     address: str = typer.Argument(..., help="Account that receives the role."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Grant a role (the caller must be an admin of the role's contract)."""
     from offchain.chain.admin import AdminActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).grant(
-        role, address
+    run_operator(
+        ctx,
+        AdminActions,
+        lambda actions: actions.grant(role, address),
+        lambda result: f"{result.summary['account']} now holds {result.summary['role']}",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
     )
-    cli.emit_action(result, f"{result.summary['account']} now holds {result.summary['role']}")
 
 
 @app.command("revoke")
@@ -48,28 +57,31 @@ def revoke(
     ctx: typer.Context,
     role: str = typer.Argument(..., help=ROLE_HELP),
     address: str = typer.Argument(..., help="Account that loses the role."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Revoke a role."""
     from offchain.chain.admin import AdminActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).revoke(
-        role, address
+    run_operator(
+        ctx,
+        AdminActions,
+        lambda actions: actions.revoke(role, address),
+        lambda result: f"{result.summary['account']} no longer holds {result.summary['role']}",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
     )
-    cli.emit_action(result, f"{result.summary['account']} no longer holds {result.summary['role']}")
 
 
 @app.command("roles")
 def roles(
     ctx: typer.Context,
     address: str = typer.Argument(..., help="Account (or local alias) to look up."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show which roles an account holds."""
     from offchain.chain.admin import AdminActions
@@ -87,7 +99,7 @@ def roles(
 @app.command("params")
 def params(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show the protocol parameters (minimum stake rule, unbonding period, slash split)."""
     from offchain.chain.admin import AdminActions
@@ -114,44 +126,50 @@ def set_stake(
     ctx: typer.Context,
     base: str = typer.Option(..., "--base", help="Base minimum stake (LORA)."),
     per_unit: str = typer.Option(..., "--per-unit", help="Minimum stake per compute unit (LORA)."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Set the minimum-stake rule base + perUnit x compute units."""
     from offchain.chain.admin import AdminActions
     from offchain.chain.units import format_lora, parse_amount
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
     b, p = parse_amount(base), parse_amount(per_unit)
-    result = operator_actions(
-        cli, AdminActions, account, yes=yes, dry_run=dry_run
-    ).set_stake_params(b, p)
-    cli.emit_action(result, f"minimum stake is now {format_lora(b)} + {format_lora(p)} per unit")
+    run_operator(
+        ctx,
+        AdminActions,
+        lambda actions: actions.set_stake_params(b, p),
+        f"minimum stake is now {format_lora(b)} + {format_lora(p)} per unit",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 @app.command("set-unbonding")
 def set_unbonding(
     ctx: typer.Context,
     seconds: int = typer.Argument(..., help="Seconds an unbond stays locked."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Set the unbonding period of new unbond requests."""
     from offchain.chain.admin import AdminActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    result = operator_actions(
-        cli, AdminActions, account, yes=yes, dry_run=dry_run
-    ).set_unbonding_period(seconds)
-    cli.emit_action(result, f"unbonding period is now {seconds} s")
+    run_operator(
+        ctx,
+        AdminActions,
+        lambda actions: actions.set_unbonding_period(seconds),
+        f"unbonding period is now {seconds} s",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 @app.command("set-slash-split")
@@ -159,21 +177,24 @@ def set_slash_split(
     ctx: typer.Context,
     burn_bps: int = typer.Option(..., "--burn-bps", help="Part of each slash burned (bps)."),
     treasury: str = typer.Option(..., "--treasury", help="Receives the rest of each slash."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Set how slashed stake is split between burning and the treasury."""
     from offchain.chain.admin import AdminActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).set_slash_split(
-        burn_bps, treasury
+    run_operator(
+        ctx,
+        AdminActions,
+        lambda actions: actions.set_slash_split(burn_bps, treasury),
+        f"slashes now burn {burn_bps} bps, the rest goes to {treasury}",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
     )
-    cli.emit_action(result, f"slashes now burn {burn_bps} bps, the rest goes to {treasury}")
 
 
 @app.command("blacklist")
@@ -182,21 +203,27 @@ def blacklist(
     address: str = typer.Argument(..., help="Node (default) or provider address."),
     provider: bool = typer.Option(False, "--provider", help="Blacklist a provider, not a node."),
     undo: bool = typer.Option(False, "--undo", help="Clear the blacklist flag instead."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Blacklist (or clear) a node or a provider everywhere; a blacklisted node leaves its pool."""
     from offchain.chain.admin import AdminActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    actions = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run)
-    if provider:
-        result = actions.blacklist_provider(address, blacklisted=not undo)
-    else:
-        result = actions.blacklist_node(address, blacklisted=not undo)
+    def act(actions: AdminActions) -> ActionResult:
+        if provider:
+            return actions.blacklist_provider(address, blacklisted=not undo)
+        return actions.blacklist_node(address, blacklisted=not undo)
+
     verb = "cleared" if undo else "blacklisted"
-    cli.emit_action(result, f"{'provider' if provider else 'node'} {address} {verb}")
+    run_operator(
+        ctx,
+        AdminActions,
+        act,
+        f"{'provider' if provider else 'node'} {address} {verb}",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )

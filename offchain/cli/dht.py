@@ -16,7 +16,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from offchain.cli.context import JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import JsonOpt
 from offchain.errors import LoranetError
 from offchain.logging import configure_logging, kv
 
@@ -66,7 +67,7 @@ def dht(
     ),
     relay: bool = typer.Option(False, "--relay", help="Also relay for peers behind NAT."),
     run_for: float | None = typer.Option(None, "--run-for", hidden=True, help="Tests: seconds."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Run a bootstrap peer of a pool's swarm; print the multiaddrs for the pool's metadata."""
     import hivemind

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.cli.context import CliState, state
-from offchain.cli.options import JsonOpt
+from offchain.cli.options import CheckedAccountOpt, JsonOpt
 from offchain.errors import LoranetError
 
 logger = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ class Doctor:
 
 def doctor(
     ctx: typer.Context,
-    account: str | None = typer.Option(None, "--account", "-a", help="Account alias to check."),
+    account: CheckedAccountOpt = None,
     unlock: bool = typer.Option(True, "--unlock/--no-unlock", help="Try the account password."),
     as_json: JsonOpt = False,
 ) -> None:

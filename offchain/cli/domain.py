@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
-from offchain.cli.options import DryRunOpt, YesOpt
+from offchain.cli.context import state
+from offchain.cli.operator import run_operator
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
+
+if TYPE_CHECKING:
+    from offchain.chain.provider import ActionResult
 
 app = typer.Typer(
     help="Domains (kinds of work) and their validation policy: list, create, update.",
@@ -46,7 +50,7 @@ def _policies(cli: Any) -> list[dict[str, Any]]:
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """List every domain with its policy."""
     cli = state(ctx)
@@ -105,25 +109,28 @@ def create(
     remote_api_bps: int | None = typer.Option(None, "--remote-api-bps", help="Default 5000."),
     slash_bps: int | None = typer.Option(None, "--slash-bps", help=SLASH + " Default 1000."),
     slash_amount: str | None = typer.Option(None, "--slash-amount", help="Fixed slash (LORA)."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Create a domain (admin)."""
     from offchain.chain.admin import AdminActions, Policy
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
     policy = _policy(
         Policy(), quorum, challenge_window, eval_tolerance, local_gpu_bps, custom_bps,
         remote_api_bps, slash_bps, slash_amount,
     )  # fmt: skip
-    result = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run).create_domain(
-        name, policy
+    run_operator(
+        ctx,
+        AdminActions,
+        lambda actions: actions.create_domain(name, policy),
+        lambda result: f"domain {result.summary['domain_id']} '{name}' created",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
     )
-    cli.emit_action(result, f"domain {result.summary['domain_id']} '{name}' created")
 
 
 @app.command("update")
@@ -138,21 +145,28 @@ def update(
     remote_api_bps: int | None = typer.Option(None, "--remote-api-bps"),
     slash_bps: int | None = typer.Option(None, "--slash-bps", help=SLASH),
     slash_amount: str | None = typer.Option(None, "--slash-amount", help="Fixed slash (LORA)."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Change a domain's policy (admin); options not given keep their current value."""
     from offchain.chain.admin import AdminActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    actions = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run)
-    policy = _policy(
-        actions.domain_policy(domain_id), quorum, challenge_window, eval_tolerance,
-        local_gpu_bps, custom_bps, remote_api_bps, slash_bps, slash_amount,
-    )  # fmt: skip
-    result = actions.update_domain(domain_id, policy)
-    cli.emit_action(result, f"domain {domain_id} updated")
+    def act(actions: AdminActions) -> ActionResult:
+        policy = _policy(
+            actions.domain_policy(domain_id), quorum, challenge_window, eval_tolerance,
+            local_gpu_bps, custom_bps, remote_api_bps, slash_bps, slash_amount,
+        )  # fmt: skip
+        return actions.update_domain(domain_id, policy)
+
+    run_operator(
+        ctx,
+        AdminActions,
+        act,
+        f"domain {domain_id} updated",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )

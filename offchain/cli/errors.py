@@ -17,6 +17,10 @@ People get a red sentence on stderr (usage errors keep click's usage line); with
 anywhere on the command line, stdout gets one JSON document
 ``{"error": {"code": "...", "message": "...", "exit_code": N}}`` and stderr stays quiet.
 A traceback is only ever logged with ``--verbose``.
+
+A group called without its command (``loranet stake``) prints its help; with ``--json``
+(``loranet --json stake``) the JSON error is all there is: the root refuses the bare
+command itself, before click would print the help on stdout while building its error.
 """
 
 from __future__ import annotations
@@ -119,6 +123,10 @@ def _negative_number(err: BaseException) -> bool:
     return isinstance(err, _click.exceptions.NoSuchOption) and bool(name and _NEGATIVE.match(name))
 
 
+#: ``ctx.meta`` key (shared by every context of one invocation): ``--json`` was given.
+JSON_MODE = "loranet.json_mode"
+
+
 def _json_mode(args: Sequence[str]) -> bool:
     for arg in args:
         if arg == "--":
@@ -181,3 +189,27 @@ class LoranetGroup(TyperGroup):
                 console.print(Text(err.ctx.get_usage()))
             console.print(Text(str(failure), style="bold red"))
         return failure.exit_code
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        ctx.meta[JSON_MODE] = _json_mode(args)  # the whole command line, as ``report`` sees it
+        return super().parse_args(ctx, args)
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        """The subcommand, as click resolves it; but with ``--json``, a group called without
+        its command (``loranet --json stake``) is refused here with the usage error alone:
+        click would print the group's help on stdout while it builds that error. (The groups
+        hang from the root; ``tests/offchain/test_cli_tree.py`` checks every group, so a
+        group nested deeper would show there.)"""
+        name, command, rest = super().resolve_command(ctx, args)
+        if (
+            ctx.meta.get(JSON_MODE)
+            and isinstance(command, TyperGroup)
+            and command.no_args_is_help
+            and not rest
+            and not ctx.resilient_parsing
+        ):
+            bare = command.context_class(command, info_name=name, parent=ctx)
+            raise _click.exceptions.UsageError("", ctx=bare)
+        return name, command, rest

@@ -5,29 +5,28 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
-from offchain.cli.options import DryRunOpt, YesOpt
+from offchain.cli.context import state
+from offchain.cli.operator import operator_actions, run_operator
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
 
 
 def faucet(
     ctx: typer.Context,
     show: bool = typer.Option(False, "--show", help="Only show the faucet; take nothing."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Take the testnet faucet's drip of LORA (once per cooldown per address)."""
     from offchain.chain.faucet import FaucetActions
     from offchain.chain.protocol import utc
     from offchain.chain.units import format_lora
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    actions = operator_actions(cli, FaucetActions, account, yes=yes, dry_run=dry_run)
     if show:
-        view = actions.view()
+        cli = state(ctx)
+        cli.use_json(as_json)
+        view = operator_actions(cli, FaucetActions, account).view()
 
         def render(console: Console) -> None:
             drip, held = format_lora(view.drip), format_lora(view.balance)
@@ -39,6 +38,15 @@ def faucet(
 
         cli.emit(view.as_dict(), render)
         return
-    result = actions.drip()
-    amount = format_lora(int(result.summary["received"]))
-    cli.emit_action(result, f"{result.summary['account']} received {amount}")
+    run_operator(
+        ctx,
+        FaucetActions,
+        lambda actions: actions.drip(),
+        lambda result: (
+            f"{result.summary['account']} received {format_lora(int(result.summary['received']))}"
+        ),
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )

@@ -7,26 +7,23 @@ Every refusal is one sentence with a non-zero exit, checked before the key is un
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from offchain.cli.context import state
+from offchain.cli.operator import run_operator
 from offchain.cli.options import AccountOpt, JsonOpt
+
+if TYPE_CHECKING:
+    from offchain.chain.provider import ActionResult
 
 app = typer.Typer(
     help="Governance: delegate votes, propose, vote, queue, execute, show proposals.",
     no_args_is_help=True,
 )
-
-
-def _actions(ctx: typer.Context, account: str | None, as_json: bool):
-    from offchain.chain.governance import GovernanceActions
-    from offchain.cli.operator import operator_actions
-
-    cli = state(ctx)
-    cli.use_json(as_json)
-    return cli, operator_actions(cli, GovernanceActions, account)
 
 
 @app.command("delegate")
@@ -37,10 +34,17 @@ def delegate(
     as_json: JsonOpt = False,
 ) -> None:
     """Delegate your LORA votes (to yourself to vote): votes count from the next block."""
-    cli, actions = _actions(ctx, account, as_json)
-    target = cli.address_of(to) if to else None
-    result = actions.delegate(target)
-    cli.emit_action(result, f"votes delegated to {result.summary['delegatee']}")
+    from offchain.chain.governance import GovernanceActions
+
+    cli = state(ctx)
+    run_operator(
+        ctx,
+        GovernanceActions,
+        lambda actions: actions.delegate(cli.address_of(to) if to else None),
+        lambda result: f"votes delegated to {result.summary['delegatee']}",
+        account=account,
+        as_json=as_json,
+    )
 
 
 @app.command("propose")
@@ -56,13 +60,22 @@ def propose(
     as_json: JsonOpt = False,
 ) -> None:
     """Propose one call that the timelock executes if the vote passes."""
-    cli, actions = _actions(ctx, account, as_json)
-    result = actions.propose(target, call, list(arg), description)
-    s = result.summary
-    cli.emit_action(
-        result,
-        f"proposal {s['proposal_id']} ({s['call']}): voting from block "
-        f"{s['voting_starts_block']} to {s['voting_ends_block']}",
+    from offchain.chain.governance import GovernanceActions
+
+    def headline(result: ActionResult) -> str:
+        s = result.summary
+        return (
+            f"proposal {s['proposal_id']} ({s['call']}): voting from block "
+            f"{s['voting_starts_block']} to {s['voting_ends_block']}"
+        )
+
+    run_operator(
+        ctx,
+        GovernanceActions,
+        lambda actions: actions.propose(target, call, list(arg), description),
+        headline,
+        account=account,
+        as_json=as_json,
     )
 
 
@@ -76,9 +89,16 @@ def vote(
     as_json: JsonOpt = False,
 ) -> None:
     """Vote on an active proposal with your delegated LORA."""
-    cli, actions = _actions(ctx, account, as_json)
-    result = actions.vote(_id(proposal_id), support, reason)
-    cli.emit_action(result, f"voted {support} on proposal {proposal_id}")
+    from offchain.chain.governance import GovernanceActions
+
+    run_operator(
+        ctx,
+        GovernanceActions,
+        lambda actions: actions.vote(_id(proposal_id), support, reason),
+        f"voted {support} on proposal {proposal_id}",
+        account=account,
+        as_json=as_json,
+    )
 
 
 @app.command("queue")
@@ -89,10 +109,15 @@ def queue(
     as_json: JsonOpt = False,
 ) -> None:
     """Queue a succeeded proposal in the timelock (before it expires)."""
-    cli, actions = _actions(ctx, account, as_json)
-    result = actions.queue(_id(proposal_id))
-    cli.emit_action(
-        result, f"proposal {proposal_id} queued; executable from {result.summary['eta']}"
+    from offchain.chain.governance import GovernanceActions
+
+    run_operator(
+        ctx,
+        GovernanceActions,
+        lambda actions: actions.queue(_id(proposal_id)),
+        lambda result: f"proposal {proposal_id} queued; executable from {result.summary['eta']}",
+        account=account,
+        as_json=as_json,
     )
 
 
@@ -104,9 +129,16 @@ def execute(
     as_json: JsonOpt = False,
 ) -> None:
     """Execute a queued proposal once the timelock's delay has passed."""
-    cli, actions = _actions(ctx, account, as_json)
-    result = actions.execute(_id(proposal_id))
-    cli.emit_action(result, f"proposal {proposal_id} executed")
+    from offchain.chain.governance import GovernanceActions
+
+    run_operator(
+        ctx,
+        GovernanceActions,
+        lambda actions: actions.execute(_id(proposal_id)),
+        f"proposal {proposal_id} executed",
+        account=account,
+        as_json=as_json,
+    )
 
 
 @app.command("show")

@@ -44,7 +44,11 @@ app = typer.Typer(
 def _root(
     ctx: typer.Context,
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="YAML settings file (keys as in LORANET_* without prefix)."
+        None,
+        "--config",
+        "-c",
+        help="YAML settings file: keys as in LORANET_* without the prefix, and the sections "
+        "worker:, validator:, web:, artifacts: (docs/operations.md).",
     ),
     network: str | None = typer.Option(
         None, "--network", "-n", help="Network name: 'local' (anvil) or e.g. 'sepolia'."

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from offchain.chain.errors import PrecheckError
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
-from offchain.cli.options import DryRunOpt, YesOpt
+from offchain.cli.context import state
+from offchain.cli.operator import run_operator
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
+
+if TYPE_CHECKING:
+    from offchain.chain.provider import ActionResult
 
 METADATA_HELP = (
     "Pool-metadata URI (data:, http(s)://, s3://); default: built inline from "
@@ -121,18 +125,15 @@ def create(
     ),
     name: str = typer.Option("", "--name", help="A human name (in the metadata)."),
     start: bool = typer.Option(False, "--start", help="Start the pool right after creating it."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Create a pool (POOL_CREATOR_ROLE): model, data set, reward, clock, swarm metadata."""
     from offchain.chain.pool_admin import PoolCreatorActions, PoolSpec, parse_hash
     from offchain.chain.units import parse_amount
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
     if metadata_uri is not None and (metadata_file or bootstrap_peer or train_config or name):
         raise PrecheckError(
             "give either --metadata-uri or the metadata's parts (--metadata-file, "
@@ -143,7 +144,7 @@ def create(
         meta = build_metadata(metadata_file, bootstrap_peer, train_config, adapter_source, name)
         uri = meta.to_data_uri()
     spec = PoolSpec(
-        domain_id=_domain_id(cli, domain),
+        domain_id=_domain_id(state(ctx), domain),
         base_model_uri=base_model_uri,
         base_model_hash=parse_hash(base_model_hash, base_model_uri, "base model"),
         dataset_uri=dataset_uri,
@@ -156,57 +157,76 @@ def create(
         min_compute_units=min_units,
         budget=parse_amount(budget) if budget is not None else 10 * parse_amount(reward),
     )
-    actions = operator_actions(cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run)
-    result = actions.create(spec)
-    if start and not result.dry_run:
-        started = actions.start(int(result.summary["pool_id"]))
-        result = replace(
-            result,
-            transactions=[*result.transactions, *started.transactions],
-            summary={**result.summary, "status": "active"},
-        )
-    label = result.summary["pool_id"]
-    cli.emit_action(result, f"pool {label} created" + (" and started" if start else ""))
+
+    and_started = " and started" if start else ""
+
+    def act(actions: PoolCreatorActions) -> ActionResult:
+        result = actions.create(spec)
+        if start and not result.dry_run:
+            started = actions.start(int(result.summary["pool_id"]))
+            result = replace(
+                result,
+                transactions=[*result.transactions, *started.transactions],
+                summary={**result.summary, "status": "active"},
+            )
+        return result
+
+    run_operator(
+        ctx,
+        PoolCreatorActions,
+        act,
+        lambda result: f"pool {result.summary['pool_id']} created{and_started}",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 def start(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Start a pending pool: round 0 begins now."""
     from offchain.chain.pool_admin import PoolCreatorActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    result = operator_actions(cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run).start(
-        pool_id
+    run_operator(
+        ctx,
+        PoolCreatorActions,
+        lambda actions: actions.start(pool_id),
+        f"pool {pool_id} started",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
     )
-    cli.emit_action(result, f"pool {pool_id} started")
 
 
 def end(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """End a pool now (rounds that ended before stay payable)."""
     from offchain.chain.pool_admin import PoolCreatorActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    result = operator_actions(cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run).end(
-        pool_id
+    run_operator(
+        ctx,
+        PoolCreatorActions,
+        lambda actions: actions.end(pool_id),
+        f"pool {pool_id} ended",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
     )
-    cli.emit_action(result, f"pool {pool_id} ended")
 
 
 def set_metadata(
@@ -217,31 +237,37 @@ def set_metadata(
     bootstrap_peer: list[str] = typer.Option([], "--bootstrap-peer", help="Multiaddr."),
     train_config: Path | None = typer.Option(None, "--train-config", help="TrainConfig YAML."),
     adapter_source: list[str] = typer.Option([], "--adapter-source", help="Base URI."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Replace a pool's metadata (e.g. new bootstrap peers); nodes read it each round."""
     from offchain.chain.pool_admin import PoolCreatorActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    uri = metadata_uri
-    if uri is None:
-        meta = build_metadata(metadata_file, bootstrap_peer, train_config, adapter_source, "")
-        uri = meta.to_data_uri()
-    result = operator_actions(
-        cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run
-    ).set_metadata(pool_id, uri)
-    cli.emit_action(result, f"metadata of pool {pool_id} updated")
+    uri = (
+        metadata_uri
+        if metadata_uri is not None
+        else build_metadata(
+            metadata_file, bootstrap_peer, train_config, adapter_source, ""
+        ).to_data_uri()
+    )
+    run_operator(
+        ctx,
+        PoolCreatorActions,
+        lambda actions: actions.set_metadata(pool_id, uri),
+        f"metadata of pool {pool_id} updated",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 def metadata(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show a pool's metadata as nodes read it: bootstrap peers, training settings."""
     from offchain.pools.discovery import PoolDiscovery
@@ -272,7 +298,7 @@ def members(
     ctx: typer.Context,
     pool_id: int = typer.Argument(..., help="Pool id."),
     round: int | None = typer.Option(None, "--round", help="Round (default: the current one)."),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """A round's members in shard order (sorted by node address), as every node computes it."""
     from offchain.pools.discovery import PoolDiscovery

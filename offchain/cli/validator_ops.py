@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import typer
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
-from offchain.cli.options import DryRunOpt, YesOpt
+from offchain.cli.context import state
+from offchain.cli.operator import run_operator
+from offchain.cli.options import AccountOpt, DryRunOpt, JsonOpt, YesOpt
 
 
 def validate_node(
@@ -17,21 +18,25 @@ def validate_node(
     invalidate: bool = typer.Option(
         False, "--invalidate", help="Mark it not valid (ejects it from its pool)."
     ),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate a registered node (VALIDATOR_ROLE), so that it may join pools."""
     from offchain.chain.admin import AdminActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    address = cli.node_address(node)
-    actions = operator_actions(cli, AdminActions, account, yes=yes, dry_run=dry_run)
-    result = actions.validate_node(address, valid=not invalidate)
-    cli.emit_action(result, f"node {address} is {'not ' if invalidate else ''}validated")
+    address = state(ctx).node_address(node)
+    run_operator(
+        ctx,
+        AdminActions,
+        lambda actions: actions.validate_node(address, valid=not invalidate),
+        f"node {address} is {'not ' if invalidate else ''}validated",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 def blacklist(
@@ -41,30 +46,39 @@ def blacklist(
         None, "--pool", help="Only in this pool (its creator or an admin); default: everywhere."
     ),
     undo: bool = typer.Option(False, "--undo", help="Clear the flag instead."),
-    account: str | None = typer.Option(None, "--account", "-a", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     yes: YesOpt = False,
     dry_run: DryRunOpt = False,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Blacklist a node everywhere (admin) or in one pool (its creator); it leaves the pool."""
     from offchain.chain.admin import AdminActions
     from offchain.chain.pool_admin import PoolCreatorActions
-    from offchain.cli.operator import operator_actions
 
-    cli = state(ctx)
-    cli.use_json(as_json)
-    address = cli.node_address(node)
+    address = state(ctx).node_address(node)
+    verb = "cleared" if undo else "blacklisted"
     if pool is None:
-        result = operator_actions(
-            cli, AdminActions, account, yes=yes, dry_run=dry_run
-        ).blacklist_node(address, blacklisted=not undo)
-        where = "everywhere"
-    else:
-        result = operator_actions(
-            cli, PoolCreatorActions, account, yes=yes, dry_run=dry_run
-        ).blacklist(pool, address, blacklisted=not undo)
-        where = f"in pool {pool}"
-    cli.emit_action(result, f"node {address} {'cleared' if undo else 'blacklisted'} {where}")
+        run_operator(
+            ctx,
+            AdminActions,
+            lambda actions: actions.blacklist_node(address, blacklisted=not undo),
+            f"node {address} {verb} everywhere",
+            account=account,
+            yes=yes,
+            dry_run=dry_run,
+            as_json=as_json,
+        )
+        return
+    run_operator(
+        ctx,
+        PoolCreatorActions,
+        lambda actions: actions.blacklist(pool, address, blacklisted=not undo),
+        f"node {address} {verb} in pool {pool}",
+        account=account,
+        yes=yes,
+        dry_run=dry_run,
+        as_json=as_json,
+    )
 
 
 def register(app: typer.Typer) -> None:

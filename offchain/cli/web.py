@@ -58,7 +58,6 @@ def web(
 
     from offchain.web.app import MISSING_ASSETS, assets_built
     from offchain.web.service import build_dashboard
-    from offchain.web.settings import WebSettings
 
     cli = state(ctx)
     overrides = {
@@ -69,7 +68,9 @@ def web(
         "validator_dbs": validator_db or None,
         "heartbeat_dirs": heartbeats or None,
     }
-    web_settings = WebSettings(**{k: v for k, v in overrides.items() if v is not None})
+    web_settings = cli.settings.web.model_copy(  # the tree's web section, under the flags
+        update={k: v for k, v in overrides.items() if v is not None}
+    )
     if not assets_built() and not allow_missing_assets:
         raise DashboardError(MISSING_ASSETS.rstrip(".") + " (or pass --api-only).")
     dashboard = build_dashboard(cli.settings, web_settings)

@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import JSON_HELP, CliState, state
+from offchain.cli.context import CliState, state
+from offchain.cli.options import JsonOpt
 
 if TYPE_CHECKING:
     from offchain.gateway.pools import PoolSource
@@ -112,7 +113,7 @@ def create(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="A label for the key (who or what uses it)."),
     keys_file: Path | None = typer.Option(None, "--keys-file", help=KEYS_FILE_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Create a key; it is printed once and only its hash is stored."""
     from offchain.gateway.auth import KeyStore
@@ -130,7 +131,7 @@ def create(
 def list_keys(
     ctx: typer.Context,
     keys_file: Path | None = typer.Option(None, "--keys-file", help=KEYS_FILE_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """List keys (id, name, first characters, state); never the keys themselves."""
     from offchain.gateway.auth import KeyStore
@@ -169,7 +170,7 @@ def revoke(
     ctx: typer.Context,
     key_id: str = typer.Argument(..., help="The key's id (from `loranet keys list`)."),
     keys_file: Path | None = typer.Option(None, "--keys-file", help=KEYS_FILE_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Revoke a key: the gateway refuses it from its next request on."""
     from offchain.gateway.auth import KeyStore

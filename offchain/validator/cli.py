@@ -7,14 +7,19 @@ from typing import Any
 
 import typer
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, JsonOpt
 from offchain.errors import LoranetError
 from offchain.logging import configure_logging
+from offchain.settings import Settings
 
 app = typer.Typer(
     help="The validator service: check work reports, attest, finalize rounds.",
     no_args_is_help=True,
 )
+
+
+STATE_HELP = "State folder (default: LORANET_VALIDATOR_DATA_DIR, or <LORANET_DATA_DIR>/validator)"
 
 
 class ValidatorCliError(LoranetError):
@@ -24,7 +29,7 @@ class ValidatorCliError(LoranetError):
 @app.command("run")
 def run(
     ctx: typer.Context,
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     train_config: Path | None = typer.Option(
         None, "--train-config", help="TrainConfig YAML of the pool (model, data, replay)."
     ),
@@ -38,9 +43,7 @@ def run(
         "or a folder on a local chain (repeatable).",
     ),
     pool: list[int] = typer.Option([], "--pool", help="Pool to validate (default: all active)."),
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="State folder (default: <LORANET_DATA_DIR>/validator)."
-    ),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=STATE_HELP),
     log_format: str = typer.Option("kv", "--log-format", help="kv or json."),
     max_steps: int | None = typer.Option(None, "--max-steps", hidden=True),
 ) -> None:
@@ -75,17 +78,22 @@ def run(
             client=client,
             account=signer,
             cfg=cfg,
-            data_dir=data_dir or cli.settings.data_dir / "validator",
+            data_dir=data_dir or _state_dir(cli.settings),
+            settings=cli.settings.validator,
             adapter_sources=adapter_source,
             pools=pool or None,
             dht=dht,
-            artifacts=cli.settings.artifacts,
         )
         with stop_on_signals(StopFlag()) as stop:
             service.run(stop, max_steps=max_steps)
     finally:
         if dht is not None:
             dht.shutdown()
+
+
+def _state_dir(settings: Settings) -> Path:
+    """The validator section's state folder (``<data_dir>/validator`` unless set)."""
+    return settings.validator.data_dir or settings.data_dir / "validator"
 
 
 def _from_pools(client: Any, pools: list[int]) -> tuple[list[str], dict[str, Any], list[str]]:
@@ -108,10 +116,8 @@ def _from_pools(client: Any, pools: list[int]) -> tuple[list[str], dict[str, Any
 @app.command("status")
 def status(
     ctx: typer.Context,
-    data_dir: Path | None = typer.Option(
-        None, "--data-dir", help="State folder (default: <LORANET_DATA_DIR>/validator)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=STATE_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show the validator's rounds (status, accepted reports, reasons) from its data dir."""
     from rich.console import Console
@@ -121,7 +127,7 @@ def status(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    folder = data_dir or cli.settings.data_dir / "validator"
+    folder = data_dir or _state_dir(cli.settings)
     rounds = rounds_summary(folder)
 
     def render(console: Console) -> None:

@@ -21,6 +21,7 @@ class Reason(StrEnum):
     REPLAY_PROOF_INVALID = "REPLAY_PROOF_INVALID"
     REPLAY_MISMATCH = "REPLAY_MISMATCH"
     EXECUTION_MODE_FALSE = "EXECUTION_MODE_FALSE"
+    CONTRIBUTION_NOT_USEFUL = "CONTRIBUTION_NOT_USEFUL"
 
 
 #: Reasons that say nothing about the node: the validator could not get what it needed (a

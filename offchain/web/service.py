@@ -90,8 +90,12 @@ class Dashboard:
         self.model.close()
 
 
-def build_dashboard(settings: Settings, web: WebSettings) -> Dashboard:
-    """Connect to the chain, open the read model and wire the app (does not start threads)."""
+def build_dashboard(settings: Settings, web: WebSettings | None = None) -> Dashboard:
+    """Connect to the chain, open the read model and wire the app (does not start threads).
+
+    ``web`` defaults to the settings tree's ``web`` section.
+    """
+    web = web or settings.web
     client = ChainClient.connect(settings)
     model = ReadModel(web.db_url or default_db_url(settings))
     watcher_db = settings.data_dir / "web" / f"watcher-{client.chain_id}.db"
@@ -106,9 +110,17 @@ def build_dashboard(settings: Settings, web: WebSettings) -> Dashboard:
         page_size=web.page_size,
         poll_interval_s=web.poll_interval_s,
     )
-    validator_dbs = list(web.validator_dbs)
-    if not validator_dbs and (settings.data_dir / "validator.db").is_file():
-        validator_dbs = [settings.data_dir / "validator.db"]
+    validator_dbs = (
+        list(web.validator_dbs)
+        or [
+            path
+            for path in (  # this machine's validator (its section's folder; older: the data dir)
+                (settings.validator.data_dir or settings.data_dir / "validator") / "validator.db",
+                settings.data_dir / "validator.db",
+            )
+            if path.is_file()
+        ][:1]
+    )
     find = artifact_finder(list(web.artifact_dirs))
     explorer = Explorer(
         model,

@@ -26,6 +26,7 @@ from celery import Celery
 
 from offchain.logging import configure_logging, kv
 from offchain.runtime import is_transient
+from offchain.settings import load_settings
 from offchain.watcher.events import ChainEvent
 from offchain.worker import handlers
 from offchain.worker.handlers import HandlerContext, kind_of
@@ -309,14 +310,14 @@ def run_worker(app: Celery, argv: Sequence[str]) -> None:
 def __getattr__(name: str) -> Any:
     # ``celery -A offchain.worker.celery_app ...`` looks up ``app``: build it from the environment.
     if name in ("app", "celery"):
-        return create_app(WorkerSettings())
+        return create_app(load_settings().worker)
     raise AttributeError(name)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m offchain.worker.celery_app``: run a worker from the environment's settings."""
     configure_logging()
-    settings = WorkerSettings()
+    settings = load_settings().worker
     app = create_app(settings)
     run_worker(app, list(argv) if argv else worker_argv(settings))
 

@@ -12,7 +12,10 @@
 * ``partial`` — trains, then fakes a tenth (at least one) of its committed segments as if it
   had skipped their steps (end checkpoint = start, copied losses), claiming every step;
 * ``falsemode`` — trains on a CPU, claims the local-GPU execution mode (1.5x rate) and says
-  ``cuda`` in its replay bundle.
+  ``cuda`` in its replay bundle;
+* ``copygrad``, ``scalegrad``, ``poison`` — train with the swarm, then commit other
+  contributions (per-outer-step updates) than their own: another node's, their own scaled
+  3x, their own sign-flipped (:mod:`offchain.worker.contribution_cheats`).
 
 Each is caught by at least one validator check (docs/validation.md) and slashed.
 """
@@ -31,15 +34,18 @@ import torch
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from offchain.errors import LoranetError
+from offchain.worker import contribution_cheats
 from offchain.worker.round_work import TrainedRound, TrainFn
 
 logger = logging.getLogger(__name__)
 
 CheatKind = Literal[
-    "none", "copy", "inflate", "noise", "lazy", "scale", "drift", "partial", "falsemode"
-]
+    "none", "copy", "inflate", "noise", "lazy", "scale", "drift", "partial", "falsemode",
+    "copygrad", "scalegrad", "poison",
+]  # fmt: skip
 CHEATS: tuple[str, ...] = (
-    "copy", "inflate", "noise", "lazy", "scale", "drift", "partial", "falsemode"
+    "copy", "inflate", "noise", "lazy", "scale", "drift", "partial", "falsemode",
+    "copygrad", "scalegrad", "poison",
 )  # fmt: skip
 SCALE_FACTOR = 1.7
 DRIFT_RATIO = 0.74
@@ -255,11 +261,23 @@ def with_cheat(
         return train
     if kind not in CHEATS:
         raise CheatError(f"unknown cheat '{kind}': choose one of {', '.join(CHEATS)}.")
-    if kind == "copy" and copy_from is None:
+    if kind in ("copy", "copygrad") and copy_from is None:
         raise CheatError("the copy cheat needs LORANET_CHEAT_COPY_FROM (a node's data dir).")
     if kind in ("lazy", "scale", "drift") and base is None:
         raise CheatError(f"the {kind} cheat needs the round's base adapter.")
     logger.warning("this worker CHEATS (%s): for tests and demos only", kind)
+
+    def _source(pool_id: int, round: int) -> Path:
+        assert copy_from is not None
+        marker = copy_from / "rounds" / str(pool_id) / str(round) / "trained.json"
+        deadline = time.monotonic() + copy_wait_s
+        while not marker.is_file():
+            if time.monotonic() > deadline:
+                raise CheatError(
+                    f"nothing to copy: {marker} did not appear in {copy_wait_s:.0f} s."
+                )
+            time.sleep(0.5)
+        return TrainedRound.model_validate_json(marker.read_text()).adapter_path.parent
 
     def _train(pool_id: int, round: int, out_dir: Path) -> TrainedRound:
         logger.warning("cheating (%s) in pool %d round %d", kind, pool_id, round)
@@ -290,6 +308,12 @@ def with_cheat(
             return partial(trained, out_dir, seed=seed)
         if kind == "falsemode":
             return false_mode(trained, out_dir)
+        if kind == "copygrad":
+            return contribution_cheats.copy_grad(trained, out_dir, _source(pool_id, round))
+        if kind == "scalegrad":
+            return contribution_cheats.scale_grad(trained, out_dir)
+        if kind == "poison":
+            return contribution_cheats.poison(trained, out_dir)
         if kind == "scale":
             assert base is not None
             return scale(trained, base(pool_id, round), out_dir, factor=SCALE_FACTOR)

@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli.context import ACCOUNT_HELP, JSON_HELP, state
+from offchain.cli.context import state
+from offchain.cli.options import AccountOpt, JsonOpt
 from offchain.errors import LoranetError
 from offchain.logging import configure_logging
 
@@ -86,7 +87,7 @@ def _hivemind_train_fn(
 def run(
     ctx: typer.Context,
     node: str = typer.Option(..., "--node", help="Alias of the node key that signs reports."),
-    account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
+    account: AccountOpt = None,
     trainer: str = typer.Option(
         "hivemind", "--trainer", help="hivemind (train with the pool) or dry-run (local tests)."
     ),
@@ -107,7 +108,7 @@ def run(
         "",
         "--cheat",
         hidden=True,
-        help="Tests/demo: copy|inflate|noise|lazy|scale|drift|partial|falsemode.",
+        help="Tests/demo: one of offchain.worker.cheats.CHEATS (copy, noise, poison, ...).",
     ),
     log_format: str = typer.Option("kv", "--log-format", help="kv or json."),
     max_steps: int | None = typer.Option(None, "--max-steps", hidden=True),
@@ -117,7 +118,6 @@ def run(
     from offchain.shutdown import StopFlag, stop_on_signals
     from offchain.worker.metrics import WorkerMetrics
     from offchain.worker.service import WorkerService, dry_run_train_fn, initial_peers_dht
-    from offchain.worker.settings import WorkerSettings
 
     if trainer not in TRAINERS:
         raise WorkerCliError(f"--trainer must be one of {', '.join(TRAINERS)}, not '{trainer}'.")
@@ -125,7 +125,7 @@ def run(
         raise WorkerCliError(f"--log-format must be kv or json, not '{log_format}'.")
     configure_logging(fmt="json" if log_format == "json" else "kv")
     cli = state(ctx)
-    settings = WorkerSettings(data_dir=cli.settings.data_dir, artifacts=cli.settings.artifacts)
+    settings = cli.settings.worker  # the tree's worker section (root data dir, artifacts)
     client = cli.client()
     provider = cli.unlock(account)
     node_key = cli.unlock_node(node)
@@ -166,15 +166,14 @@ def run(
 @app.command("status")
 def status(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    as_json: JsonOpt = False,
 ) -> None:
     """Show the worker's state: watcher cursor, queue depth, outbox, last heartbeat."""
     from offchain.worker.service import service_status
-    from offchain.worker.settings import WorkerSettings
 
     cli = state(ctx)
     cli.use_json(as_json)
-    info = service_status(WorkerSettings(data_dir=cli.settings.data_dir))
+    info = service_status(cli.settings.worker)
 
     def render(console: Console) -> None:
         table = Table("what", "state", title=f"worker state in {info['data_dir']}")

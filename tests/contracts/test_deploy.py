@@ -43,6 +43,10 @@ def test_deploy_all_writes_complete_wired_file(project, owner, alice, params, tm
         text = exported[f"{name}.json"]
         assert data["abi_digests"][name] == hashlib.sha256(text.encode()).hexdigest()
 
+    # EIP-170: every contract's code below 24,576 bytes (more optimizer runs, more code)
+    for name, address in data["contracts"].items():
+        assert 0 < len(chain.provider.get_code(address)) <= 24_576, name
+
     c = {name: project[name].at(address) for name, address in data["contracts"].items()}
     hub, token = c["NetworkHub"], c["LoraToken"]
     assert hub.workLedger() == c["WorkLedger"].address

@@ -3,7 +3,8 @@
 Each cheater is caught by the checks, rejected by both validators (quorum 2), slashed and
 ejected when the round is finalized; the honest nodes are paid and the next base adapter is
 the mean of the honest adapters. Training is one real hivemind round shared by the module
-(see conftest.py); the cheaters are built from it with ``offchain.worker.cheats``.
+(see conftest.py); the cheaters are built from it with ``offchain.worker.cheats`` and
+``offchain.worker.contribution_cheats``; :func:`play` submits a scenario's reports.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from offchain.rounds.adapters import fresh_adapter
 from offchain.validator.errors import ValidatorError
 from offchain.validator.reasons import Reason
 from offchain.validator.service import ValidatorService
-from offchain.worker import cheats
+from offchain.worker import cheats, contribution_cheats
 from offchain.worker.round_work import TrainedRound
 from offchain.worker.training import publishing_store_fn
 from trainer.aggregate import aggregate_adapters
@@ -49,7 +51,14 @@ CAUGHT_BY = {
     "partial": {Reason.REPLAY_MISMATCH},
     # trained on a CPU, claims (and says in its bundle) the local-GPU rate
     "falsemode": {Reason.EXECUTION_MODE_FALSE},
+    # trained with the swarm, then committed other updates than its own (the final adapter is
+    # the swarm's: agreement, eval and samples pass); the usefulness check rejects each
+    "copygrad": {Reason.CONTRIBUTION_NOT_USEFUL},
+    "scalegrad": {Reason.CONTRIBUTION_NOT_USEFUL},
+    "poison": {Reason.CONTRIBUTION_NOT_USEFUL},
 }
+NODE2_CHEATS = ("noise", "scale-0.3", "scale-1.7", "drift", "partial", "falsemode", "copygrad",
+                "scalegrad", "poison")  # fmt: skip
 
 
 def cheater_report(
@@ -60,7 +69,7 @@ def cheater_report(
     store = publishing_store_fn(tmp / "cheater-artifacts")
     if kind == "inflate":  # node 2 trained with the others and claims 10x
         return 2, cheats.inflate(run.trained[2]), run.uris[2]
-    if kind in ("noise", "scale-0.3", "scale-1.7", "drift", "partial", "falsemode"):
+    if kind in NODE2_CHEATS:
         out = tmp / kind  # node 2 trained, then cheats with its round folder
         shutil.copytree(run.out_dir(2, pool), out)
         trained = run.trained[2].model_copy(update={"adapter_path": out / "adapter.safetensors"})
@@ -73,6 +82,12 @@ def cheater_report(
             faked = cheats.drift(trained, base, out, seed=7)
         elif kind == "partial":
             faked = cheats.partial(trained, out, seed=7)
+        elif kind == "copygrad":
+            faked = contribution_cheats.copy_grad(trained, out, run.out_dir(0, pool))
+        elif kind == "scalegrad":
+            faked = contribution_cheats.scale_grad(trained, out)
+        elif kind == "poison":
+            faked = contribution_cheats.poison(trained, out)
         else:
             faked = cheats.false_mode(trained, out)
         return 2, faked, store(faked.adapter_path)
@@ -104,22 +119,58 @@ def settle(validators: list[ValidatorService], protocol: Protocol4, rounds: int 
             return
 
 
-@pytest.mark.parametrize("kind", sorted(CAUGHT_BY))
-def test_cheater_is_caught_and_slashed_honest_nodes_paid(
-    kind: str,
+@dataclass
+class Played:
+    """The reports of a scenario, submitted; the chain past the submission window."""
+
+    run: TrainedRound0
+    pool: int
+    honest: list[int]  # report indices of nodes 0 and 1
+    cheater: int | None = None  # node index of the cheater
+    cheat_index: int | None = None  # its report index
+
+
+@pytest.fixture
+def play(
     protocol: Protocol4,
     trained_round: TrainedRound0,
     submit: Callable[[int, TrainedRound, str], int],
     after_submission: Callable[[], None],
+    tmp_path: Path,
+) -> Callable[..., Played]:
+    """``play(kind=None, extra={})``: nodes 0 and 1 report honestly, then the cheater of
+    ``kind`` (if any) and node ``i``'s honest round at URI ``extra[i]``; the chain then moves
+    past the submission window."""
+
+    def _play(kind: str | None = None, extra: dict[int, str] | None = None) -> Played:
+        run = trained_round
+        played = Played(
+            run, protocol.pool_id, [submit(i, run.trained[i], run.uris[i]) for i in (0, 1)]
+        )
+        if kind is not None:
+            cheater, faked, uri = cheater_report(kind, protocol, run, tmp_path)
+            played.cheater, played.cheat_index = cheater, submit(cheater, faked, uri)
+        for i, uri in (extra or {}).items():
+            submit(i, run.trained[i], uri)
+        after_submission()
+        return played
+
+    return _play
+
+
+@pytest.mark.parametrize("kind", sorted(CAUGHT_BY))
+def test_cheater_is_caught_and_slashed_honest_nodes_paid(
+    kind: str,
+    protocol: Protocol4,
+    play: Callable[..., Played],
     make_validator: Callable[[int], ValidatorService],
     tmp_path: Path,
 ) -> None:
-    run, pool = trained_round, protocol.pool_id
-    honest = [submit(i, run.trained[i], run.uris[i]) for i in (0, 1)]
-    cheater, faked, uri = cheater_report(kind, protocol, run, tmp_path)
-    cheat_index = submit(cheater, faked, uri)
+    played = play(kind)
+    run, pool, honest = played.run, played.pool, played.honest
+    cheater, cheat_index = played.cheater, played.cheat_index
+    assert cheater is not None
     cheat_provider = protocol.providers[cheater]
-    after_submission()
 
     validators = [make_validator(0), make_validator(1)]
     settle(validators, protocol)
@@ -159,22 +210,14 @@ def test_cheater_is_caught_and_slashed_honest_nodes_paid(
 def test_offline_validator(
     offline: str,
     protocol: Protocol4,
-    trained_round: TrainedRound0,
-    submit: Callable[[int, TrainedRound, str], int],
-    after_submission: Callable[[], None],
+    play: Callable[..., Played],
     make_validator: Callable[[int], ValidatorService],
     chain: Any,
-    tmp_path: Path,
 ) -> None:
     """Quorum 2: with one validator offline out of three, the other two still decide the
     round; with one of two, the round expires at the end of the challenge window and nobody
     is paid or slashed."""
-    run, pool = trained_round, protocol.pool_id
-    for i in (0, 1):
-        submit(i, run.trained[i], run.uris[i])
-    cheater, faked, uri = cheater_report("noise", protocol, run, tmp_path)
-    submit(cheater, faked, uri)
-    after_submission()
+    pool = play("noise").pool
     online = (
         [make_validator(0), make_validator(2)] if offline == "one of three" else [make_validator(0)]
     )
@@ -197,20 +240,12 @@ def test_offline_validator(
 
 def test_validator_restart_never_attests_twice(
     protocol: Protocol4,
-    trained_round: TrainedRound0,
-    submit: Callable[[int, TrainedRound, str], int],
-    after_submission: Callable[[], None],
+    play: Callable[..., Played],
     make_validator: Callable[[int], ValidatorService],
-    tmp_path: Path,
 ) -> None:
     """A validator restarted after attesting (same data dir) resumes without a second
     attestation; the round is then decided with the other validator and finalized once."""
-    run, pool = trained_round, protocol.pool_id
-    for i in (0, 1):
-        submit(i, run.trained[i], run.uris[i])
-    cheater, faked, uri = cheater_report("inflate", protocol, run, tmp_path)
-    submit(cheater, faked, uri)
-    after_submission()
+    pool = play("inflate").pool
     first = make_validator(0)
     first.step()
     first.step()  # the outbox confirms the attestation
@@ -239,17 +274,12 @@ def test_validator_restart_never_attests_twice(
 
 def test_racing_validators_finalize_once_and_send_no_reverting_finalize(
     protocol: Protocol4,
-    trained_round: TrainedRound0,
-    submit: Callable[..., int],
-    after_submission: Callable[[], None],
+    play: Callable[..., Played],
     make_validator: Callable[..., ValidatorService],
 ) -> None:
     """Both validators may finalize the decided round; with the finalize jitter they take
     turns, the first call lands and the other validator drops its own before signing it."""
-    run, pool = trained_round, protocol.pool_id
-    for i in (0, 1):
-        submit(i, run.trained[i], run.uris[i])
-    after_submission()
+    pool = play().pool
     validators = [make_validator(k, finalize_jitter_s=1.5) for k in (0, 1)]
     deadline = time.monotonic() + 120
     while not protocol.ledger.roundState(pool, 0).finalized:
@@ -283,8 +313,7 @@ def test_unreachable_store_is_not_a_cheat(
     store: str,
     protocol: Protocol4,
     trained_round: TrainedRound0,
-    submit: Callable[[int, TrainedRound, str], int],
-    after_submission: Callable[[], None],
+    play: Callable[..., Played],
     make_validator: Callable[[int], ValidatorService],
     chain: Any,
     tmp_path: Path,
@@ -302,10 +331,7 @@ def test_unreachable_store_is_not_a_cheat(
     node2 = LocalStore(tmp_path / "node2", base_url=f"http://127.0.0.1:{port}/artifacts")
     uri = round_store_fn(node2)(run.trained[2].adapter_path)
     assert uri.startswith(f"http://127.0.0.1:{port}/artifacts/") and "#replay=" in uri
-    for i in (0, 1):
-        submit(i, run.trained[i], run.uris[i])
-    submit(2, run.trained[2], uri)
-    after_submission()
+    play(extra={2: uri})
 
     validators = [make_validator(0), make_validator(1)]
     statuses = [v.step()[(pool, 0)] for v in validators]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +83,106 @@ def test_password_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.password_value == "hunter2"
     assert "hunter2" not in repr(settings)
     assert settings.node_password_value == "hunter2"
+
+
+# -- the one tree: nested sections, one data dir ---------------------------------------------
+
+
+@pytest.fixture
+def no_section_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("QUEUE", "BROKER_URL", "VALIDATOR_EVAL_EXAMPLES", "VALIDATOR_DATA_DIR"):
+        monkeypatch.delenv(f"LORANET_{key}", raising=False)
+
+
+@pytest.mark.usefixtures("no_section_env")
+def test_sections_come_from_yaml_and_env_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "loranet.yaml"
+    config.write_text(
+        "worker:\n  queue: from-yaml\n  round_work_retries: 2\n"
+        "validator:\n  eval_examples: 64\n  finalize_jitter_s: 3\n"
+        "artifacts:\n  serve_port: 8700\n"
+        "web:\n  port: 8191\n"
+    )
+    settings = load_settings(config)
+    assert (settings.worker.queue, settings.worker.round_work_retries) == ("from-yaml", 2)
+    assert (settings.validator.eval_examples, settings.validator.finalize_jitter_s) == (64, 3)
+    assert settings.artifacts.serve_port == 8700
+    assert settings.web.port == 8191
+    monkeypatch.setenv("LORANET_QUEUE", "from-env")
+    monkeypatch.setenv("LORANET_VALIDATOR_EVAL_EXAMPLES", "32")
+    settings = load_settings(config)
+    assert settings.worker.queue == "from-env"
+    assert settings.worker.round_work_retries == 2  # the YAML value the env did not set
+    assert settings.validator.eval_examples == 32
+
+
+@pytest.mark.usefixtures("no_section_env")
+def test_one_data_dir_and_one_artifacts_section(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "machine")
+    assert settings.worker.data_dir == tmp_path / "machine"
+    assert settings.worker.outbox_db == tmp_path / "machine" / "outbox.db"
+    assert settings.validator.data_dir == tmp_path / "machine" / "validator"
+    assert settings.worker.artifacts is settings.artifacts
+    assert settings.validator.artifacts is settings.artifacts
+    monkeypatch.delenv("LORANET_DATA_DIR")  # else the environment's wins over the YAML's
+    config = tmp_path / "loranet.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'yaml'}\nvalidator:\n  data_dir: /srv/v\n")
+    settings = load_settings(config)
+    assert settings.worker.data_dir == tmp_path / "yaml"
+    assert settings.validator.data_dir == Path("/srv/v")  # a section may name its own folder
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("worker:\n  queu: x\n", r"unknown setting 'worker.queu' .*did you mean 'worker.queue'"),
+        ("validator:\n  min_cosin: 0.9\n", r"unknown setting 'validator.min_cosin'"),
+        ("web:\n  prot: 1\n", r"unknown setting 'web.prot' .*did you mean 'web.port'"),
+        ("worker: fast\n", r"'worker' in the config file .* must be a section"),
+        ("worker:\n  data_dir: /x\n", r"'worker.data_dir' .* top-level 'data_dir'"),
+        ("validator:\n  artifacts: {}\n", r"'validator.artifacts' .* top-level 'artifacts'"),
+        ("worker:\n  round_work_retries: -1\n", r"invalid setting worker.round_work_retries"),
+    ],
+)
+def test_bad_sections_are_sentences(tmp_path: Path, text: str, message: str) -> None:
+    config = tmp_path / "loranet.yaml"
+    config.write_text(text)
+    with pytest.raises(SettingsError, match=message):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ("LORANET_VALIDATOR_EVAL_EXAMPLES", r"invalid setting validator.eval_examples: "),
+        ("LORANET_ROUND_WORK_RETRIES", r"invalid setting worker.round_work_retries: "),
+    ],
+)
+def test_bad_section_variable_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, "-5")
+    with pytest.raises(SettingsError, match=message):
+        load_settings()
+
+
+@pytest.mark.usefixtures("no_section_env")
+def test_services_read_their_section(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_cli: Any
+) -> None:
+    """`loranet worker status` and `validator status` use the tree's sections and data dir."""
+    monkeypatch.delenv("LORANET_DATA_DIR")
+    config = tmp_path / "loranet.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'm'}\nvalidator:\n  data_dir: {tmp_path / 'v'}\n")
+    worker = json.loads(
+        run_cli("--config", str(config), "worker", "status", "--json", ok=True).stdout
+    )
+    assert worker["data_dir"] == str(tmp_path / "m")
+    validator = json.loads(
+        run_cli("--config", str(config), "validator", "status", "--json", ok=True).stdout
+    )
+    assert validator["data_dir"] == str(tmp_path / "v")

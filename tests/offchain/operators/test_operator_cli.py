@@ -218,3 +218,39 @@ def test_confirmation_and_dry_run(
     assert nonce_of(admin_key.address) == before, "a transaction was sent"
     run_cli("admin", "grant", "validator", who, "--account", "admin", "--yes", ok=True)
     assert protocol.hub.functions.hasRole(ROLES["validator"].role, who).call()
+
+
+def test_operator_branches_and_headlines(
+    run_cli: Run, admin_key: LocalAccount, protocol: Protocol
+) -> None:
+    """``pool create --start``, blacklisting in one pool, a provider's blacklist and its
+    undo: each sends what it says and tells people in one line."""
+
+    def sent(*args: str) -> str:
+        return " ".join(run_cli(*args, "--account", "admin", "--yes", ok=True).output.split())
+
+    created = sent("pool", "create", "--base-model-uri", "builtin://tiny-llama",
+                   "--dataset-uri", "builtin://arithmetic", "--reward", "5", "--start")  # fmt: skip
+    pool_id = protocol.pool_count()
+    assert f"pool {pool_id} created and started" in created
+    assert protocol.pool(pool_id).status == "active"
+    node = dev_account(8).address
+    in_pool = sent("validator", "blacklist", node, "--pool", str(pool_id))
+    assert f"node {node} blacklisted in pool {pool_id}" in in_pool
+    assert protocol.is_pool_blacklisted(pool_id, node)
+    cleared = sent("validator", "blacklist", node, "--pool", str(pool_id), "--undo")
+    assert f"node {node} cleared in pool {pool_id}" in cleared
+    assert not protocol.is_pool_blacklisted(pool_id, node)
+
+    key = dev_account(3)
+    run_cli("account", "import", "prov", input=f"{key.key.hex()}\n", ok=True)
+    run_cli("provider", "register", "--stake", "2000", "--account", "prov", "--yes", ok=True)
+    assert f"provider {key.address} blacklisted" in sent(
+        "admin", "blacklist", key.address, "--provider"
+    )
+    assert protocol.provider(key.address).blacklisted
+    assert f"provider {key.address} cleared" in sent(
+        "admin", "blacklist", key.address, "--provider", "--undo"
+    )
+    assert not protocol.provider(key.address).blacklisted
+    assert "unbonding period is now 9000 s" in sent("admin", "set-unbonding", "9000")

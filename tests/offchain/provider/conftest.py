@@ -139,6 +139,41 @@ def node_key(run_cli: Run, loranet_env: Path) -> str:
 
 
 @pytest.fixture
+def registered(run_cli: Run, provider: LocalAccount) -> LocalAccount:
+    """``provider`` registered through the CLI with 2,000 LORA staked."""
+    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
+    return provider
+
+
+@pytest.fixture
+def add_node(run_cli: Run, specs_file: Path) -> Callable[..., Result]:
+    """Add the node key ``gpu-0`` through the CLI (``--yes``), 30 compute units unless
+    ``units`` says otherwise; ``extra`` arguments (``--json``) go to the command."""
+
+    def _add(*extra: str, units: int = 30) -> Result:
+        return run_cli(
+            "node", "add", "--node", "gpu-0", "--units", str(units), "--specs", str(specs_file),
+            "--yes", *extra, ok=True,
+        )  # fmt: skip
+
+    return _add
+
+
+@pytest.fixture
+def with_node(
+    registered: LocalAccount,
+    node_key: str,
+    add_node: Callable[..., Result],
+    validate: Callable[[str], None],
+) -> str:
+    """``provider`` registered with 2,000 LORA and node ``gpu-0`` (30 units, validated);
+    returns the node's address."""
+    add_node()
+    validate(node_key)
+    return node_key
+
+
+@pytest.fixture
 def nonce_of(protocol: Protocol) -> Callable[[str], int]:
     def _nonce(address: str) -> int:
         return int(protocol.w3.eth.get_transaction_count(address))

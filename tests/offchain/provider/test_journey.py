@@ -30,7 +30,7 @@ def as_json(result: Result) -> Any:
 def test_provider_journey(
     run_cli: Run,
     loranet_env: Path,
-    specs_file: Path,
+    add_node: Callable[..., Result],
     make_pool: Callable[..., int],
     protocol: Protocol,
 ) -> None:
@@ -44,20 +44,7 @@ def test_provider_journey(
     assert protocol.provider(alice).staked == 2_000 * LORA
 
     node = as_json(run_cli("node", "keygen", "gpu-0", "--json"))["address"]
-    added = as_json(
-        run_cli(
-            "node",
-            "add",
-            "--node",
-            "gpu-0",
-            "--units",
-            "30",
-            "--specs",
-            str(specs_file),
-            "--yes",
-            "--json",
-        )
-    )
+    added = as_json(add_node("--json"))
     assert added["node"] == node and added["compute_units"] == 30
     run_cli("devnet", "validate", "gpu-0", ok=True)  # the devnet's validator stands in
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,30 +36,9 @@ def refused(
     return _refused
 
 
-@pytest.fixture
-def with_node(
-    run_cli: Run,
-    provider: LocalAccount,
-    node_key: str,
-    specs_file: Path,
-    validate: Callable[[str], None],
-) -> Iterator[str]:
-    """The provider registered with 2,000 LORA and node ``gpu-0`` (30 units, validated)."""
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
-    run_cli(
-        "node",
-        "add",
-        "--node",
-        "gpu-0",
-        "--units",
-        "30",
-        "--specs",
-        str(specs_file),
-        "--yes",
-        ok=True,
-    )
-    validate(node_key)
-    yield node_key
+def join(pool_id: int | str) -> tuple[str, ...]:
+    """``loranet pool join <pool_id> --node gpu-0``."""
+    return ("pool", "join", str(pool_id), "--node", "gpu-0")
 
 
 def free_url() -> str:
@@ -148,10 +127,8 @@ def test_insufficient_balance(refused: Callable[..., Result], provider: LocalAcc
     )
 
 
-def test_already_registered(
-    refused: Callable[..., Result], run_cli: Run, provider: LocalAccount
-) -> None:
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
+@pytest.mark.usefixtures("registered")
+def test_already_registered(refused: Callable[..., Result], provider: LocalAccount) -> None:
     refused(
         "provider",
         "register",
@@ -161,6 +138,7 @@ def test_already_registered(
     )
 
 
+@pytest.mark.usefixtures("registered")
 def test_node_registered_elsewhere(
     refused: Callable[..., Result],
     run_cli: Run,
@@ -169,7 +147,6 @@ def test_node_registered_elsewhere(
 ) -> None:
     other, node = other_provider()
     run_cli("node", "import", "taken", input=f"{node.key.hex()}\n", ok=True)
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     refused(
         "node",
         "add",
@@ -194,8 +171,8 @@ def test_unbond_below_minimum(refused: Callable[..., Result], with_node: str) ->
     )
 
 
+@pytest.mark.usefixtures("registered")
 def test_withdraw_before_release(refused: Callable[..., Result], run_cli: Run) -> None:
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     run_cli("stake", "unbond", "500", "--yes", ok=True)
     refused(
         "stake",
@@ -213,14 +190,7 @@ def test_join_full_pool(
     pool_id = make_pool(max_nodes=1)
     other, node = other_provider()
     other.join_pool(pool_id, node)
-    refused(
-        "pool",
-        "join",
-        str(pool_id),
-        "--node",
-        "gpu-0",
-        sentence=f"pool {pool_id} is full (1 of 1 nodes).",
-    )
+    refused(*join(pool_id), sentence=f"pool {pool_id} is full (1 of 1 nodes).")
 
 
 def test_join_ended_pool(
@@ -232,7 +202,7 @@ def test_join_ended_pool(
 ) -> None:
     pool_id = make_pool()
     hub.endPool(pool_id, sender=admin)
-    refused("pool", "join", str(pool_id), "--node", "gpu-0", sentence=f"pool {pool_id} has ended.")
+    refused(*join(pool_id), sentence=f"pool {pool_id} has ended.")
 
 
 def test_join_pool_that_blacklists_the_node(
@@ -244,14 +214,7 @@ def test_join_pool_that_blacklists_the_node(
 ) -> None:
     pool_id = make_pool()
     hub.setPoolBlacklisted(pool_id, with_node, True, sender=admin)
-    refused(
-        "pool",
-        "join",
-        str(pool_id),
-        "--node",
-        "gpu-0",
-        sentence=f"node {with_node} is blacklisted in pool {pool_id}.",
-    )
+    refused(*join(pool_id), sentence=f"node {with_node} is blacklisted in pool {pool_id}.")
 
 
 def test_claim_with_nothing_to_claim(
@@ -262,35 +225,16 @@ def test_claim_with_nothing_to_claim(
     )
 
 
+@pytest.mark.usefixtures("registered")
 def test_unvalidated_node_cannot_join(
     refused: Callable[..., Result],
-    run_cli: Run,
     node_key: str,
-    specs_file: Path,
+    add_node: Callable[..., Result],
     make_pool: Callable[..., int],
 ) -> None:
     pool_id = make_pool()
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
-    run_cli(
-        "node",
-        "add",
-        "--node",
-        "gpu-0",
-        "--units",
-        "30",
-        "--specs",
-        str(specs_file),
-        "--yes",
-        ok=True,
-    )
-    refused(
-        "pool",
-        "join",
-        str(pool_id),
-        "--node",
-        "gpu-0",
-        sentence=f"node {node_key} is not validated yet",
-    )
+    add_node()
+    refused(*join(pool_id), sentence=f"node {node_key} is not validated yet")
 
 
 def test_unexpected_chain_answer_is_still_one_sentence(
@@ -305,14 +249,14 @@ def test_unexpected_chain_answer_is_still_one_sentence(
 
 
 def test_unknown_pool(refused: Callable[..., Result], with_node: str) -> None:
-    refused("pool", "join", "99", "--node", "gpu-0", sentence="pool 99 does not exist.")
+    refused(*join(99), sentence="pool 99 does not exist.")
 
 
+@pytest.mark.usefixtures("registered")
 def test_removing_another_providers_node(
-    refused: Callable[..., Result], run_cli: Run, other_provider: Callable[..., Any]
+    refused: Callable[..., Result], other_provider: Callable[..., Any]
 ) -> None:
     other, node = other_provider()
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     refused(
         "node",
         "remove",

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from eth_account.signers.local import LocalAccount
+import pytest
 from typer.testing import Result
 
 from offchain.chain.protocol import Protocol
@@ -30,9 +30,9 @@ def documented_rule() -> str:
     return " ".join(text[start:end].split())
 
 
+@pytest.mark.usefixtures("registered")
 def test_docs_state_the_contracts_registration_rule(
     run_cli: Run,
-    provider: LocalAccount,
     protocol: Protocol,
     assert_refusal: Refusal,
     loranet_env: Path,
@@ -41,7 +41,6 @@ def test_docs_state_the_contracts_registration_rule(
     assert "registering needs the base stake (1,000 LORA by default)" in rule
     assert "`base + perUnit \N{MULTIPLICATION SIGN} compute units`" in rule
     v2 = any(entry.get("name") == "deregisterProvider" for entry in protocol.hub.abi)
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     status = json.loads(run_cli("status", "--json", ok=True).stdout)
     everything = run_cli("stake", "unbond", "2000", "--yes")
     if not v2:

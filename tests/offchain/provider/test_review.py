@@ -89,22 +89,11 @@ def test_checks_run_before_any_password(
     assert "password" not in result.output.lower()
 
 
+@pytest.mark.usefixtures("registered")
 def test_status_and_outputs_show_node_aliases(
-    run_cli: Run, provider: LocalAccount, node_key: str, specs_file: Path
+    run_cli: Run, node_key: str, add_node: Callable[..., Result]
 ) -> None:
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
-    added = run_cli(
-        "node",
-        "add",
-        "--node",
-        "gpu-0",
-        "--units",
-        "30",
-        "--specs",
-        str(specs_file),
-        "--yes",
-        ok=True,
-    )
+    added = add_node()
     assert f"added node gpu-0 ({node_key}) with 30 compute units" in added.output
     status = run_cli("status", ok=True).output
     assert "gpu-0" in status
@@ -112,15 +101,14 @@ def test_status_and_outputs_show_node_aliases(
     assert nodes[0]["alias"] == "gpu-0"
 
 
+@pytest.mark.usefixtures("registered", "node_key")
 def test_specs_that_disagree_with_units_are_refused_before_sending(
     run_cli: Run,
     provider: LocalAccount,
-    node_key: str,
     tmp_path: Path,
     nonce_of: Callable[[str], int],
     assert_refusal: Refusal,
 ) -> None:
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
     before = nonce_of(provider.address)
     negative = tmp_path / "negative.json"
     negative.write_text(json.dumps({"gpu": "RTX 4090", "vram_gb": 24, "units": -5}))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_account.signers.local import LocalAccount
 from typer.testing import Result
 
@@ -22,11 +23,12 @@ Run = Callable[..., Result]
 ROUND, WINDOW = 3600, 600
 
 
+@pytest.mark.usefixtures("registered")
 def test_claim_after_an_accepted_report(
     run_cli: Run,
     provider: LocalAccount,
     node_key: str,
-    specs_file: Path,
+    add_node: Callable[..., Result],
     make_pool: Callable[..., int],
     protocol: Protocol,
     hub: Any,
@@ -37,19 +39,7 @@ def test_claim_after_an_accepted_report(
     assert_refusal: Callable[[Result, str], None],
 ) -> None:
     pool_id = make_pool()
-    run_cli("provider", "register", "--stake", "2000", "--yes", ok=True)
-    run_cli(
-        "node",
-        "add",
-        "--node",
-        "gpu-0",
-        "--units",
-        "30",
-        "--specs",
-        str(specs_file),
-        "--yes",
-        ok=True,
-    )
+    add_node()
     run_cli("devnet", "validate", "gpu-0", ok=True)
     run_cli("pool", "join", str(pool_id), "--node", "gpu-0", "--yes", ok=True)
     assert_refusal(run_cli("rewards", "claim"), "nothing to claim")

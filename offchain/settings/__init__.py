@@ -1,9 +1,20 @@
-"""The one typed settings object of loranet.
+"""The one settings tree of loranet.
 
-Sources, highest priority first: explicit overrides (CLI flags), environment variables
-``LORANET_*``, a ``.env`` file in the working directory, an optional YAML file (``--config``),
-then the defaults below. Nothing here is global: the CLI builds one ``Settings`` per run and
-passes it down.
+One :class:`Settings` object per run, built by :func:`load_settings` and passed down; nothing
+here is global. Its root holds what every command needs (network, RPC, keys, the one data
+dir); each service reads its own nested section:
+
+- ``artifacts`` — :class:`offchain.artifacts.settings.ArtifactSettings` (``LORANET_ARTIFACTS_*``)
+- ``worker`` — :class:`offchain.settings.worker.WorkerSettings` (``LORANET_*``)
+- ``validator`` — :class:`offchain.settings.validator.ValidatorSettings` (``LORANET_VALIDATOR_*``)
+- ``web`` — :class:`offchain.settings.web.WebSettings` (``LORANET_WEB_*``)
+
+Sources, highest priority first: explicit overrides (CLI flags), environment variables, a
+``.env`` file in the working directory, an optional YAML file (``--config``, with ``worker:``,
+``validator:``, ``web:`` and ``artifacts:`` sections), then the defaults. One data dir: the
+sections' state lives under the root's ``data_dir`` (the worker's databases in it, the
+validator's in ``<data_dir>/validator`` unless its section names another folder, the
+dashboard's in ``<data_dir>/web``), and every section uses the root's ``artifacts``.
 
 Networks: ``local`` is anvil at ``http://127.0.0.1:8545`` with ``deployments/local.json``;
 any other network name needs an RPC URL and reads ``deployments/<network>.json`` unless
@@ -22,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,12 +44,23 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 
 from offchain.artifacts.settings import ArtifactSettings
 from offchain.errors import LoranetError
+from offchain.settings.validator import ValidatorSettings
+from offchain.settings.web import WebSettings
+from offchain.settings.worker import WorkerSettings
 
 logger = logging.getLogger(__name__)
 
 LOCAL_NETWORK = "local"
 LOCAL_RPC_URL = "http://127.0.0.1:8545"
 RPC_SCHEMES = ("http", "https")
+
+#: The nested sections: name -> (model, environment prefix, keys bound to the root's).
+SECTIONS: dict[str, tuple[type[BaseSettings], str, tuple[str, ...]]] = {
+    "artifacts": (ArtifactSettings, "LORANET_ARTIFACTS_", ()),
+    "worker": (WorkerSettings, "LORANET_", ("data_dir", "artifacts")),
+    "validator": (ValidatorSettings, "LORANET_VALIDATOR_", ("artifacts",)),
+    "web": (WebSettings, "LORANET_WEB_", ()),
+}
 
 
 class SettingsError(LoranetError):
@@ -47,7 +69,7 @@ class SettingsError(LoranetError):
 
 def project_root() -> Path:
     """The loranet source tree when running from a checkout, else the working directory."""
-    checkout = Path(__file__).resolve().parent.parent
+    checkout = Path(__file__).resolve().parents[2]
     if (checkout / "ape-config.yaml").is_file():
         return checkout
     return Path.cwd()
@@ -60,8 +82,16 @@ def ape_accounts_dir() -> Path:
     return base / "accounts"
 
 
+def _section(model: type[BaseSettings], value: Any) -> Any:
+    """A YAML/dict section: its values, under the section's environment variables set."""
+    if isinstance(value, dict):
+        from_env = model()
+        return model(**{**value, **from_env.model_dump(exclude_unset=True)})
+    return value
+
+
 class Settings(BaseSettings):
-    """Everything a loranet command needs to reach the chain and the keys."""
+    """Everything a loranet command needs: the chain, the keys, and each service's section."""
 
     model_config = SettingsConfigDict(
         env_prefix="LORANET_",
@@ -121,18 +151,45 @@ class Settings(BaseSettings):
     )
     devnet_port: int = Field(8545, ge=1, le=65535, description="Port of `loranet devnet up`.")
     artifacts: ArtifactSettings = Field(
-        default_factory=ArtifactSettings,
+        default_factory=dict,  # built from the environment by _sections
+        validate_default=True,
         description="Artifact stores (LORANET_ARTIFACTS_*, or an 'artifacts:' YAML section).",
     )
+    worker: WorkerSettings = Field(
+        default_factory=dict,  # built from the environment by _sections
+        validate_default=True,
+        description="The worker service (LORANET_*, or a 'worker:' YAML section).",
+    )
+    validator: ValidatorSettings = Field(
+        default_factory=dict,  # built from the environment by _sections
+        validate_default=True,
+        description="The validator service (LORANET_VALIDATOR_*, or a 'validator:' YAML section).",
+    )
 
-    @field_validator("artifacts", mode="before")
+    web: WebSettings = Field(
+        default_factory=dict,  # built from the environment by _sections
+        validate_default=True,
+        description="The dashboard (LORANET_WEB_*, or a 'web:' YAML section).",
+    )
+
+    @field_validator("artifacts", "worker", "validator", "web", mode="before")
     @classmethod
-    def _artifacts_section(cls, value: Any) -> Any:
-        """A YAML/dict section: its values, under the LORANET_ARTIFACTS_* variables set."""
-        if isinstance(value, dict):
-            from_env = ArtifactSettings()
-            return ArtifactSettings(**{**value, **from_env.model_dump(exclude_unset=True)})
-        return value
+    def _sections(cls, value: Any, info: Any) -> Any:
+        return _section(SECTIONS[info.field_name][0], value)
+
+    @model_validator(mode="after")
+    def _one_data_dir(self) -> Settings:
+        """Bind the sections to the root's data dir and artifact settings (one of each)."""
+        self.worker = self.worker.model_copy(
+            update={"data_dir": self.data_dir, "artifacts": self.artifacts}
+        )
+        self.validator = self.validator.model_copy(
+            update={
+                "data_dir": self.validator.data_dir or self.data_dir / "validator",
+                "artifacts": self.artifacts,
+            }
+        )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -249,13 +306,40 @@ def read_config_file(path: Path) -> dict[str, Any]:
             f"the config file {path} must be a mapping of settings (key: value), "
             f"not {'a list' if isinstance(data, list) else 'a single value'}."
         )
-    known = set(Settings.model_fields)
+    _check_keys(data, set(Settings.model_fields), path, "")
+    for name, (model, _, bound) in SECTIONS.items():
+        section = data.get(name)
+        if section is None:
+            continue
+        if not isinstance(section, dict):
+            raise SettingsError(
+                f"'{name}' in the config file {path} must be a section (a mapping of its "
+                "settings), not a single value."
+            )
+        for key in bound:
+            if key in section:
+                raise SettingsError(
+                    f"'{name}.{key}' in the config file {path}: every section uses the "
+                    f"top-level '{key}' (one per machine); set it there."
+                )
+        _check_keys(section, set(model.model_fields) - set(bound), path, f"{name}.")
+    return data
+
+
+def _check_keys(data: dict[Any, Any], known: set[str], path: Path, prefix: str) -> None:
     for key in data:
         if not isinstance(key, str) or key not in known:
             close = difflib.get_close_matches(str(key), sorted(known), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise SettingsError(f"unknown setting '{key}' in the config file {path}{hint}.")
-    return data
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            raise SettingsError(f"unknown setting '{prefix}{key}' in the config file {path}{hint}.")
+
+
+def env_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    """The environment variable of a setting, from its location in the tree."""
+    parts = [str(part) for part in loc]
+    if len(parts) > 1 and parts[0] in SECTIONS:
+        return SECTIONS[parts[0]][1] + "_".join(parts[1:]).upper()
+    return "LORANET_" + "_".join(parts).upper()
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -280,7 +364,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         found = re.search(r'field "([^"]+)"', str(err))
         name = found.group(1) if found else "settings"
         raise SettingsError(
-            f"invalid setting {name} (LORANET_{name.upper()}): the value does not parse "
+            f"invalid setting {name} ({env_name([name])}): the value does not parse "
             "(a section takes a JSON object, or set its LORANET_<SECTION>_<KEY> variables)."
         ) from None
     except ValidationError as err:
