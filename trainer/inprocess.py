@@ -5,8 +5,9 @@ node runs the trainer's own inner steps (:class:`trainer.inner.InnerTrainer`: th
 batches, inner AdamW, replay records and checkpoints as a networked node), then the outer step
 of :mod:`trainer.diloco` is applied with the exact mean of the nodes' pseudo-gradients (what the
 all-reduce computes, without its wire compression), clamped to the honest bound, by one shared
-Nesterov SGD. The nodes therefore end with identical adapters, as networked peers do up to the
-compression error. Networked rounds are :func:`trainer.collab.train_round`.
+outer optimizer (the pool's: :func:`trainer.diloco.make_outer_optimizer`). The nodes therefore
+end with identical adapters, as networked peers do up to the compression error. Networked
+rounds are :func:`trainer.collab.train_round`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from trainer.artifacts import load_adapter_state, save_adapter
 from trainer.collab import outer_steps
 from trainer.config import TrainConfig
 from trainer.data import Shard, TrainingData
-from trainer.diloco import bound_pseudo_gradient, pseudo_gradient_bound
+from trainer.diloco import bound_pseudo_gradient, make_outer_optimizer, pseudo_gradient_bound
 from trainer.inner import InnerTrainer
 from trainer.models import (
     attach_lora,
@@ -75,8 +76,7 @@ def train_inprocess_round(
     global_params = [p.detach().clone().to("cpu", torch.float32) for p in params[0]]
     for g in global_params:
         g.requires_grad_(True)
-    d = cfg.diloco
-    outer = torch.optim.SGD(global_params, lr=d.outer_lr, momentum=d.outer_momentum, nesterov=True)
+    outer = make_outer_optimizer(global_params, cfg)
     records: list[list[ReplayRecord]] = [[] for _ in range(nodes)]
     step = 0
     for epoch, n in enumerate(outer_steps(cfg)):
