@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--inner-steps", type=int, default=250)
     parser.add_argument("--outer-steps", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--lr", type=float, default=5e-3)
     parser.add_argument("--outer-lr", type=float, default=pool.outer_lr)
     parser.add_argument("--outer-momentum", type=float, default=pool.outer_momentum)
     parser.add_argument("--compression", default="float16", choices=["none", "float16", "uint8"])
