@@ -5,7 +5,10 @@ Trains ``--rounds`` seeded DiLoCo rounds of ``--nodes`` nodes in one process
 with the exact mean of the pseudo-gradients) per round shape (``--shapes inner x outer``),
 scores every node's contributions with the validator's own scorer
 (:mod:`offchain.validator.usefulness`), and judges, per round, node 1's contributions replaced
-by each cheat of :mod:`offchain.worker.contribution_cheats`:
+by each cheat of :mod:`offchain.worker.contribution_cheats`. Only the round's scored outer steps
+are scored, as the validator does: ``calibration.usefulness_count`` of them for ``--quorum``
+validators (the minimum, 2, in rounds this short), drawn by ``usefulness.scored_epochs`` from
+the round's seed (``--all-steps``: every outer step, the regime before the budget):
 
 * ``copygrad``: node 0's updates committed by node 1 (applied to node 1's own starts);
 * ``scalegrad``: node 1's updates scaled by a factor drawn from [0.2, 0.5] U [2, 4];
@@ -15,9 +18,11 @@ by each cheat of :mod:`offchain.worker.contribution_cheats`:
 Prints one JSON object: per shape, the honest statistics (min/max of specificity, usefulness
 ratio, norm ratios), the false positives, each cheat's detection rate and the honest nodes
 rejected beside a cheater under the thresholds of ``offchain/validator/calibration.py``, and
-the scoring's cost against training (compute seconds of the inner steps).
+the scoring's cost against training (compute seconds of the inner steps), also per scored
+contribution in training steps (``calibration.USEFULNESS_STEP_COST``).
 
     python bench/usefulness_calibration.py [--rounds 20] [--nodes 3] [--shapes 4x3,8x5]
+        [--quorum 2] [--all-steps]
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ class Tally:
     forward_batches: int = 0
     pair_distances: list[float] = field(default_factory=list)  # honest update sketches
     scored: int = 0
+    contributions: int = 0  # scored contributions (outer steps x nodes)
+    trained_steps: int = 0
+    scored_steps: list[int] = field(default_factory=list)  # outer steps scored per round
 
 
 def main() -> None:
@@ -56,6 +64,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--shapes", default="4x3,8x5")
+    parser.add_argument("--quorum", type=int, default=2)
+    parser.add_argument("--all-steps", action="store_true", help="score every outer step")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = {}
@@ -63,7 +73,7 @@ def main() -> None:
         inner, outer = map(int, shape.split("x"))
         tally, rng = Tally(), random.Random(0)
         for seed in range(args.rounds):
-            one_round(tally, seed, inner, outer, args.nodes, rng)
+            one_round(tally, seed, inner, outer, args.nodes, rng, args.quorum, args.all_steps)
         out[shape] = report(tally, args.rounds, args.nodes)
     print(json.dumps(out, indent=1))
 
@@ -72,7 +82,9 @@ def _norm(state: State) -> float:
     return float(torch.cat([v.reshape(-1) for v in state.values()]).norm())
 
 
-def one_round(tally: Tally, seed: int, inner: int, outer: int, nodes: int, rng: Any) -> None:
+def one_round(
+    tally: Tally, seed: int, inner: int, outer: int, nodes: int, rng: Any, quorum: int, every: bool
+) -> None:
     from offchain.validator import calibration as cal
     from offchain.validator import usefulness as u
     from offchain.worker import contribution_cheats as cc
@@ -94,14 +106,21 @@ def one_round(tally: Tally, seed: int, inner: int, outer: int, nodes: int, rng: 
     tally.train_s += sum(r.compute_seconds for r in runs)
     scorer = u.UsefulnessScorer(cfg, u.heldout_batches(data.heldout(), cfg.batch_size))
     seed_bytes = seed.to_bytes(32, "big")
+    count = (
+        outer if every else cal.usefulness_count(outer, trained_steps=inner * outer, quorum=quorum)
+    )
+    epochs = frozenset(u.scored_epochs(seed_bytes, outer, count))
+    tally.scored_steps.append(len(epochs))
     t0 = time.perf_counter()
     scores = {
-        i: scorer.score_node(r.records, r.shard, r.checkpoints.__getitem__, seed_bytes)
+        i: scorer.score_node(r.records, r.shard, r.checkpoints.__getitem__, seed_bytes, epochs)
         for i, r in enumerate(runs)
     }
     tally.score_s += time.perf_counter() - t0
     tally.forward_batches += scorer.forward_batches
     tally.scored += len(runs)
+    tally.contributions += sum(len(v) for v in scores.values())
+    tally.trained_steps += inner * outer * len(runs)
     tally.honest += list(u.node_statistics(scores).values())
     for e in {s.epoch for steps in scores.values() for s in steps}:
         sketches = [s.sketch for steps in scores.values() for s in steps if s.epoch == e]
@@ -115,6 +134,8 @@ def one_round(tally: Tally, seed: int, inner: int, outer: int, nodes: int, rng: 
         r = runs[i]
         out = {}
         for c in u.contributions(r.records):
+            if c.epoch not in epochs:
+                continue
             start = state_weights(load_adapter_state(r.checkpoints[c.start]))
             end = state_weights(load_adapter_state(r.checkpoints[c.end]))
             steps = u.own_steps(seed_bytes, c, cal.USEFULNESS_OWN_BATCHES)
@@ -161,6 +182,7 @@ def report(t: Tally, rounds: int, nodes: int) -> dict[str, object]:
             "specificity": span([s.specificity for s in items]),
             "usefulness": span([s.usefulness for s in items if s.usefulness is not None]),
             "norm_ratio": span([r for s in items for r in s.norm_ratios]),
+            "peer_cosine": span([c for s in items for c in s.peer_cosines]),
         }
 
     return {
@@ -178,6 +200,7 @@ def report(t: Tally, rounds: int, nodes: int) -> dict[str, object]:
             "min_specificity": cal.USEFULNESS_MIN_SPECIFICITY,
             "min_usefulness": cal.USEFULNESS_MIN_RATIO,
             "norm_band": list(cal.USEFULNESS_NORM_BAND),
+            "min_peer_cosine": cal.USEFULNESS_MIN_PEER_COSINE,
             "duplicate_distance": cal.USEFULNESS_DUPLICATE_DISTANCE,
         },
         "cost": {
@@ -185,7 +208,11 @@ def report(t: Tally, rounds: int, nodes: int) -> dict[str, object]:
             "training_compute_s_per_node": round(t.train_s / t.scored, 3),
             "share_of_training": round(t.score_s / t.train_s, 4),
             "forward_batches_per_node": t.forward_batches / t.scored,
+            "training_steps_per_scored_contribution": round(
+                (t.score_s / max(1, t.contributions)) / (t.train_s / max(1, t.trained_steps)), 2
+            ),
         },
+        "scored_outer_steps_per_round": sorted(set(t.scored_steps)),
     }
 
 

@@ -70,7 +70,9 @@ class ValidatorSettings(BaseSettings):
     replay_budget: float = Field(
         0.05,
         gt=0.0,
-        description="Most replayed steps (over the quorum) per trained step of a report.",
+        description="Total validation budget: replayed plus usefulness-scoring steps (over "
+        "the quorum) per trained step of a report; the replay gets what the usefulness "
+        "scoring's protocol share (calibration.USEFULNESS_BUDGET) leaves.",
     )
     replay_min_segments: int = Field(
         2, ge=1, description="Segments replayed per report even when over the budget."

@@ -23,6 +23,14 @@ validators (independent draws: each validator seeds its own) with probability at
 **Usefulness.** Protocol constants (``USEFULNESS_*``, the same for every validator, so the
 verdict stays deterministic), set from honest scores measured by
 ``bench/usefulness_calibration.py`` with margins (below).
+
+**Validation budget.** Replay and usefulness together stay within the validators' total
+budget (``replay_budget`` of the settings, 5 %: validation steps over the quorum per trained
+step). Scoring a contribution costs about :data:`USEFULNESS_STEP_COST` training steps whatever
+the outer step's length ``H``, so :func:`usefulness_count` scores only as many outer steps as
+:data:`USEFULNESS_BUDGET` affords over the quorum (never fewer than
+:data:`USEFULNESS_MIN_OUTER_STEPS`), and :func:`replay_budget_left` gives the replay the total
+minus what the scoring spends.
 """
 
 from __future__ import annotations
@@ -121,6 +129,12 @@ def budget_count(
 # specificity >= -0.024, usefulness 0.86 .. 1.12 of the median, update norms 0.84 .. 1.22 of
 # the median. Copied updates are the same update (distance 0; honest pairs >= 0.7 apart),
 # sign-flipped ones have usefulness <= 0.11 (most < 0), random ones |usefulness| <= 0.09.
+# Re-measured with only 2 drawn outer steps scored per round (the budget's minimum; 20 rounds
+# of each shape, bench/results/usefulness_calibration_subset.json): specificity >= -0.022,
+# usefulness 0.71 .. 1.23, norms 0.84 .. 1.21, closest-peer cosine >= 0.257 (0/120 rejected,
+# 0/320 beside a cheater); there sign-flipped updates can help their own batches nearly as much
+# as honest ones (usefulness up to 0.86: late outer steps, LoRA's B.A product) but point away
+# from every peer's update (cosine <= -0.17): 20/20 of each cheat caught in both shapes.
 
 #: own batches scored per contribution (outer step), drawn from the round's public seed
 USEFULNESS_OWN_BATCHES = 4
@@ -138,3 +152,52 @@ USEFULNESS_MIN_SPECIFICITY = -0.1
 USEFULNESS_MIN_RATIO = 0.5
 #: ||Δ|| / median ||Δ|| of an outer step's contributions (honest 0.84 .. 1.22)
 USEFULNESS_NORM_BAND = (0.6, 1.7)
+#: least cosine of an update to its closest peer's update of the outer step (sketches):
+#: honest >= 0.257, sign-flipped <= -0.172 (2 scored outer steps, 40 rounds)
+USEFULNESS_MIN_PEER_COSINE = 0.0
+
+#: outer steps of a round the usefulness check scores at least (all of a shorter round);
+#: 20 seeded rounds per shape scored on 2 drawn outer steps: every cheat caught, 0 honest
+#: rejected (above; docs/benchmarks.md)
+USEFULNESS_MIN_OUTER_STEPS = 2
+#: usefulness scoring over the quorum per trained step of a round (out of the total budget)
+USEFULNESS_BUDGET = 0.01
+#: cost of scoring one contribution, in the node's training steps (16 forward batches, two
+#: checkpoint loads, a sketch). Measured by bench/usefulness_calibration.py (2026-11-30,
+#: tiny model, one CPU thread, 2 vCPUs shared): 8.1 .. 8.9 training steps per scored
+#: contribution over 20-round runs of each shape, 9.9 in one cold single round (with a real
+#: model the 16 forward passes alone are ~16 / 3 ~ 5.3 steps of forward + backward); 10 keeps
+#: the budget on the pessimistic side.
+USEFULNESS_STEP_COST = 10.0
+
+
+def usefulness_count(
+    outer_steps: int,
+    *,
+    trained_steps: int,
+    quorum: int,
+    budget: float = USEFULNESS_BUDGET,
+    minimum: int = USEFULNESS_MIN_OUTER_STEPS,
+) -> int:
+    """Outer steps of a round (of ``outer_steps``, ``trained_steps`` per node) the usefulness
+    check scores: as many as ``quorum`` validators scoring them afford within ``budget`` of
+    the training, at least ``minimum`` (all of them in a round that short)."""
+    if outer_steps <= 0:
+        return 0
+    affordable = math.floor(
+        budget * max(0, trained_steps) / (max(1, quorum) * USEFULNESS_STEP_COST) + 1e-9
+    )
+    return max(min(outer_steps, affordable), min(minimum, outer_steps))
+
+
+def usefulness_steps(scored: int, quorum: int) -> float:
+    """Training steps the quorum spends scoring ``scored`` contributions of one report."""
+    return max(1, quorum) * scored * USEFULNESS_STEP_COST
+
+
+def replay_budget_left(total: float, *, reserved_steps: float, steps: int) -> float:
+    """The replay's share of a report's ``steps`` trained steps: the ``total`` validation
+    budget minus the ``reserved_steps`` (over the quorum) the usefulness check spends on it."""
+    if steps <= 0:
+        return total
+    return max(0.0, total - reserved_steps / steps)

@@ -1,8 +1,10 @@
 """The usefulness check over one round's reports (:mod:`offchain.validator.usefulness`).
 
 :func:`score_round` fetches, for every report whose replay bundle is the one it signed, the
-checkpoints its records commit at each outer step's start and end, scores each contribution
-on the node's own batches (its shard: the chain's placement, else the bundle's) and on the
+checkpoints its records commit at the start and end of each of the round's scored outer steps
+(:func:`scored_outer_steps`: a draw from the round's public seed, sized by the validation
+budget, the same for every node and validator), scores each contribution on the node's own
+batches (its shard: the chain's placement, else the bundle's) and on the
 fixed held-out subset, and judges the reports against each other. Deterministic: the own
 batches come from the round's public seed (no validator secret), the peer medians from every
 scored report, so every validator reaches the same results from the same artifacts.
@@ -10,11 +12,13 @@ scored report, so every validator reaches the same results from the same artifac
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from offchain.rounds.bundle import ReplayBundle
+from offchain.validator.calibration import usefulness_count
 from offchain.validator.checks import fetch_checkpoint, replay_seed
 from offchain.validator.errors import ArtifactUnavailable, FetchError
 from offchain.validator.reasons import CheckResult, Reason
@@ -24,7 +28,10 @@ from offchain.validator.usefulness import (
     UsefulnessScorer,
     heldout_batches,
     judge_usefulness,
+    scored_epochs,
 )
+from trainer.collab import outer_steps
+from trainer.config import TrainConfig
 from trainer.data import TrainingData
 from trainer.errors import TrainerError
 from trainer.replay import ReplayChecker, ReplayRecord, records_root
@@ -39,6 +46,22 @@ def _hex(digest: str) -> str:
     return digest.lower().removeprefix("0x")
 
 
+def round_seed(block_hash: str, pool_id: int, round: int) -> bytes:
+    """The round's public seed of the scored outer steps: the same for every node and
+    validator, unknown before the submission window closes (``block_hash``: the first block at
+    or after ``submissionEnd``)."""
+    return hashlib.sha256(f"{block_hash.lower()}:{pool_id}:{round}:usefulness".encode()).digest()
+
+
+def scored_outer_steps(cfg: TrainConfig, seed: bytes, quorum: int) -> list[int]:
+    """The outer steps of the pool's schedule whose contributions every report is scored on:
+    as many as the usefulness budget affords over the ``quorum`` (at least the minimum),
+    drawn from the round's ``seed`` (:func:`round_seed`)."""
+    schedule = outer_steps(cfg)
+    count = usefulness_count(len(schedule), trained_steps=sum(schedule), quorum=quorum)
+    return scored_epochs(seed, len(schedule), count)
+
+
 def score_round(
     reports: Sequence[Report],
     bundles: Mapping[int, ReplayBundle | None],
@@ -46,9 +69,11 @@ def score_round(
     data: TrainingData,
     checker: ReplayChecker,
     shards: Mapping[int, tuple[int, int] | None],
+    epochs: Sequence[int] | None = None,
 ) -> dict[int, CheckResult]:
-    """Score every report's contributions (:mod:`offchain.validator.usefulness`) and judge
-    them against each other. A report whose bundle does not match it is not scored (and fails
+    """Score every report's contributions (:mod:`offchain.validator.usefulness`) at the outer
+    steps ``epochs`` (:func:`scored_outer_steps`; ``None``: all) and judge them against each
+    other. A report whose bundle does not match it is not scored (and fails
     here too: its contributions are unknown); a committed checkpoint that cannot be fetched is
     inconclusive, one that does not hash to its name fails."""
     cfg = inputs.cfg
@@ -72,7 +97,11 @@ def score_round(
         try:
             shard = data.shard(r.pool_id, r.round, index, count)
             scores[r.index] = scorer.score_node(
-                records, shard, fetch_checkpoint(r.artifact_uri, inputs.source), seed
+                records,
+                shard,
+                fetch_checkpoint(r.artifact_uri, inputs.source),
+                seed,
+                None if epochs is None else frozenset(epochs),
             )
         except ArtifactUnavailable as err:
             out[r.index] = CheckResult.failed(USEFULNESS, Reason.ARTIFACT_UNAVAILABLE, str(err))

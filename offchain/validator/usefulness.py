@@ -7,7 +7,9 @@ on it (copied), and one that helps no data is useless or harmful. In a DiLoCo ro
 contribution of node ``i`` at outer step ``e`` is its local update ``Δ = end - start``
 between the two checkpoints its replay bundle commits for that outer step (its weights at the
 step's start, ``A_global``, and before the all-reduce: the negated pseudo-gradient it sent).
-For every contribution of every report the validator measures, from the committed checkpoints:
+For every report's contributions at the round's scored outer steps (:func:`scored_epochs`: all
+of them, or as many as the validation budget affords, the same ones for every node; sized by
+``calibration.usefulness_count``) the validator measures, from the committed checkpoints:
 
 * ``own``: relative loss improvement ``(L(start) - L(end)) / L(start)`` on the node's own
   batches of that outer step (:data:`~offchain.validator.calibration.USEFULNESS_OWN_BATCHES` of
@@ -16,14 +18,18 @@ For every contribution of every report the validator measures, from the committe
   (:data:`~offchain.validator.calibration.USEFULNESS_HELDOUT_EXAMPLES` examples);
 * ``norm``: ``||Δ||``.
 
-and judges each report over the whole round (:func:`judge_usefulness`, thresholds calibrated
-on honest rounds in :mod:`offchain.validator.calibration`):
+and judges each report over its scored outer steps (:func:`judge_usefulness`, thresholds
+calibrated on honest rounds in :mod:`offchain.validator.calibration`):
 
 * **specificity** ``Σ(own - heldout) / Σ own`` (Templar's own-vs-random test, summed over the
   outer steps to average out batch noise): a copied contribution was trained on another
   node's data and helps this node's batches no more than held-out ones;
 * **usefulness** ``Σ own`` relative to the median over the round's reports: a poisoned
   (harmful, random or sign-flipped) contribution does not help its own data like the others;
+* **direction** the largest cosine of ``Δ`` to another node's update of the same outer step
+  (on the sketches): honest updates from the same ``A_global`` share a direction, a
+  sign-flipped (poisoned) one points away from all of them — even where, late in a round or
+  through LoRA's product ``B·A``, flipping it barely changes the loss;
 * **scale** ``||Δ||`` relative to the median contribution of the same outer step: a lazy
   (under-trained, scaled down) or inflated (scaled up to dominate the average) one is outside
   the honest band (AdamW steps have nearly equal norms across honest nodes).
@@ -40,7 +46,7 @@ import hashlib
 import logging
 import math
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -110,6 +116,18 @@ def own_steps(seed: bytes, contribution: Contribution, count: int) -> list[int]:
     return sorted(steps[i] for i in order[:count])
 
 
+def scored_epochs(seed: bytes, outer_steps: int, count: int) -> list[int]:
+    """``count`` of a round's ``outer_steps`` outer steps (all when it has no more) whose
+    contributions are scored, drawn from the round's public ``seed``: the same for every
+    validator and every node of the round (so the per-outer-step medians compare the same
+    steps), and unknown to the nodes until the submission window has closed."""
+    if count >= outer_steps:
+        return list(range(max(0, outer_steps)))
+    digest = hashlib.sha256(seed + b":usefulness-epochs").digest()
+    gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "big") & (2**63 - 1))
+    return sorted(torch.randperm(outer_steps, generator=gen)[: max(0, count)].tolist())
+
+
 def heldout_batches(heldout: Shard, batch_size: int) -> list[Batch]:
     """The fixed held-out subset the scores use, as batches."""
     return list(heldout.head(cal.USEFULNESS_HELDOUT_EXAMPLES).batches(batch_size))
@@ -177,11 +195,13 @@ class UsefulnessScorer:
         shard: Shard,
         checkpoint: Callable[[str], Path],
         seed: bytes,
+        epochs: Collection[int] | None = None,
     ) -> list[StepScore]:
-        """Every contribution of one node (``checkpoint(hash)`` fetches a committed one).
-        Raises :class:`ReplayError` when the records do not follow the pool's outer steps
-        (more of them, or longer, than ``max_epochs`` x ``inner_steps``: a bundle that would
-        make the validator score without bound)."""
+        """The contributions of one node at the outer steps ``epochs`` (:func:`scored_epochs`;
+        ``None``: all), ``checkpoint(hash)`` fetching a committed checkpoint. Raises
+        :class:`ReplayError` when the records do not follow the pool's outer steps (more of
+        them, or longer, than ``max_epochs`` x ``inner_steps``: a bundle that would make the
+        validator score without bound)."""
         found = contributions(records)
         schedule = outer_steps(self.cfg)
         if len(found) > len(schedule) or any(
@@ -193,6 +213,8 @@ class UsefulnessScorer:
             )
         out = []
         for c in found:
+            if epochs is not None and c.epoch not in epochs:
+                continue
             start = state_weights(load_adapter_state(checkpoint(c.start)))
             end = state_weights(load_adapter_state(checkpoint(c.end)))
             steps = own_steps(seed, c, cal.USEFULNESS_OWN_BATCHES)
@@ -209,6 +231,9 @@ class NodeUsefulness:
     usefulness: float | None  # Σ own / median over the scored reports (None: too few peers)
     norm_ratios: tuple[float, ...]  # per outer step, ||Δ|| / median ||Δ|| (empty: too few)
     copied_from: str | None = None  # the node whose duplicated updates helped its data more
+    #: per outer step, the largest cosine of its update to another node's update of the step
+    #: (empty: too few peers); honest updates of one step share a direction
+    peer_cosines: tuple[float, ...] = ()
 
     def detail(self) -> str:
         parts = [f"specificity {self.specificity:.3f}"]
@@ -217,6 +242,8 @@ class NodeUsefulness:
         if self.norm_ratios:
             lo, hi = min(self.norm_ratios), max(self.norm_ratios)
             parts.append(f"update norm {lo:.3f}..{hi:.3f} of the median")
+        if self.peer_cosines:
+            parts.append(f"closest peer cosine {min(self.peer_cosines):.3f}")
         if self.copied_from is not None:
             parts.append(f"updates duplicate those of {self.copied_from}")
         return ", ".join(parts)
@@ -254,6 +281,28 @@ def _duplicates(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, K]:
     return out
 
 
+def _cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    scale = float(a.norm()) * float(b.norm())
+    return float(a @ b) / scale if scale > 0 else 0.0
+
+
+def _peer_cosines(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, tuple[float, ...]]:
+    """Per node and scored outer step with enough peers, the largest cosine of its update's
+    sketch to another node's update of the same step."""
+    by_epoch: dict[int, list[tuple[K, torch.Tensor]]] = {}
+    for k in sorted(scores):
+        for s in scores[k]:
+            if s.sketch is not None:
+                by_epoch.setdefault(s.epoch, []).append((k, s.sketch))
+    out: dict[K, list[float]] = {k: [] for k in scores}
+    for steps in by_epoch.values():
+        if len({k for k, _ in steps}) < cal.USEFULNESS_MIN_PEERS:
+            continue
+        for k, sketch in steps:
+            out[k].append(max(_cosine(sketch, other) for j, other in steps if j != k))
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def node_statistics(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, NodeUsefulness]:
     """Round-level statistics of each node from its step scores (peer medians over all the
     scored nodes, cheaters included: the median of a majority of honest nodes is honest)."""
@@ -265,6 +314,7 @@ def node_statistics(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, NodeUsef
         for s in steps:
             norms_by_epoch.setdefault(s.epoch, []).append(s.norm)
     copies = _duplicates(scores)
+    cosines = _peer_cosines(scores)
     out: dict[K, NodeUsefulness] = {}
     for k, steps in scores.items():
         own = totals[k]
@@ -281,7 +331,11 @@ def node_statistics(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, NodeUsef
             )
         original = copies.get(k)
         out[k] = NodeUsefulness(
-            specificity, usefulness, ratios, None if original is None else str(original)
+            specificity,
+            usefulness,
+            ratios,
+            None if original is None else str(original),
+            cosines.get(k, ()) if peers else (),
         )
     return out
 
@@ -302,6 +356,8 @@ def judge_usefulness(scores: Mapping[K, Sequence[StepScore]]) -> dict[K, CheckRe
             why.append("helps its own data far less than the other nodes' updates")
         if any(not lo <= r <= hi for r in stats.norm_ratios):
             why.append("an update scaled away from the honest size")
+        if any(c < cal.USEFULNESS_MIN_PEER_COSINE for c in stats.peer_cosines):
+            why.append("an update pointing away from every other node's (sign-flipped)")
         detail = stats.detail()
         if why:
             out[k] = CheckResult.failed(

@@ -19,7 +19,13 @@ from offchain.artifacts import Fetcher
 from offchain.logging import kv
 from offchain.rounds.bundle import ReplayBundle, bundle_uri, load_bundle
 from offchain.rounds.fetch import fetch
-from offchain.validator.calibration import agreement_tolerance, budget_count, replay_count
+from offchain.validator.calibration import (
+    agreement_tolerance,
+    budget_count,
+    replay_budget_left,
+    replay_count,
+    usefulness_steps,
+)
 from offchain.validator.checks import (
     REPLAY,
     ObservingChecker,
@@ -37,7 +43,7 @@ from offchain.validator.checks import (
 )
 from offchain.validator.errors import ArtifactUnavailable, FetchError
 from offchain.validator.reasons import CheckResult, Reason
-from offchain.validator.scoring import score_round
+from offchain.validator.scoring import round_seed, score_round, scored_outer_steps
 from trainer.aggregate import aggregate_adapters
 from trainer.artifacts import adapter_hash, load_adapter_state
 from trainer.config import TrainConfig
@@ -75,7 +81,9 @@ class Thresholds(BaseModel):
     replay_steps: int = 2  # the legacy per-step draw; used only when replay_target is 0
     replay_target: float = 0.95  # chance a node that faked replay_skip_fraction is caught
     replay_skip_fraction: float = 0.1
-    replay_budget: float = 0.05  # replayed steps (all quorum validators) / trained steps
+    #: the total validation budget: replayed + usefulness-scoring steps (all quorum validators)
+    #: per trained step; the replay gets what the usefulness check leaves of it
+    replay_budget: float = 0.05
     replay_min_segments: int = 2
     eval_examples: int = 0  # 0: the whole held-out split
 
@@ -92,8 +100,17 @@ class Thresholds(BaseModel):
             return self.samples_slack
         return cfg.diloco.inner_steps * cfg.batch_size
 
-    def segment_count(self, n_segments: int, n_steps: int, segment_steps: int, quorum: int) -> int:
-        """Segments one validator replays for a report (calibration.replay_count, budgeted)."""
+    def segment_count(
+        self,
+        n_segments: int,
+        n_steps: int,
+        segment_steps: int,
+        quorum: int,
+        reserved_steps: float = 0.0,
+    ) -> int:
+        """Segments one validator replays for a report (calibration.replay_count), within
+        what ``replay_budget`` leaves after ``reserved_steps`` (the usefulness scoring's
+        steps over the quorum)."""
         count = replay_count(
             n_segments,
             skip_fraction=self.replay_skip_fraction,
@@ -105,7 +122,9 @@ class Thresholds(BaseModel):
             steps=n_steps,
             segment_steps=segment_steps,
             quorum=quorum,
-            budget=self.replay_budget,
+            budget=replay_budget_left(
+                self.replay_budget, reserved_steps=reserved_steps, steps=n_steps
+            ),
             minimum=self.replay_min_segments,
         )
 
@@ -294,6 +313,21 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
     base_loss = losses["base"].loss
     checker = ObservingChecker(cfg)
     replayed_on = replay_device(checker)
+    quorum = max(1, inputs.quorum)
+    first = verdicts[0].report if verdicts else None
+    scored = (
+        scored_outer_steps(
+            cfg, round_seed(inputs.seed_block_hash, first.pool_id, first.round), quorum
+        )
+        if first is not None
+        else []
+    )
+    reserved = usefulness_steps(len(scored), quorum)  # the replay gets the rest of the budget
+    logger.info(
+        "usefulness draw",
+        extra=kv(scored_outer_steps=",".join(map(str, scored)) or "-", quorum=quorum,
+                 reserved_steps=reserved),
+    )  # fmt: skip
     by_index = {v.report.index: v for v in verdicts}
     for v in verdicts:
         r = v.report
@@ -334,9 +368,7 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
                     else lambda n, seed=seed, steps=n_steps: replay_segments(
                         seed,
                         n,
-                        th.segment_count(
-                            n, steps, cfg.replay.checkpoint_every, max(1, inputs.quorum)
-                        ),
+                        th.segment_count(n, steps, cfg.replay.checkpoint_every, quorum, reserved),
                     )
                 ),
             )
@@ -353,11 +385,17 @@ def validate_round(reports: list[Report], inputs: RoundInputs) -> RoundVerdict:
     usefulness_t0 = time.perf_counter()
     judged = [v.report for v in verdicts]
     shards = {r.index: _expected_shard(inputs, r.node) for r in judged}
-    for index, result in score_round(judged, bundles, inputs, data, checker, shards).items():
+    for index, result in score_round(
+        judged, bundles, inputs, data, checker, shards, scored
+    ).items():
         by_index[index].results.append(result)
     logger.info(
         "usefulness scored",
-        extra=kv(seconds=round(time.perf_counter() - usefulness_t0, 3), reports=len(verdicts)),
+        extra=kv(
+            seconds=round(time.perf_counter() - usefulness_t0, 3),
+            reports=len(verdicts),
+            outer_steps=len(scored),
+        ),
     )
     for v in verdicts:
         r = v.report

@@ -17,7 +17,10 @@ from offchain.validator.calibration import (
     budget_count,
     detection_probability,
     miss_probability,
+    replay_budget_left,
     replay_count,
+    usefulness_count,
+    usefulness_steps,
 )
 from offchain.validator.checks import (
     check_agreement,
@@ -115,6 +118,28 @@ def test_budget_caps_the_count_but_keeps_the_minimum() -> None:
     assert budget_count(10, steps=1200, segment_steps=4, quorum=3, budget=0.05, minimum=2) == 5
     assert budget_count(10, steps=12, segment_steps=4, quorum=3, budget=0.05, minimum=2) == 2
     assert budget_count(1, steps=12, segment_steps=4, quorum=3, budget=0.05, minimum=2) == 1
+
+
+def test_replay_and_usefulness_share_the_total_budget() -> None:
+    """The replay gets what the usefulness scoring leaves of the 5 %: their sum stays within
+    it once a round is long enough for both minimums."""
+    th = Thresholds()  # replay_budget 0.05: the total
+    checkpoint_every = 4
+    for h, outer, quorum in ((500, 5, 2), (500, 5, 3), (500, 40, 3), (100, 50, 2)):
+        steps = h * outer
+        scored = usefulness_count(outer, trained_steps=steps, quorum=quorum)
+        reserved = usefulness_steps(scored, quorum)
+        segments = steps // checkpoint_every
+        k = th.segment_count(segments, steps, checkpoint_every, quorum, reserved)
+        replayed = quorum * k * checkpoint_every
+        assert (replayed + reserved) / steps <= th.replay_budget, (h, outer, quorum)
+        assert k < th.segment_count(segments, steps, checkpoint_every, quorum) or k == (
+            replay_count(segments, skip_fraction=0.1, target=0.95, quorum=quorum)
+        )  # the usefulness share comes out of the replay's, unless the target fits anyway
+    assert replay_budget_left(0.05, reserved_steps=60.0, steps=2000) == pytest.approx(0.02)
+    assert replay_budget_left(0.05, reserved_steps=600.0, steps=2000) == 0.0
+    # a short round: both minimums, over the budget (as the replay's minimum alone was)
+    assert Thresholds().segment_count(10, 40, 4, 2, usefulness_steps(2, 2)) == 2
 
 
 def test_each_validator_draws_its_own_segments() -> None:

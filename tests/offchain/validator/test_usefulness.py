@@ -12,6 +12,7 @@ import pytest
 
 from offchain.validator import calibration as cal
 from offchain.validator.reasons import Reason
+from offchain.validator.scoring import round_seed, scored_outer_steps
 from offchain.validator.usefulness import (
     UsefulnessScorer,
     contributions,
@@ -19,6 +20,7 @@ from offchain.validator.usefulness import (
     judge_usefulness,
     node_statistics,
     own_steps,
+    scored_epochs,
 )
 from offchain.worker import contribution_cheats as cc
 from offchain.worker.round_work import TrainedRound
@@ -82,6 +84,57 @@ def test_own_batches_are_a_public_deterministic_draw(runs: list[NodeRound]) -> N
     assert own_steps(SEED, c, 100) == list(c.steps)
 
 
+def test_scored_outer_steps_are_a_public_draw_of_the_rounds_seed() -> None:
+    block = "0x" + "ab" * 32
+    seed = round_seed(block, 7, 3)
+    assert seed == round_seed(block.upper().replace("0X", "0x"), 7, 3)  # deterministic
+    drawn = scored_epochs(seed, 50, 5)
+    assert drawn == scored_epochs(seed, 50, 5) and drawn == sorted(set(drawn))
+    assert len(drawn) == 5 and all(0 <= e < 50 for e in drawn)
+    others = {tuple(scored_epochs(round_seed(block, 7, r), 50, 5)) for r in range(4, 10)}
+    assert len(others | {tuple(drawn)}) > 1  # another round, another draw
+    assert scored_epochs(seed, 3, 5) == [0, 1, 2]  # a short round: all of them
+
+
+def test_scored_outer_steps_are_sized_by_the_budget_never_below_the_minimum() -> None:
+    seed = round_seed("0x" + "cd" * 32, 1, 1)
+
+    def plan(h: int, outer: int, quorum: int) -> list[int]:
+        cfg = TrainConfig(
+            max_epochs=outer, max_local_steps=h * outer, diloco=DilocoConfig(inner_steps=h)
+        )
+        return scored_outer_steps(cfg, seed, quorum)
+
+    for h, outer, quorum in ((8, 5, 2), (100, 5, 3), (500, 5, 3)):  # short: the minimum
+        assert len(plan(h, outer, quorum)) == cal.USEFULNESS_MIN_OUTER_STEPS
+    assert plan(8, 1, 3) == [0]  # never more than the round has
+    for h, outer, quorum in ((500, 100, 3), (100, 200, 2), (500, 40, 1)):
+        scored = plan(h, outer, quorum)
+        steps = h * outer
+        assert len(scored) > cal.USEFULNESS_MIN_OUTER_STEPS
+        assert cal.usefulness_steps(len(scored), quorum) <= cal.USEFULNESS_BUDGET * steps
+        # as many as the budget affords: one more would exceed it
+        assert cal.usefulness_steps(len(scored) + 1, quorum) > cal.USEFULNESS_BUDGET * steps
+    assert len(plan(500, 100, 3)) == cal.usefulness_count(100, trained_steps=50_000, quorum=3)
+
+
+def test_every_node_is_scored_on_the_same_drawn_outer_steps(
+    round_cfg: TrainConfig, data: TrainingData, runs: list[NodeRound]
+) -> None:
+    epochs = scored_outer_steps(round_cfg, round_seed("0x" + "01" * 32, 1, 1), quorum=2)
+    assert len(epochs) == cal.USEFULNESS_MIN_OUTER_STEPS < 3  # 2 of the round's 3
+    scorer = _scorer(round_cfg, data)
+    scores = {
+        i: scorer.score_node(r.records, r.shard, r.checkpoints.__getitem__, SEED, set(epochs))
+        for i, r in enumerate(runs)
+    }
+    assert all([s.epoch for s in v] == epochs for v in scores.values())
+    assert scorer.forward_batches <= 3 * len(epochs) * 16  # the draw bounds the work
+    results = judge_usefulness(scores)
+    assert all(r.ok for r in results.values()), [r.detail for r in results.values()]
+    assert all(len(s.norm_ratios) == len(epochs) for s in node_statistics(scores).values())
+
+
 def test_honest_nodes_pass_and_scores_are_deterministic(
     round_cfg: TrainConfig, data: TrainingData, runs: list[NodeRound]
 ) -> None:
@@ -98,6 +151,7 @@ def test_honest_nodes_pass_and_scores_are_deterministic(
         assert stats.specificity > cal.USEFULNESS_MIN_SPECIFICITY
         assert stats.usefulness is not None and stats.usefulness > cal.USEFULNESS_MIN_RATIO
         assert len(stats.norm_ratios) == 3 and stats.copied_from is None
+        assert min(stats.peer_cosines) > cal.USEFULNESS_MIN_PEER_COSINE
 
 
 @pytest.mark.parametrize("kind", ["copygrad", "scalegrad", "lazygrad", "poison"])
@@ -129,6 +183,8 @@ def test_cheating_contributions_are_rejected_honest_ones_kept(
     if kind == "copygrad":
         assert "copied another node's updates" in results[1].detail
         assert node_statistics(scores)[1].copied_from == "0"
+    if kind == "poison":  # points away from every honest update of each outer step
+        assert max(node_statistics(scores)[1].peer_cosines) < cal.USEFULNESS_MIN_PEER_COSINE
 
 
 def test_without_peers_only_specificity_applies(
