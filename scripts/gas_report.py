@@ -463,12 +463,12 @@ def render(
             "`approve`, the token's `permit` comes on top. Without a budget the hub skips the",
             "ledger entirely. That call costs "
             + (
-                f"{before - no_escrow:,} less than before v2 ({before:,}, without an escrow then)"
+                f"{before - no_escrow:,} less than before v2"
                 if no_escrow <= before
-                else f"**{no_escrow - before:,} more** than before v2 ({before:,})"
-            )
-            + f", though v2's new checks and arguments add {checks:,} to it (from the call's",
-            "trace):",
+                else f"**{no_escrow - before:,} more** than before v2"
+            ),
+            f"({before:,}, without an escrow then), though v2's new checks and arguments add",
+            f"{checks:,} to it (from the call's trace):",
             "",
             *(f"- {what}: {cost:,}" for what, cost in V2_CREATE_POOL_CHECKS.items()),
             "",
