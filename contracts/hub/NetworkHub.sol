@@ -37,8 +37,10 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     address public immutable token;
 
     // Storage packing (gas, issue 19): the pause flag (PackedPausable's last variable) shares one
-    // slot with the stake parameters, which every pausable provider call reads anyway; the
-    // verdict-span bookkeeping shares the pools' slot, which createPool reads anyway.
+    // slot with the stake parameters, which every pausable provider call reads anyway; what
+    // createPool checks besides (the verdict-span bookkeeping and the domain count) shares the
+    // pools' slot, which it reads anyway. The longest submission window is kept by the compute
+    // pool next to its pool counter, which createPool writes anyway.
 
     /// @inheritdoc INetworkHub
     uint96 public baseStake;
@@ -54,13 +56,16 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     /// @inheritdoc INetworkHub
     address public computePool;
     /// @inheritdoc INetworkHub
-    uint32 public maxSubmissionWindow;
-    /// @inheritdoc INetworkHub
     uint32 public maxChallengeWindow;
     /// @dev The stake manager's unbonding period, copied at {wire} and on every
     /// {setUnbondingPeriod} (the only way to change it), so that the verdict-span rule costs no
-    /// external call.
+    /// external call. Range: at most the stake manager's maximum period (365 days < 2^32).
     uint32 private _unbondingPeriod;
+    /// @dev The domain registry's `domainCount`, copied at {wire} and on every {createDomain}
+    /// (only the hub creates domains, none are deleted), so that createPool checks a pool's
+    /// domain (ids 1..count) without a call to the registry. Range: one domain per admin call;
+    /// a count above 2^32 - 1 reverts {createDomain} (SafeCast).
+    uint32 private _domainCount;
 
     /// @inheritdoc INetworkHub
     address public workLedger;
@@ -92,6 +97,7 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
         computePool = modules.computePool;
         workLedger = modules.workLedger;
         _unbondingPeriod = IStakeManager(modules.stakeManager).unbondingPeriod();
+        _domainCount = IDomainRegistry(modules.domainRegistry).domainCount().toUint32();
         emit ModulesWired(modules);
     }
 
@@ -102,7 +108,7 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
 
     /// @inheritdoc INetworkHub
     function setUnbondingPeriod(uint256 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _checkVerdictSpan(period, maxSubmissionWindow, maxChallengeWindow);
+        _checkVerdictSpan(period, _maxSubmissionWindow(), maxChallengeWindow);
         // a period above the stake manager's maximum (365 days < 2^32) reverts the whole call
         _unbondingPeriod = uint32(period);
         IStakeManager(stakeManager).setUnbondingPeriod(period);
@@ -146,7 +152,9 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
         returns (uint256)
     {
         _noteChallengeWindow(policy.challengeWindow);
-        return IDomainRegistry(domainRegistry).createDomain(name, policy);
+        uint256 domainId = IDomainRegistry(domainRegistry).createDomain(name, policy);
+        _domainCount = domainId.toUint32(); // ids count up from 1: the new id is the count
+        return domainId;
     }
 
     /// @inheritdoc INetworkHub
@@ -186,15 +194,18 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
         bytes32 r,
         bytes32 s
     ) external onlyRole(POOL_CREATOR_ROLE) whenNotPaused returns (uint256 poolId) {
-        uint32 window = params.submissionWindow;
-        // one SLOAD: the windows and the period share the pools' slot, read below anyway
-        (uint256 maxWindow, uint256 period, uint256 maxChallenge) =
-            (maxSubmissionWindow, _unbondingPeriod, maxChallengeWindow);
-        if (window > maxWindow) {
-            _checkVerdictSpan(period, window, maxChallenge);
-            maxSubmissionWindow = window;
-        }
-        poolId = IComputePool(computePool).createPool(params, msg.sender);
+        // one SLOAD: the pools' address, the period, the longest challenge window and the
+        // domain count share a slot
+        (address pools, uint256 period, uint256 maxChallenge, uint256 domains) =
+            (computePool, _unbondingPeriod, maxChallengeWindow, _domainCount);
+        // checked for every pool, not only for a new longest window: a window no longer than the
+        // longest so far passes anyway (the setters keep the rule for the longest), so the
+        // outcome is the same and the pool keeps the longest window where it writes anyway
+        _checkVerdictSpan(period, params.submissionWindow, maxChallenge);
+        poolId = IComputePool(pools).createPool(params, msg.sender);
+        // after the pool's own parameter checks (the order of the reverts as before)
+        uint256 domainId = params.domainId;
+        if (domainId == 0 || domainId > domains) revert IDomainRegistry.DomainRegistryUnknownDomain(domainId);
         _deposit(poolId, budget, deadline, v, r, s);
     }
 
@@ -319,6 +330,11 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc INetworkHub
+    function maxSubmissionWindow() external view returns (uint32) {
+        return _maxSubmissionWindow();
+    }
+
+    /// @inheritdoc INetworkHub
     function minStakeOf(address provider) external view returns (uint256) {
         return _minStake(provider, baseStake, perUnitStake);
     }
@@ -369,9 +385,14 @@ contract NetworkHub is INetworkHub, AccessControl, PackedPausable {
     /// @dev Records a domain's challenge window; a new largest one must fit the unbonding period.
     function _noteChallengeWindow(uint32 challengeWindow) private {
         if (challengeWindow > maxChallengeWindow) {
-            _checkVerdictSpan(_unbondingPeriod, maxSubmissionWindow, challengeWindow);
+            _checkVerdictSpan(_unbondingPeriod, _maxSubmissionWindow(), challengeWindow);
             maxChallengeWindow = challengeWindow;
         }
+    }
+
+    /// @dev The longest submission window of any pool, which the compute pool records.
+    function _maxSubmissionWindow() private view returns (uint32) {
+        return IComputePool(computePool).maxSubmissionWindow();
     }
 
     /// @dev A report is submitted at or after its round's end; the round's verdict comes at the

@@ -118,9 +118,11 @@ interface IComputePool {
     /// @notice EIP-712 type hash of `JoinPool`.
     function JOIN_POOL_TYPEHASH() external view returns (bytes32);
 
-    /// @notice Creates a pending pool. Requirements: caller is the hub; the domain exists;
-    /// `roundLength > 0`; `0 < submissionWindow <= roundLength`; `0 < maxNodes <= MAX_NODES`.
-    /// Emits {PoolCreated}.
+    /// @notice Creates a pending pool and records a new longest submission window
+    /// ({maxSubmissionWindow}). Requirements: caller is the hub (which checks that the domain
+    /// exists and the verdict-span rule); `roundLength > 0`; `0 < submissionWindow <=
+    /// roundLength`; `0 < maxNodes <= MAX_NODES`; fewer than 2^32 - 1 pools so far. Emits
+    /// {PoolCreated}.
     function createPool(PoolParams calldata params, address creator) external returns (uint256 poolId);
 
     /// @notice Replaces the metadata URI. Requirements: caller is the hub. Emits {PoolMetadataUpdated}.
@@ -161,8 +163,11 @@ interface IComputePool {
 
     /// @notice The pool `poolId` (reverts for an unknown id).
     function poolOf(uint256 poolId) external view returns (Pool memory);
-    /// @notice Number of pools (ids are 1..poolCount).
+    /// @notice Number of pools (ids are 1..poolCount; at most 2^32 - 1).
     function poolCount() external view returns (uint256);
+    /// @notice Longest submission window of any pool created so far (the hub's verdict-span
+    /// rule: see {INetworkHub-maxSubmissionWindow}).
+    function maxSubmissionWindow() external view returns (uint32);
     /// @notice The membership of `node` (poolId 0 if none).
     function membershipOf(address node) external view returns (Membership memory);
     /// @notice Whether `node` is in a pool that has not completed.

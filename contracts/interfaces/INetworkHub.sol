@@ -52,7 +52,8 @@ interface INetworkHub {
     function POOL_CREATOR_ROLE() external view returns (bytes32);
     /// @notice Role allowed to pause (never to unpause, move funds or change parameters).
     function GUARDIAN_ROLE() external view returns (bytes32);
-    /// @notice Longest submission window of any pool created so far.
+    /// @notice Longest submission window of any pool created so far (recorded by the compute
+    /// pool: {IComputePool-maxSubmissionWindow}).
     function maxSubmissionWindow() external view returns (uint32);
     /// @notice Longest challenge window any domain has had.
     function maxChallengeWindow() external view returns (uint32);
@@ -111,8 +112,10 @@ interface INetworkHub {
     /// @notice Creates a pool owned by the caller and escrows its reward `budget` (LORA) in the
     /// work ledger in the same transaction. With `deadline != 0`, first applies the caller's
     /// ERC-2612 permit of `budget` to the work ledger (a failing permit is ignored when the
-    /// allowance is already there). Requirements: `POOL_CREATOR_ROLE`; not paused; a new longest
-    /// submission window must keep the verdict-span rule. Emits {IComputePool-PoolCreated} and
+    /// allowance is already there). Requirements: `POOL_CREATOR_ROLE`; not paused; the
+    /// submission window keeps the verdict-span rule; the domain exists
+    /// ({IDomainRegistry-DomainRegistryUnknownDomain} otherwise, checked by the hub against its
+    /// copy of the registry's domain count). Emits {IComputePool-PoolCreated} and
     /// {IWorkLedger-PoolFunded}.
     function createPool(
         IComputePool.PoolParams calldata params,

@@ -18,11 +18,18 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
     bytes32 public constant JOIN_POOL_TYPEHASH =
         keccak256("JoinPool(uint256 poolId,address node,address provider,uint256 nonce,uint256 deadline)");
 
-    /// @notice The domain registry (pools must name an existing domain).
+    /// @notice The domain registry of the pools' domains (the hub checks that a new pool's
+    /// domain exists before it creates the pool).
     IDomainRegistry public immutable domainRegistry;
 
+    // One slot, read and written by every createPool (gas, issue 19): the pool counter and the
+    // longest submission window, which the hub's verdict-span rule needs.
+
+    /// @dev Number of pools. Range: one pool per createPool call; the checked increment reverts
+    /// past 2^32 - 1, so that every pool id fits a membership's `uint32 poolId`.
+    uint32 private _poolCount;
     /// @inheritdoc IComputePool
-    uint256 public poolCount;
+    uint32 public maxSubmissionWindow;
 
     mapping(uint256 poolId => Pool) private _pools;
     mapping(address node => Membership) private _members;
@@ -43,16 +50,17 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
             params.roundLength == 0 || params.submissionWindow == 0 || params.submissionWindow > params.roundLength
                 || params.maxNodes == 0 || params.maxNodes > MAX_NODES
         ) revert ComputePoolInvalidParams();
-        // slither (unused-return): accepted: called only for its revert on an unknown domain.
-        // slither-disable-next-line unused-return
-        domainRegistry.policyOf(params.domainId); // reverts for an unknown domain
-        poolId = ++poolCount;
         // the calldata reads (each with its own range check) first, then the writes of each
         // slot in one straight-line block: one SSTORE per slot (gas)
         (uint32 roundLength, uint32 submissionWindow, uint32 domainId) =
             (params.roundLength, params.submissionWindow, params.domainId);
         (uint96 rewardPerRound, uint32 maxNodes, uint32 minComputeUnits) =
             (params.rewardPerRound, params.maxNodes, params.minComputeUnits);
+        (uint32 count, uint32 maxWindow) = (_poolCount, maxSubmissionWindow);
+        count += 1; // checked: reverts past 2^32 - 1
+        if (submissionWindow > maxWindow) maxWindow = submissionWindow;
+        (_poolCount, maxSubmissionWindow) = (count, maxWindow);
+        poolId = count;
         Pool storage pool = _pools[poolId];
         pool.roundLength = roundLength;
         pool.submissionWindow = submissionWindow;
@@ -126,7 +134,7 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
         unchecked {
             pool.nodeCount += 1; // < maxNodes <= 256
         }
-        // poolId <= poolCount, which one pool per transaction keeps far below 2^32
+        // poolId <= poolCount, a uint32
         _members[node] = Membership({poolId: uint32(poolId), joinedAt: uint64(block.timestamp), provider: provider});
         emit NodeJoined(poolId, node, provider);
     }
@@ -158,6 +166,11 @@ contract ComputePool is IComputePool, HubModule, EIP712, Nonces {
     /// @inheritdoc IComputePool
     function poolOf(uint256 poolId) external view returns (Pool memory) {
         return _existing(poolId);
+    }
+
+    /// @inheritdoc IComputePool
+    function poolCount() external view returns (uint256) {
+        return _poolCount;
     }
 
     /// @inheritdoc IComputePool

@@ -137,7 +137,8 @@ def test_create_and_update_domain(protocol, owner):
     assert [e.event_name for e in tx.events] == ["DomainUpdated"]
     policy = protocol.domains.policyOf(3)
     assert policy.quorum == 3 and policy.slashAmount == 5 * TOKEN
-    with ape.reverts(protocol.domains.DomainRegistryUnknownDomain, domainId=7):
+    # the hub's ABI carries the registry's error (createPool raises it in the hub itself)
+    with ape.reverts(protocol.hub.DomainRegistryUnknownDomain, domainId=7):
         protocol.hub.updateDomain(7, updated, sender=owner)
     with ape.reverts(protocol.domains.DomainRegistryUnknownDomain):
         protocol.domains.policyOf(0)
@@ -171,6 +172,22 @@ def test_stake_setters_only_hub(protocol, attacker, name):
         getattr(protocol.stake, name)(*args, sender=attacker)
 
 
+def test_pools_take_the_domains_the_hub_created(protocol, owner, creator):
+    """createPool checks the domain against the hub's copy of the registry's domain count
+    (gas, issue 19): a domain created through the hub is usable at once, ids 0 and count + 1
+    are not, and bad parameters revert first as before."""
+    assert protocol.domains.domainCount() == 2
+    for unknown in (0, 3):
+        with ape.reverts(protocol.hub.DomainRegistryUnknownDomain, domainId=unknown):
+            create_pool(protocol, creator, budget=0, domain_id=unknown)
+    with ape.reverts(protocol.pools.ComputePoolInvalidParams):
+        create_pool(protocol, creator, budget=0, domain_id=3, maxNodes=0)
+    protocol.hub.createDomain("eval", POLICY, sender=owner)
+    tx = create_pool(protocol, creator, budget=0, domain_id=3)
+    [event] = [e for e in tx.events if e.event_name == "PoolCreated"]
+    assert event.domainId == 3 and protocol.pools.poolOf(event.poolId).domainId == 3
+
+
 # ---------------------------------------------------------------------- verdict span (issue 19)
 
 
@@ -186,6 +203,8 @@ def test_windows_longer_than_unbonding_are_refused(protocol, owner, creator):
         create_pool(protocol, creator, roundLength=too_long, submissionWindow=too_long)
     create_pool(protocol, creator, roundLength=too_long, submissionWindow=too_long - 1)
     assert hub.maxSubmissionWindow() == too_long - 1
+    create_pool(protocol, creator, budget=0, submissionWindow=1)  # a shorter one keeps the longest
+    assert protocol.pools.maxSubmissionWindow() == hub.maxSubmissionWindow() == too_long - 1
     with ape.reverts(hub.NetworkHubUnbondingTooShort):
         hub.setUnbondingPeriod(period - 1, sender=owner)
     wide = (1, 601, 0, 1, 1, 1, 0, 0)  # challenge window 601: span 3600 - 1 + 2

@@ -60,7 +60,7 @@ def test_create_pool_rejects_bad_params(protocol, active_pool, creator, override
 
 
 def test_create_pool_unknown_domain_and_role(protocol, active_pool, creator, attacker):
-    with ape.reverts(protocol.domains.DomainRegistryUnknownDomain, domainId=9):
+    with ape.reverts(protocol.hub.DomainRegistryUnknownDomain, domainId=9):  # the hub checks it
         create_pool(protocol, creator, domain_id=9)
     with ape.reverts(protocol.hub.AccessControlUnauthorizedAccount):
         create_pool(protocol, attacker)
