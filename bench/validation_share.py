@@ -3,7 +3,7 @@
 Simulates one DiLoCo round of N nodes in-process, as ``trainer.collab`` runs it but without
 the network: per outer step every node runs its inner AdamW steps (forward + backward + the
 replay projection, checkpoints every ``checkpoint_every`` steps) on its own deterministic
-batches; then the pseudo-gradients are averaged and one outer Nesterov step is applied (so all
+batches; then the pseudo-gradients are averaged and one outer step is applied (so all
 nodes end with the same adapter, as after the all-reduce). The *training compute* of the round
 is the sum over nodes of their inner-step time (what ``trainer.collab`` reports as
 ``compute_seconds``).

@@ -17,7 +17,7 @@ Modules (each does one job):
 - :mod:`trainer.dht`: DHT, run ids, ``publish_progress`` / ``read_progress``.
 - :mod:`trainer.membership`: the quorum start barrier of a round.
 - :mod:`trainer.inner`: inner steps with their replay records and training-state checkpoints.
-- :mod:`trainer.diloco`: the outer step (all-reduce of the pseudo-gradient, Nesterov).
+- :mod:`trainer.diloco`: the outer step (all-reduce of the pseudo-gradient, outer SGD).
 - :mod:`trainer.wire`: bytes a peer's ``p2pd`` sockets moved, measured.
 - :mod:`trainer.collab`: ``train_round`` (one node, one DiLoCo round) and its ``RoundResult``.
 - :mod:`trainer.local`, :mod:`trainer.peer`: N peers as local subprocesses.

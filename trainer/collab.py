@@ -9,7 +9,7 @@ One round of one node (:func:`train_round`):
    arrives after the start sits the round out (:class:`LateForRoundError`);
 4. ``max_epochs`` outer steps (DiLoCo, :mod:`trainer.diloco`): ``inner_steps`` AdamW steps on
    the LoRA parameters alone, then the all-reduce of the pseudo-gradient ``A_global -
-   A_local`` and an outer Nesterov step that every member applies alike;
+   A_local`` and an outer SGD step that every member applies alike;
 5. one :class:`ReplayRecord` per inner step, and training-state checkpoints (weights + inner
    optimizer state) at each outer step's start and end and every ``checkpoint_every`` steps;
    the records commit to the checkpoints around their segment;

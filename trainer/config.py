@@ -176,7 +176,8 @@ class DilocoConfig(_Frozen):
     0.9 is tuned for thousands of outer steps; a round here has a handful (``max_epochs``) and
     its outer state starts fresh every round, and there momentum overshoots: in
     ``bench/diloco_sweep.py`` (2 peers, 5 syncs of 250 steps) momentum 0.9 ended 12% above a
-    lone peer at equal samples, 0.5 at par, none 3% below (docs/benchmarks.md).
+    lone peer at equal samples, 0.5 at par, none 3% below; the real 2-peer bench with these
+    defaults ends at par with the lone peer (docs/benchmarks.md, Trainer).
     """
 
     inner_steps: int = Field(default=8, ge=1)

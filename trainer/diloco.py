@@ -9,8 +9,9 @@ for ``inner_steps`` steps. :meth:`OuterSync.sync` then
 2. all-reduces it with the round's members: matchmaking waits for a full group of the round's
    members (``target_group_size``) for up to ``sync_wait`` seconds, then goes on with whoever
    joined (a dead peer costs the others ``sync_wait``, never a hang);
-3. applies an outer SGD step with Nesterov momentum to ``A_global`` using the averaged
-   pseudo-gradient as its gradient, and copies ``A_global`` into the working weights.
+3. applies an outer SGD step (the pool's ``outer_lr``; ``outer_momentum``, Nesterov or heavy
+   ball, none by default) to ``A_global`` using the averaged pseudo-gradient as its gradient,
+   and copies ``A_global`` into the working weights.
 
 **Bounded influence.** hivemind averages whatever each peer sends, weighted by the weight the
 sender itself declares, so one peer could push an arbitrary vector into everyone's outer step.
