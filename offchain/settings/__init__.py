@@ -90,6 +90,17 @@ def _section(model: type[BaseSettings], value: Any) -> Any:
     return value
 
 
+def _section_field(what: str, name: str) -> Any:
+    """A nested section: built from its environment variables (by ``Settings._sections``)
+    over its YAML/dict values, so that a bad variable is reported at its place in the tree."""
+    prefix = SECTIONS[name][1]
+    return Field(
+        default_factory=dict,
+        validate_default=True,
+        description=f"{what} ({prefix}*, or the '{name}:' YAML section).",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a loranet command needs: the chain, the keys, and each service's section."""
 
@@ -150,27 +161,10 @@ class Settings(BaseSettings):
         "public address here.",
     )
     devnet_port: int = Field(8545, ge=1, le=65535, description="Port of `loranet devnet up`.")
-    artifacts: ArtifactSettings = Field(
-        default_factory=dict,  # built from the environment by _sections
-        validate_default=True,
-        description="Artifact stores (LORANET_ARTIFACTS_*, or an 'artifacts:' YAML section).",
-    )
-    worker: WorkerSettings = Field(
-        default_factory=dict,  # built from the environment by _sections
-        validate_default=True,
-        description="The worker service (LORANET_*, or a 'worker:' YAML section).",
-    )
-    validator: ValidatorSettings = Field(
-        default_factory=dict,  # built from the environment by _sections
-        validate_default=True,
-        description="The validator service (LORANET_VALIDATOR_*, or a 'validator:' YAML section).",
-    )
-
-    web: WebSettings = Field(
-        default_factory=dict,  # built from the environment by _sections
-        validate_default=True,
-        description="The dashboard (LORANET_WEB_*, or a 'web:' YAML section).",
-    )
+    artifacts: ArtifactSettings = _section_field("Artifact stores", "artifacts")
+    worker: WorkerSettings = _section_field("The worker service", "worker")
+    validator: ValidatorSettings = _section_field("The validator service", "validator")
+    web: WebSettings = _section_field("The dashboard", "web")
 
     @field_validator("artifacts", "worker", "validator", "web", mode="before")
     @classmethod
