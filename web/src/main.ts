@@ -36,6 +36,28 @@ function markCurrentNav(): void {
   });
 }
 
+// A live refresh re-renders the page: the element that had the keyboard focus is replaced, so
+// focus would fall back to <body> and a keyboard user would lose their place on every block.
+// Remember it by what it is (tag, id, link target, text) and focus its twin after the render.
+const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]:not([tabindex='-1'])";
+
+function focusKey(el: Element): string {
+  return [el.tagName, el.id, el.getAttribute("href") ?? "", (el.textContent ?? "").trim()].join("|");
+}
+
+function savedFocus(): { key: string; index: number } | null {
+  const el = document.activeElement;
+  if (!(el instanceof HTMLElement) || el === main || !main.contains(el)) return null;
+  return { key: focusKey(el), index: Array.from(main.querySelectorAll(FOCUSABLE)).indexOf(el) };
+}
+
+function restoreFocus(saved: { key: string; index: number } | null): void {
+  if (!saved) return;
+  const all = Array.from(main.querySelectorAll<HTMLElement>(FOCUSABLE));
+  const twin = all.find((el) => focusKey(el) === saved.key) ?? all[Math.min(saved.index, all.length - 1)];
+  twin?.focus({ preventScroll: true });
+}
+
 async function show(focus: boolean): Promise<void> {
   const ticket = ++loading;
   markCurrentNav();
@@ -65,6 +87,7 @@ async function show(focus: boolean): Promise<void> {
   }
   if (ticket !== loading) return; // a newer navigation won
   const scroll = window.scrollY;
+  const kept = focus ? null : savedFocus();
   main.innerHTML = html;
   document.title = `${title} · loranet`;
   main.setAttribute("data-ready", path);
@@ -73,6 +96,7 @@ async function show(focus: boolean): Promise<void> {
     window.scrollTo(0, 0);
   } else {
     window.scrollTo(0, scroll);
+    restoreFocus(kept);
   }
 }
 
