@@ -25,7 +25,7 @@ class NodeRow:
     samples: int
     accepted: int
     rejected: int
-    minted: int
+    minted: int  # rewards paid from the pool's escrow (the JSON key kept for readers)
     slashed: int
 
 
@@ -93,7 +93,7 @@ class DemoOutcome:
     def print(self, console: Console) -> None:
         nodes = Table(title="nodes", title_justify="left")
         for col in ("provider", "node", "kind", "samples", "accepted", "rejected",
-                    "rewards minted (LORA)", "stake slashed (LORA)"):  # fmt: skip
+                    "rewards paid (LORA)", "stake slashed (LORA)"):  # fmt: skip
             nodes.add_column(col, justify="right" if col[0] in "sarw" else "left")
         for n in self.nodes:
             nodes.add_row(
@@ -175,10 +175,10 @@ def write_outputs(outcome: DemoOutcome, out: Path) -> list[Path]:
     ax1.set_title("held-out eval loss of the pool's base adapter")
     ax1.set_ylabel("loss per token")
     names = [n.name + ("" if n.honest else " (cheater)") for n in outcome.nodes]
-    ax2.bar(names, [n.minted / ONE for n in outcome.nodes], color="tab:green", label="minted")
+    ax2.bar(names, [n.minted / ONE for n in outcome.nodes], color="tab:green", label="paid")
     ax2.bar(names, [-n.slashed / ONE for n in outcome.nodes], color="tab:red", label="slashed")
     ax2.axhline(0, color="black", linewidth=0.5)
-    ax2.set_title("rewards minted / stake slashed per provider (LORA)")
+    ax2.set_title("rewards paid / stake slashed per provider (LORA)")
     ax2.legend()
     ax2.tick_params(axis="x", rotation=20)
     fig.tight_layout()
