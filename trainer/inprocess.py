@@ -2,11 +2,12 @@
 
 For tests and benchmarks that need many honest rounds cheaply (no hivemind, no p2pd): every
 node runs the trainer's own inner steps (:class:`trainer.inner.InnerTrainer`: the same
-batches, inner AdamW, replay records and checkpoints as a networked node), then the outer step
-of :mod:`trainer.diloco` is applied with the exact mean of the nodes' pseudo-gradients (what the
-all-reduce computes, without its wire compression), clamped to the honest bound, by one shared
-outer optimizer (the pool's: :func:`trainer.diloco.make_outer_optimizer`). The nodes therefore
-end with identical adapters, as networked peers do up to the compression error. Networked
+batches, inner AdamW, replay records and checkpoints as a networked node), then each node takes
+the trainer's own outer step (:meth:`trainer.diloco.OuterSync.apply`: the honest bound, the
+pool's outer optimizer) on the exact mean of the nodes' pseudo-gradients
+(:meth:`~trainer.diloco.OuterSync.pseudo_gradient`; what the all-reduce computes, without its
+wire compression). The nodes therefore end with identical adapters, as networked peers do up
+to the compression error. Networked
 rounds are :func:`trainer.collab.train_round`.
 """
 
@@ -22,7 +23,7 @@ from trainer.artifacts import load_adapter_state, save_adapter
 from trainer.collab import outer_steps
 from trainer.config import TrainConfig
 from trainer.data import Shard, TrainingData
-from trainer.diloco import bound_pseudo_gradient, make_outer_optimizer, pseudo_gradient_bound
+from trainer.diloco import OuterSync
 from trainer.inner import InnerTrainer
 from trainer.models import (
     attach_lora,
@@ -73,30 +74,17 @@ def train_inprocess_round(
         trainers.append(InnerTrainer(cfg, model, Path(out_root) / f"node{i}" / "checkpoints"))
         shards.append(data.shard(pool_id, round, i, nodes))
     params = [[p for _, p in lora_named_parameters(m)] for m in models]
-    global_params = [p.detach().clone().to("cpu", torch.float32) for p in params[0]]
-    for g in global_params:
-        g.requires_grad_(True)
-    outer = make_outer_optimizer(global_params, cfg)
+    syncs = [OuterSync(cfg, dht=None, run_id="inprocess", params=ps, group_size=1) for ps in params]
     records: list[list[ReplayRecord]] = [[] for _ in range(nodes)]
     step = 0
     for epoch, n in enumerate(outer_steps(cfg)):
         for i in range(nodes):
             records[i] += trainers[i].run(shards[i], epoch=epoch, first_step=step, n=n)
         step += n
-        with torch.no_grad():
-            mean = [
-                sum((g - ps[k].detach().float() for ps in params), torch.zeros_like(g)) / nodes
-                for k, g in enumerate(global_params)
-            ]
-            mean, clipped = bound_pseudo_gradient(mean, pseudo_gradient_bound(cfg, global_params))
-            assert clipped == 0, "an honest average is never clamped"
-            for g, a in zip(global_params, mean, strict=True):
-                g.grad = a.clone()
-            outer.step()
-            outer.zero_grad(set_to_none=True)
-            for ps in params:
-                for p, g in zip(ps, global_params, strict=True):
-                    p.copy_(g.detach().to(p.device, p.dtype))
+        pseudo = [sync.pseudo_gradient() for sync in syncs]
+        mean = [sum(ts, torch.zeros_like(ts[0])) / nodes for ts in zip(*pseudo, strict=True)]
+        clipped = sum(sync.apply(epoch, mean) for sync in syncs)
+        assert clipped == 0, "an honest average is never clamped"
     out: list[NodeRound] = []
     for i in range(nodes):
         folder = Path(out_root) / f"node{i}"
