@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         )
         self.validator = self.validator.model_copy(
             update={
-                "data_dir": self.validator.data_dir or self.data_dir / "validator",
+                "data_dir": self.validator_dir,
                 "artifacts": self.artifacts,
             }
         )
@@ -241,6 +241,11 @@ class Settings(BaseSettings):
     @property
     def resolved_deployments_file(self) -> Path:
         return self.deployments_file or self.deployments_dir / f"{self.network}.json"
+
+    @property
+    def validator_dir(self) -> Path:
+        """The validator's state: its section's ``data_dir``, else ``<data_dir>/validator``."""
+        return self.validator.data_dir or self.data_dir / "validator"
 
     @property
     def resolved_node_keystore_dir(self) -> Path:

@@ -11,7 +11,6 @@ from offchain.cli.context import state
 from offchain.cli.options import AccountOpt, JsonOpt
 from offchain.errors import LoranetError
 from offchain.logging import configure_logging
-from offchain.settings import Settings
 
 app = typer.Typer(
     help="The validator service: check work reports, attest, finalize rounds.",
@@ -78,7 +77,7 @@ def run(
             client=client,
             account=signer,
             cfg=cfg,
-            data_dir=data_dir or _state_dir(cli.settings),
+            data_dir=data_dir or cli.settings.validator_dir,
             settings=cli.settings.validator,
             adapter_sources=adapter_source,
             pools=pool or None,
@@ -89,11 +88,6 @@ def run(
     finally:
         if dht is not None:
             dht.shutdown()
-
-
-def _state_dir(settings: Settings) -> Path:
-    """The validator section's state folder (``<data_dir>/validator`` unless set)."""
-    return settings.validator.data_dir or settings.data_dir / "validator"
 
 
 def _from_pools(client: Any, pools: list[int]) -> tuple[list[str], dict[str, Any], list[str]]:
@@ -127,7 +121,7 @@ def status(
 
     cli = state(ctx)
     cli.use_json(as_json)
-    folder = data_dir or _state_dir(cli.settings)
+    folder = data_dir or cli.settings.validator_dir
     rounds = rounds_summary(folder)
 
     def render(console: Console) -> None:

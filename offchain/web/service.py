@@ -115,7 +115,7 @@ def build_dashboard(settings: Settings, web: WebSettings | None = None) -> Dashb
         or [
             path
             for path in (  # this machine's validator (its section's folder; older: the data dir)
-                (settings.validator.data_dir or settings.data_dir / "validator") / "validator.db",
+                settings.validator_dir / "validator.db",
                 settings.data_dir / "validator.db",
             )
             if path.is_file()
